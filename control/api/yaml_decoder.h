@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "control/api/resources.h"
+
+namespace weft::api {
+
+// Decodes a multi-document YAML stream of mesh resources. Unknown kinds and unknown fields are
+// rejected; every error names the source, line, field path and reason, e.g.
+//   mesh.yaml:9: spec.endpoints[0].identity: not a SPIFFE ID (want spiffe://...): 'web'
+absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
+                                                          std::string_view source,
+                                                          uint64_t version);
+
+// Reads and decodes a file.
+absl::StatusOr<MeshConfigConstSharedPtr> loadMeshConfigFile(const std::string& path,
+                                                            uint64_t version);
+
+}  // namespace weft::api

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/api/address.h"
+
+namespace weft::config {
+
+// Everything weft-proxy takes on its command line.
+struct Options {
+  std::string service;
+  std::string ns = "default";
+  std::string service_account;
+  std::map<std::string, std::string> labels;
+
+  api::HostPort outbound{"127.0.0.1", 15001};
+  api::HostPort inbound{"0.0.0.0", 15006};
+  api::HostPort admin{"0.0.0.0", 15020};
+  api::HostPort app{"127.0.0.1", 8080};
+
+  std::string cert;
+  std::string key;
+  std::string trust_bundle;
+  std::string trust_domain = "cluster.local";
+  std::string config;
+
+  unsigned workers = 0;  // 0: one per core
+  std::chrono::seconds drain{30};
+  std::string log_level = "info";
+
+  // Limits and deadlines of the data path.
+  size_t max_header_bytes = 64 * 1024;
+  std::chrono::seconds idle_timeout{60};      // keep-alive connection without a request
+  std::chrono::seconds read_timeout{60};      // no progress on a started request/response
+  std::chrono::seconds connect_timeout{2};    // TCP connect + TLS handshake to an upstream
+  std::chrono::seconds pool_idle_timeout{30};  // pooled upstream connection left unused
+
+  // spiffe://<trust-domain>/ns/<ns>/sa/<service-account>
+  std::string identity() const;
+};
+
+// Parses argv. `--help` yields a NotFound status whose message is the usage text.
+absl::StatusOr<Options> parseOptions(int argc, char** argv);
+
+std::string usage();
+
+}  // namespace weft::config

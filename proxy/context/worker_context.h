@@ -1,0 +1,48 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <unordered_set>
+
+#include "control/api/resources.h"
+#include "identity/credentials.h"
+#include "proxy/common/asio.h"
+#include "proxy/config/options.h"
+#include "proxy/http/codec.h"
+#include "proxy/http/http1/settings.h"
+#include "proxy/metrics/metrics.h"
+#include "proxy/router/outbound_router.h"
+#include "proxy/upstream/connector.h"
+#include "proxy/upstream/pool.h"
+
+namespace weft {
+
+// Everything one worker thread owns. Only that thread touches it, except `active_connections`,
+// which the main thread reads while draining. Config and credentials are immutable snapshots:
+// the main thread posts replacements, and each request or connection holds the snapshot it
+// started with.
+struct WorkerContext {
+  WorkerContext(asio::io_context& io_context, const config::Options& opts,
+                metrics::Metrics& process_metrics, api::MeshConfigConstSharedPtr initial_mesh,
+                std::shared_ptr<const identity::Credentials> initial_credentials);
+
+  asio::io_context& io;
+  const config::Options& options;
+  metrics::Metrics& process_metrics;
+  http::http1::Settings http1;
+
+  api::MeshConfigConstSharedPtr mesh;
+  std::shared_ptr<const identity::Credentials> credentials;
+
+  metrics::WorkerMetrics metrics;
+  router::OutboundRouter router;
+  upstream::ConnectorImpl connector;
+  upstream::ConnectionPool pool;
+  upstream::Target app_target;
+
+  std::unordered_set<http::ServerConnection*> connections;
+  bool draining = false;
+  std::atomic<int> active_connections{0};
+};
+
+}  // namespace weft

@@ -1,0 +1,113 @@
+#include "proxy/http/http1/client_codec.h"
+
+#include <sys/socket.h>
+
+#include "proxy/http/http1/convert.h"
+#include "proxy/http/http1/stream_ops.h"
+
+namespace weft::http::http1 {
+namespace bhttp = boost::beast::http;
+
+template <typename Stream>
+ClientConnectionImpl<Stream>::ClientConnectionImpl(Stream stream, const Settings& settings,
+                                                   metrics::TcpCounters& counters)
+    : stream_(std::move(stream)), settings_(settings), stats_(counters) {}
+
+template <typename Stream>
+ClientStream& ClientConnectionImpl<Stream>::startStream() {
+  reusable_ = false;
+  request_done_ = false;
+  keep_alive_ = false;
+  parser_.reset();
+  return *this;
+}
+
+template <typename Stream>
+bool ClientConnectionImpl<Stream>::staleWhileIdle() {
+  auto& socket = beast::get_lowest_layer(stream_).socket();
+  if (!socket.is_open() || buffer_.size() != 0) return true;
+  // Anything readable on an idle connection (EOF, a reset, stray bytes) makes it unusable.
+  char byte;
+  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+template <typename Stream>
+void ClientConnectionImpl<Stream>::close() {
+  reusable_ = false;
+  beast::get_lowest_layer(stream_).close();
+}
+
+template <typename Stream>
+awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const RequestHead& head) {
+  head_request_ = head.method == "HEAD";
+  request_.emplace();
+  toBeastRequest(head, request_->base());
+  request_->keep_alive(true);
+  serializer_.emplace(*request_);
+  armDeadline();
+  if (!head.body.present) {
+    auto [ec, n] = co_await writeBodySome(stream_, *serializer_, *request_, {}, true);
+    stats_.wrote(n);
+    request_done_ = !ec;
+    co_return ec;
+  }
+  auto [ec, n] = co_await bhttp::async_write_header(stream_, *serializer_, kUseTuple);
+  stats_.wrote(n);
+  co_return ec;
+}
+
+template <typename Stream>
+awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<const char> data,
+                                                                    bool end) {
+  armDeadline();
+  auto [ec, n] = co_await writeBodySome(stream_, *serializer_, *request_, data, end);
+  stats_.wrote(n);
+  if (!ec && end) request_done_ = true;
+  co_return ec;
+}
+
+template <typename Stream>
+awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHead& head) {
+  for (;;) {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
+    parser_->body_limit(boost::none);
+    if (head_request_) parser_->skip(true);
+    armDeadline();
+    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, *parser_, kUseTuple);
+    stats_.read(n);
+    if (ec) co_return ec;
+    unsigned status = parser_->get().result_int();
+    // Interim responses (100 Continue, 103 Early Hints) are consumed here; 101 is never asked for.
+    if (status >= 100 && status < 200 && status != 101) continue;
+    break;
+  }
+  const auto& msg = parser_->get();
+  toResponseHead(msg.base(), head);
+  auto length = parser_->content_length();
+  head.body.length = length ? std::optional<uint64_t>(*length) : std::nullopt;
+  head.body.present = !parser_->is_done();
+  keep_alive_ = msg.keep_alive();
+  finishIfDone();
+  co_return error_code{};
+}
+
+template <typename Stream>
+awaitable<BodyRead> ClientConnectionImpl<Stream>::readResponseBody(std::span<char> buffer) {
+  armDeadline();
+  BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer);
+  stats_.read(r.n);
+  if (r.end) finishIfDone();
+  co_return r;
+}
+
+template <typename Stream>
+void ClientConnectionImpl<Stream>::finishIfDone() {
+  if (parser_->is_done()) reusable_ = keep_alive_ && request_done_;
+}
+
+template class ClientConnectionImpl<PlainStream>;
+template class ClientConnectionImpl<TlsStream>;
+
+}  // namespace weft::http::http1

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <optional>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include "proxy/common/asio.h"
+#include "proxy/http/codec.h"
+#include "proxy/http/http1/settings.h"
+#include "proxy/metrics/connection_stats.h"
+
+namespace weft::http::http1 {
+
+// HTTP/1.1 client side of an upstream connection (to the local app, or to a peer sidecar over
+// mTLS). One exchange at a time; reusable when the last one ended cleanly with keep-alive.
+template <typename Stream>
+class ClientConnectionImpl final : public ClientConnection, public ClientStream {
+ public:
+  ClientConnectionImpl(Stream stream, const Settings& settings, metrics::TcpCounters& counters);
+
+  // ClientConnection
+  ClientStream& startStream() override;
+  bool reusable() const override { return reusable_; }
+  bool staleWhileIdle() override;
+  void close() override;
+
+  // ClientStream
+  awaitable<error_code> sendRequestHead(const RequestHead& head) override;
+  awaitable<error_code> sendRequestBody(std::span<const char> data, bool end) override;
+  awaitable<error_code> readResponseHead(ResponseHead& head) override;
+  awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::buffer_body>;
+  using Serializer = boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
+  using Parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+
+  void armDeadline() { beast::get_lowest_layer(stream_).expires_after(settings_.read_timeout); }
+  void finishIfDone();
+
+  Stream stream_;
+  const Settings& settings_;
+  metrics::ConnectionStats stats_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<Request> request_;
+  std::optional<Serializer> serializer_;
+  std::optional<Parser> parser_;
+  bool head_request_ = false;
+  bool request_done_ = false;
+  bool keep_alive_ = false;
+  bool reusable_ = false;
+};
+
+extern template class ClientConnectionImpl<PlainStream>;
+extern template class ClientConnectionImpl<TlsStream>;
+
+}  // namespace weft::http::http1

@@ -1,0 +1,105 @@
+#include "proxy/http/http1/convert.h"
+
+#include <array>
+#include <string_view>
+
+#include "common/strings.h"
+
+namespace weft::http::http1 {
+namespace {
+
+// Connection-scoped headers (RFC 9110 §7.6.1) and those the codec owns.
+constexpr std::array<std::string_view, 11> kHopByHop = {
+    "connection", "keep-alive",        "proxy-connection", "te",     "trailer", "transfer-encoding",
+    "upgrade",    "proxy-authorization", "host",           "content-length", "expect"};
+
+bool isHopByHop(std::string_view lower_name) {
+  for (auto h : kHopByHop) {
+    if (h == lower_name) return true;
+  }
+  return false;
+}
+
+// Copies end-to-end fields, dropping hop-by-hop ones and any named in Connection.
+template <typename Fields>
+void copyEndToEnd(const Fields& in, HeaderMap& out) {
+  std::vector<std::string> connection_tokens;
+  for (auto it = in.find(bhttp::field::connection); it != in.end() && it->name() == bhttp::field::connection;
+       ++it) {
+    for (std::string_view tok : weft::split(it->value(), ',')) {
+      connection_tokens.push_back(weft::toLower(weft::trim(tok)));
+    }
+  }
+  out.reserve(std::distance(in.begin(), in.end()));
+  for (const auto& f : in) {
+    std::string name = weft::toLower(f.name_string());
+    if (isHopByHop(name)) continue;
+    bool listed = false;
+    for (const auto& t : connection_tokens) listed = listed || t == name;
+    if (listed) continue;
+    out.add(std::move(name), std::string(f.value()));
+  }
+}
+
+}  // namespace
+
+absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out) {
+  out.method = std::string(in.method_string());
+  if (in.method() == bhttp::verb::connect) {
+    return absl::UnimplementedError("CONNECT is not supported");
+  }
+  std::string_view target = in.target();
+  if (weft::startsWithIgnoreCase(target, "http://")) {
+    // Absolute form (the app uses us as an HTTP proxy): the authority comes from the URI.
+    std::string_view rest = target.substr(7);
+    size_t slash = rest.find('/');
+    out.authority = std::string(rest.substr(0, slash));
+    out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  } else if (target == "*" || (!target.empty() && target.front() == '/')) {
+    auto host = in.find(bhttp::field::host);
+    if (host == in.end() || host->value().empty()) {
+      return absl::InvalidArgumentError("request has no Host header");
+    }
+    out.authority = std::string(host->value());
+    out.path = std::string(target);
+  } else {
+    return absl::InvalidArgumentError(weft::strCat("unsupported request target '", target, "'"));
+  }
+  if (out.authority.empty()) return absl::InvalidArgumentError("request has an empty authority");
+  out.scheme = "http";
+  copyEndToEnd(in, out.headers);
+  return absl::OkStatus();
+}
+
+void toBeastRequest(const RequestHead& in, bhttp::request_header<>& out) {
+  out.version(11);
+  out.method_string(in.method);
+  out.target(in.path);
+  out.set(bhttp::field::host, in.authority);
+  for (const auto& h : in.headers) out.insert(h.name, h.value);
+  if (in.body.length) {
+    out.set(bhttp::field::content_length, weft::strCat(*in.body.length));
+  } else if (in.body.present) {
+    out.set(bhttp::field::transfer_encoding, "chunked");
+  }
+}
+
+void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out) {
+  out.status = in.result_int();
+  copyEndToEnd(in, out.headers);
+}
+
+void toBeastResponse(const ResponseHead& in, bool body_allowed, bhttp::response_header<>& out) {
+  out.version(11);
+  out.result(in.status);
+  for (const auto& h : in.headers) out.insert(h.name, h.value);
+  if (in.body.length) {
+    out.set(bhttp::field::content_length, weft::strCat(*in.body.length));
+  } else if (in.body.present && body_allowed) {
+    out.set(bhttp::field::transfer_encoding, "chunked");
+  } else if (body_allowed) {
+    out.set(bhttp::field::content_length, "0");
+  }
+}
+
+}  // namespace weft::http::http1

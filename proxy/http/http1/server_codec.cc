@@ -1,0 +1,173 @@
+#include "common/strings.h"
+#include "proxy/http/http1/server_codec.h"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "proxy/common/log.h"
+#include "proxy/http/http1/convert.h"
+#include "proxy/http/http1/stream_ops.h"
+
+namespace weft::http::http1 {
+namespace bhttp = boost::beast::http;
+
+template <typename Stream>
+ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo info,
+                                                   StreamHandler& handler,
+                                                   const Settings& settings,
+                                                   metrics::ConnectionStats& stats)
+    : stream_(std::move(stream)),
+      info_(std::move(info)),
+      handler_(handler),
+      settings_(settings),
+      stats_(stats) {}
+
+template <typename Stream>
+void ServerConnectionImpl<Stream>::armDeadline(std::chrono::steady_clock::duration d) {
+  beast::get_lowest_layer(stream_).expires_after(d);
+}
+
+template <typename Stream>
+awaitable<void> ServerConnectionImpl<Stream>::run() {
+  for (;;) {
+    if (draining_) break;
+    idle_ = true;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
+    parser_->body_limit(boost::none);  // bodies stream through; no size cap on the proxy
+    armDeadline(settings_.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, *parser_, kUseTuple);
+    idle_ = false;
+    stats_.read(n);
+    if (ec) {
+      co_await rejectMalformed(ec);
+      break;
+    }
+
+    request_ = RequestHead{};
+    response_started_ = response_done_ = false;
+    const auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    head_request_ = msg.method() == bhttp::verb::head;
+    auto expect = msg.find(bhttp::field::expect);
+    expect_continue_ = expect != msg.end() && beast::iequals(expect->value(), "100-continue");
+    if (auto st = toRequestHead(msg.base(), request_); !st.ok()) {
+      keep_alive_ = false;
+      const std::string reason(weft::sv(st.message()));
+      co_await sendLocal(st.code() == absl::StatusCode::kUnimplemented ? 405 : 400, reason);
+      break;
+    }
+    auto length = parser_->content_length();
+    request_.body.length = length ? std::optional<uint64_t>(*length) : std::nullopt;
+    request_.body.present = !parser_->is_done();
+
+    co_await handler_.handle(*this);
+    // The connection carries another request only if this exchange ended cleanly on both sides.
+    if (!response_done_ || !parser_->is_done() || !keep_alive_) break;
+  }
+  co_await close();
+}
+
+template <typename Stream>
+void ServerConnectionImpl<Stream>::drain() {
+  draining_ = true;
+  if (idle_ && buffer_.size() == 0) beast::get_lowest_layer(stream_).cancel();
+}
+
+template <typename Stream>
+awaitable<void> ServerConnectionImpl<Stream>::rejectMalformed(const error_code& ec) {
+  // A peer that leaves between requests, or an idle connection timing out, is not an error.
+  bool quiet_end = ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+                   ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+                   ec == asio::ssl::error::stream_truncated ||
+                   (ec == beast::error::timeout && buffer_.size() == 0);
+  if (quiet_end) co_return;
+  keep_alive_ = false;
+  if (ec == beast::error::timeout) {
+    co_await sendLocal(408, "request header not received before the read deadline");
+  } else if (ec == bhttp::error::header_limit) {
+    const std::string reason =
+        weft::strCat("request header larger than ", settings_.max_header_bytes, " bytes");
+    co_await sendLocal(431, reason);
+  } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() ||
+             ec == bhttp::error::buffer_overflow) {
+    const std::string reason = weft::strCat("malformed HTTP/1.1 request: ", ec.message());
+    co_await sendLocal(400, reason);
+  }
+}
+
+template <typename Stream>
+awaitable<void> ServerConnectionImpl<Stream>::sendLocal(unsigned status, std::string_view reason) {
+  log::warn("downstream request rejected: status=", status, " reason=\"", reason, "\"");
+  ResponseHead head;
+  head.status = status;
+  head.headers.add(std::string(kErrorHeader), std::string(reason));
+  head.headers.add("content-type", "text/plain");
+  std::string body = weft::strCat(reason, "\n");
+  head.body = {true, body.size()};
+  if (auto ec = co_await sendResponseHead(head); ec) co_return;
+  co_await sendResponseBody(body, true);
+}
+
+template <typename Stream>
+awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char> buffer) {
+  if (expect_continue_) {
+    expect_continue_ = false;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    armDeadline(settings_.read_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kUseTuple);
+    stats_.wrote(n);
+    if (ec) co_return BodyRead{ec, 0, false};
+  }
+  armDeadline(settings_.read_timeout);
+  BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer);
+  stats_.read(r.n);
+  co_return r;
+}
+
+template <typename Stream>
+awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const ResponseHead& head) {
+  response_started_ = true;
+  // A request body left unread cannot be skipped safely: say so, and close after this response.
+  if (draining_ || !parser_ || !parser_->is_done()) keep_alive_ = false;
+  bool body_allowed = !head_request_ && head.status != 204 && head.status != 304;
+  response_.emplace();
+  toBeastResponse(head, body_allowed, response_->base());
+  response_->keep_alive(keep_alive_);
+  serializer_.emplace(*response_);
+  armDeadline(settings_.read_timeout);
+  auto [ec, n] = co_await bhttp::async_write_header(stream_, *serializer_, kUseTuple);
+  stats_.wrote(n);
+  if (!ec && (!head.body.present || !body_allowed)) response_done_ = true;
+  co_return ec;
+}
+
+template <typename Stream>
+awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseBody(std::span<const char> data,
+                                                                     bool end) {
+  if (response_done_) co_return error_code{};
+  armDeadline(settings_.read_timeout);
+  auto [ec, n] = co_await writeBodySome(stream_, *serializer_, *response_, data, end);
+  stats_.wrote(n);
+  if (!ec && end) response_done_ = true;
+  co_return ec;
+}
+
+template <typename Stream>
+awaitable<void> ServerConnectionImpl<Stream>::close() {
+  auto& lowest = beast::get_lowest_layer(stream_);
+  if (parser_ && !parser_->is_done() && lowest.socket().is_open()) {
+    // Unread request bytes would turn our close into a reset that can destroy the response in
+    // flight: stop sending, then discard what the client still sends, briefly.
+    co_await lingeringClose(stream_, buffer_);
+  } else {
+    co_await shutdownStream(stream_);
+  }
+}
+
+template class ServerConnectionImpl<PlainStream>;
+template class ServerConnectionImpl<TlsStream>;
+
+}  // namespace weft::http::http1

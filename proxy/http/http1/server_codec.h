@@ -1,0 +1,72 @@
+#pragma once
+
+#include <optional>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include "proxy/common/asio.h"
+#include "proxy/http/codec.h"
+#include "proxy/http/http1/settings.h"
+#include "proxy/metrics/connection_stats.h"
+
+namespace weft::http::http1 {
+
+// HTTP/1.1 server side of a downstream connection, over a plain or TLS stream. Requests are
+// handled one at a time in arrival order, so pipelined requests get their responses in order.
+// Bodies stream in both directions through a caller-supplied buffer; nothing is held whole.
+template <typename Stream>
+class ServerConnectionImpl final : public ServerConnection, public ServerStream {
+ public:
+  ServerConnectionImpl(Stream stream, DownstreamInfo info, StreamHandler& handler,
+                       const Settings& settings, metrics::ConnectionStats& stats);
+
+  // ServerConnection
+  awaitable<void> run() override;
+  void drain() override;
+
+  // ServerStream
+  RequestHead& request() override { return request_; }
+  const DownstreamInfo& downstream() const override { return info_; }
+  awaitable<BodyRead> readRequestBody(std::span<char> buffer) override;
+  awaitable<error_code> sendResponseHead(const ResponseHead& head) override;
+  awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) override;
+  bool responseStarted() const override { return response_started_; }
+
+ private:
+  using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  using Response = boost::beast::http::response<boost::beast::http::buffer_body>;
+  using Serializer = boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
+
+  awaitable<void> rejectMalformed(const error_code& ec);
+  awaitable<void> sendLocal(unsigned status, std::string_view reason);
+  awaitable<void> close();
+  void armDeadline(std::chrono::steady_clock::duration d);
+
+  Stream stream_;
+  DownstreamInfo info_;
+  StreamHandler& handler_;
+  const Settings& settings_;
+  metrics::ConnectionStats& stats_;
+
+  boost::beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  RequestHead request_;
+  std::optional<Response> response_;
+  std::optional<Serializer> serializer_;
+
+  bool idle_ = true;
+  bool draining_ = false;
+  bool keep_alive_ = true;
+  bool head_request_ = false;
+  bool expect_continue_ = false;
+  bool response_started_ = false;
+  bool response_done_ = false;
+};
+
+extern template class ServerConnectionImpl<PlainStream>;
+extern template class ServerConnectionImpl<TlsStream>;
+
+}  // namespace weft::http::http1

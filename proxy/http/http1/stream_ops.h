@@ -1,0 +1,92 @@
+#pragma once
+
+// Body streaming and connection-closing steps shared by the HTTP/1.1 server and client codecs.
+
+#include <chrono>
+#include <span>
+#include <utility>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "proxy/common/asio.h"
+#include "proxy/http/codec.h"
+
+namespace weft::http::http1 {
+
+// Reads at least one byte of body (or the end of it) into `out` through a buffer_body parser.
+template <typename Stream, typename Parser>
+awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                                 std::span<char> out) {
+  BodyRead r;
+  while (!parser.is_done() && r.n == 0) {
+    auto& body = parser.get().body();
+    body.data = out.data();
+    body.size = out.size();
+    auto [ec, consumed] =
+        co_await beast::http::async_read_some(stream, buffer, parser, kUseTuple);
+    (void)consumed;
+    r.n = out.size() - body.size;
+    if (ec == beast::http::error::need_buffer) ec = {};
+    if (ec == beast::http::error::end_of_stream && parser.is_done()) ec = {};
+    if (ec) {
+      r.ec = ec;
+      co_return r;
+    }
+  }
+  r.end = parser.is_done();
+  co_return r;
+}
+
+// Writes one piece of body (and, with `end`, the end of the message) through a serializer.
+template <typename Stream, typename Serializer, typename Message>
+awaitable<std::pair<error_code, size_t>> writeBodySome(Stream& stream, Serializer& sr,
+                                                       Message& msg, std::span<const char> data,
+                                                       bool end) {
+  if (data.empty() && !end) co_return std::pair{error_code{}, size_t{0}};
+  auto& body = msg.body();
+  body.data = data.empty() ? nullptr : const_cast<char*>(data.data());
+  body.size = data.size();
+  body.more = !end;
+  auto [ec, n] = co_await beast::http::async_write(stream, sr, kUseTuple);
+  if (ec == beast::http::error::need_buffer) ec = {};
+  co_return std::pair{ec, n};
+}
+
+inline awaitable<void> shutdownStream(PlainStream& stream) {
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+  co_return;
+}
+
+inline awaitable<void> shutdownStream(TlsStream& stream) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  if (lowest.socket().is_open()) {
+    lowest.expires_after(std::chrono::seconds(1));
+    co_await stream.async_shutdown(kUseTuple);
+  }
+  lowest.close();
+}
+
+// Half-closes, then discards what the peer still sends, for at most a second or 1 MiB, so the
+// peer reads our last response before the connection goes away.
+template <typename Stream>
+awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  error_code ignored;
+  lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  lowest.expires_after(std::chrono::seconds(1));
+  size_t discarded = 0;
+  while (discarded < (1u << 20)) {
+    buffer.consume(buffer.size());
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(16384), kUseTuple);
+    if (ec) break;
+    discarded += n;
+  }
+  lowest.close();
+}
+
+}  // namespace weft::http::http1

@@ -1,0 +1,121 @@
+#include "proxy/listener/listener.h"
+
+#include <boost/asio/socket_base.hpp>
+
+#include "common/strings.h"
+#include "identity/credentials.h"
+#include "proxy/common/log.h"
+#include "proxy/http/http1/server_codec.h"
+
+namespace weft::listener {
+namespace {
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Registers a connection for drains and counts it while it lives.
+class ConnectionScope {
+ public:
+  ConnectionScope(WorkerContext& ctx, http::ServerConnection& conn) : ctx_(ctx), conn_(conn) {
+    ctx_.connections.insert(&conn_);
+    ctx_.active_connections.fetch_add(1, std::memory_order_relaxed);
+    if (ctx_.draining) conn_.drain();
+  }
+  ~ConnectionScope() {
+    ctx_.connections.erase(&conn_);
+    ctx_.active_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  WorkerContext& ctx_;
+  http::ServerConnection& conn_;
+};
+
+template <typename Stream>
+awaitable<void> serveHttp(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
+                          http::StreamHandler& pipeline, metrics::ConnectionStats& stats) {
+  http::http1::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http1,
+                                                 stats);
+  ConnectionScope scope(ctx, conn);
+  co_await conn.run();
+}
+
+awaitable<void> serveOutbound(WorkerContext& ctx, tcp::socket socket,
+                              http::StreamHandler& pipeline) {
+  metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kOutboundSrc));
+  // Coroutine arguments are named locals, never temporaries: GCC 12 destroys temporaries in a
+  // co_await full-expression twice.
+  PlainStream stream(std::move(socket));
+  const http::DownstreamInfo info{false, false, ""};
+  co_await serveHttp(ctx, std::move(stream), info, pipeline, stats);
+}
+
+awaitable<void> serveInbound(WorkerContext& ctx, tcp::socket socket,
+                             http::StreamHandler& pipeline) {
+  metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kInboundSrc));
+  error_code ignored;
+  tcp::endpoint remote = socket.remote_endpoint(ignored);
+  std::shared_ptr<const identity::Credentials> creds = ctx.credentials;  // this connection's
+  TlsStream stream(PlainStream(std::move(socket)), creds->serverContext());
+  beast::get_lowest_layer(stream).expires_after(ctx.options.connect_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
+  if (ec) {
+    std::string why = ec.message();
+    long verify = SSL_get_verify_result(stream.native_handle());
+    if (verify != X509_V_OK) weft::strAppend(why, " (", X509_verify_cert_error_string(verify), ")");
+    log::warn("inbound tls handshake from ", remote.address().to_string(), ":", remote.port(),
+              " refused: ", why);
+    beast::get_lowest_layer(stream).close();
+    co_return;
+  }
+  auto peer = identity::peerIdentity(stream.native_handle());
+  if (!peer.ok()) {  // unreachable: the handshake's verify callback requires it
+    log::warn("inbound connection without a SPIFFE identity: ", peer.status().message());
+    co_return;
+  }
+  const http::DownstreamInfo info{true, true, *peer};
+  co_await serveHttp(ctx, std::move(stream), info, pipeline, stats);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<tcp::acceptor>> bindReusePort(asio::io_context& io,
+                                                             const api::HostPort& address) {
+  error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
+  auto fail = [&](std::string_view step) {
+    return absl::UnavailableError(
+        weft::strCat("cannot ", step, " ", address.host, ":", address.port, ": ", ec.message()));
+  };
+  if (ec) return fail("parse");
+  auto acceptor = std::make_unique<tcp::acceptor>(io);
+  if (acceptor->open(endpoint.protocol(), ec); ec) return fail("open");
+  acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (acceptor->set_option(ReusePort(true), ec); ec) return fail("set SO_REUSEPORT on");
+  if (acceptor->bind(endpoint, ec); ec) return fail("bind");
+  if (acceptor->listen(asio::socket_base::max_listen_connections, ec); ec) return fail("listen on");
+  return acceptor;
+}
+
+awaitable<void> acceptLoop(WorkerContext& ctx, tcp::acceptor& acceptor, bool inbound,
+                           http::StreamHandler& pipeline) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // Out of descriptors and the like: say so and back off instead of spinning.
+      log::error("accept failed: ", ec.message());
+      asio::steady_timer pause(ctx.io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(kUseTuple);
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (inbound) {
+      asio::co_spawn(ctx.io, serveInbound(ctx, std::move(socket), pipeline), asio::detached);
+    } else {
+      asio::co_spawn(ctx.io, serveOutbound(ctx, std::move(socket), pipeline), asio::detached);
+    }
+  }
+}
+
+}  // namespace weft::listener

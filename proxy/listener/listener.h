@@ -1,0 +1,24 @@
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "control/api/address.h"
+#include "proxy/common/asio.h"
+#include "proxy/context/worker_context.h"
+#include "proxy/http/codec.h"
+
+namespace weft::listener {
+
+// Binds a listening socket with SO_REUSEPORT, so every worker binds its own on the same port and
+// the kernel spreads connections across them. Errors name the address.
+absl::StatusOr<std::unique_ptr<tcp::acceptor>> bindReusePort(asio::io_context& io,
+                                                             const api::HostPort& address);
+
+// Accepts until the acceptor is closed and serves each connection on this worker:
+//   outbound: plain HTTP/1.1 from the local app
+//   inbound:  mTLS handshake (client certificate required), then HTTP/1.1
+awaitable<void> acceptLoop(WorkerContext& ctx, tcp::acceptor& acceptor, bool inbound,
+                           http::StreamHandler& pipeline);
+
+}  // namespace weft::listener

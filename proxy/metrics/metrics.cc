@@ -1,0 +1,131 @@
+#include "proxy/metrics/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include "common/strings.h"
+
+namespace weft::metrics {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kLatencyBucketsMs = {
+    1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000};
+
+}  // namespace
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  requests_ = &prometheus::BuildCounter()
+                   .Name("request_total")
+                   .Help("Total count of HTTP requests.")
+                   .Register(*registry_);
+  responses_ = &prometheus::BuildCounter()
+                    .Name("response_total")
+                    .Help("Total count of HTTP responses.")
+                    .Register(*registry_);
+  latency_ = &prometheus::BuildHistogram()
+                  .Name("response_latency_ms")
+                  .Help("Elapsed times between a request's headers being received and its "
+                        "response stream completing, in milliseconds.")
+                  .Register(*registry_);
+  auto& open = prometheus::BuildCounter()
+                   .Name("tcp_open_total")
+                   .Help("Total count of opened connections.")
+                   .Register(*registry_);
+  auto& close = prometheus::BuildCounter()
+                    .Name("tcp_close_total")
+                    .Help("Total count of closed connections.")
+                    .Register(*registry_);
+  auto& open_now = prometheus::BuildGauge()
+                       .Name("tcp_open_connections")
+                       .Help("Number of currently-open connections.")
+                       .Register(*registry_);
+  auto& read = prometheus::BuildCounter()
+                   .Name("tcp_read_bytes_total")
+                   .Help("Total count of bytes read from peers.")
+                   .Register(*registry_);
+  auto& write = prometheus::BuildCounter()
+                    .Name("tcp_write_bytes_total")
+                    .Help("Total count of bytes written to peers.")
+                    .Register(*registry_);
+  const struct {
+    TcpRole role;
+    const char* direction;
+    const char* peer;
+    const char* tls;
+  } roles[] = {{TcpRole::kOutboundSrc, "outbound", "src", "false"},
+               {TcpRole::kOutboundDst, "outbound", "dst", "true"},
+               {TcpRole::kInboundSrc, "inbound", "src", "true"},
+               {TcpRole::kInboundDst, "inbound", "dst", "false"}};
+  for (const auto& r : roles) {
+    prometheus::Labels labels{{"direction", r.direction}, {"peer", r.peer}, {"tls", r.tls}};
+    tcp_[static_cast<int>(r.role)] = TcpCounters{&open.Add(labels), &close.Add(labels),
+                                                 &open_now.Add(labels), &read.Add(labels),
+                                                 &write.Add(labels)};
+  }
+  cert_expiry_ = &prometheus::BuildGauge()
+                      .Name("identity_cert_expiration_timestamp_seconds")
+                      .Help("Time when this proxy's current certificate expires, in seconds "
+                            "since the Unix epoch.")
+                      .Register(*registry_)
+                      .Add({});
+  config_version_ = &prometheus::BuildGauge()
+                         .Name("weft_config_version")
+                         .Help("Version of the mesh configuration this proxy serves.")
+                         .Register(*registry_)
+                         .Add({});
+}
+
+void Metrics::setCertificateExpiry(std::chrono::system_clock::time_point not_after) {
+  cert_expiry_->Set(static_cast<double>(
+      std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count()));
+}
+
+void Metrics::setConfigVersion(uint64_t version) {
+  config_version_->Set(static_cast<double>(version));
+}
+
+std::string Metrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+WorkerMetrics::Target& WorkerMetrics::target(const RequestLabels& labels) {
+  const char* direction = labels.inbound ? "inbound" : "outbound";
+  const char* tls = labels.tls ? "true" : "false";
+  std::string key =
+      weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.authority);
+  auto it = targets_.find(key);
+  if (it != targets_.end()) return it->second;
+  std::string_view authority = labels.authority;
+  if (targets_.size() >= kMaxTargets) {
+    authority = "overflow";
+    key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", authority);
+    if (auto o = targets_.find(key); o != targets_.end()) return o->second;
+  }
+  prometheus::Labels l{{"direction", direction},
+                       {"authority", std::string(authority)},
+                       {"dst_service", labels.dst_service},
+                       {"tls", tls}};
+  prometheus::Counter* requests = &metrics_.requests().Add(l);
+  return targets_.emplace(std::move(key), Target{std::move(l), requests, {}}).first->second;
+}
+
+void WorkerMetrics::recordRequest(const RequestLabels& labels) {
+  target(labels).requests->Increment();
+}
+
+void WorkerMetrics::recordResponse(const RequestLabels& labels, unsigned status, bool failure,
+                                   std::chrono::steady_clock::duration latency) {
+  Target& t = target(labels);
+  unsigned key = status * 2 + (failure ? 1 : 0);
+  auto it = t.responses.find(key);
+  if (it == t.responses.end()) {
+    prometheus::Labels l = t.labels;
+    l["status_code"] = weft::strCat(status);
+    l["classification"] = failure ? "failure" : "success";
+    Response r{&metrics_.responses().Add(l), &metrics_.latency().Add(l, kLatencyBucketsMs)};
+    it = t.responses.emplace(key, r).first;
+  }
+  it->second.total->Increment();
+  it->second.latency->Observe(std::chrono::duration<double, std::milli>(latency).count());
+}
+
+}  // namespace weft::metrics

@@ -1,0 +1,66 @@
+#include "proxy/router/outbound_router.h"
+
+#include <vector>
+
+#include "common/strings.h"
+
+namespace weft::router {
+namespace {
+
+constexpr std::string_view kClusterDomain = "cluster.local";
+
+}  // namespace
+
+absl::StatusOr<const api::Service*> resolveAuthority(const api::MeshConfig& config,
+                                                     std::string_view authority,
+                                                     std::string_view own_namespace) {
+  std::string lower = weft::toLower(authority);
+  std::string_view host = lower;
+  std::string_view port_text;
+  if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    port_text = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  if (host.ends_with('.')) host.remove_suffix(1);
+  auto unknown = [&](std::string_view why) {
+    return absl::NotFoundError(weft::strCat("unknown service: ", authority, why));
+  };
+  uint32_t port = 0;
+  if (!port_text.empty() && (!weft::parseUnsigned(port_text, &port) || port > 65535)) {
+    return unknown(" (bad port)");
+  }
+
+  std::vector<std::string_view> labels = weft::split(host, '.');
+  std::string_view name = labels[0];
+  std::string_view ns = own_namespace;
+  if (labels.size() >= 2) ns = labels[1];
+  bool shape_ok = labels.size() <= 2 || (labels.size() >= 3 && labels[2] == "svc" &&
+                                         (labels.size() == 3 ||
+                                          host.substr(host.find(".svc.") + 5) == kClusterDomain));
+  if (!shape_ok || name.empty()) return unknown("");
+  const api::Service* svc = config.findService(name, ns);
+  if (svc == nullptr) return unknown("");
+  if (port != 0 && port != svc->port) {
+    return unknown(weft::strCat(" (", svc->name, ".", svc->ns, " listens on port ", svc->port, ")"));
+  }
+  return svc;
+}
+
+absl::StatusOr<Route> OutboundRouter::route(const api::MeshConfig& config,
+                                            std::string_view authority) {
+  auto svc = resolveAuthority(config, authority, ns_);
+  if (!svc.ok()) return svc.status();
+  const api::Service& s = **svc;
+  if (s.endpoints.empty()) {
+    return absl::UnavailableError(weft::strCat("no endpoints for service ", s.name, ".", s.ns));
+  }
+  if (cursor_config_ != &config) {  // a new snapshot: its Services live at new addresses
+    next_.clear();
+    cursor_config_ = &config;
+  }
+  size_t& cursor = next_[&s];
+  const api::Endpoint& ep = s.endpoints[cursor++ % s.endpoints.size()];
+  return Route{&s, &ep};
+}
+
+}  // namespace weft::router

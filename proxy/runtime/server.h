@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "absl/status/status.h"
+#include "control/api/resources.h"
+#include "identity/credentials.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/common/asio.h"
+#include "proxy/config/options.h"
+#include "proxy/metrics/metrics.h"
+#include "proxy/runtime/worker.h"
+
+namespace weft::runtime {
+
+// The main thread: loads credentials and config, starts the workers and the admin port,
+// handles signals, and hands new snapshots to the workers.
+//   SIGTERM/SIGINT: drain (stop accepting, finish in-flight requests for up to --drain-seconds)
+//   SIGHUP: re-read --config; an invalid file is rejected and the old config stays
+class Server {
+ public:
+  explicit Server(config::Options options);
+  ~Server();
+
+  absl::Status start();
+  // Runs until drained; returns the process exit code.
+  int run();
+
+ private:
+  void onSignal(int signal);
+  void reloadConfig();
+  void beginDrain();
+  awaitable<void> waitForDrain();
+  int activeConnections() const;
+
+  config::Options options_;
+  asio::io_context io_{1};
+  asio::signal_set signals_;
+  metrics::Metrics metrics_;
+  api::MeshConfigConstSharedPtr mesh_;
+  std::shared_ptr<const identity::Credentials> credentials_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  uint64_t next_version_ = 1;
+  bool ready_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace weft::runtime

@@ -1,0 +1,90 @@
+#include "proxy/runtime/worker.h"
+
+#include <boost/asio/post.hpp>
+
+#include "proxy/common/log.h"
+#include "proxy/listener/listener.h"
+
+namespace weft::runtime {
+
+Worker::Worker(const config::Options& options, metrics::Metrics& metrics,
+               api::MeshConfigConstSharedPtr mesh,
+               std::shared_ptr<const identity::Credentials> creds)
+    : io_(std::make_unique<asio::io_context>(1)),
+      ctx_(std::make_unique<WorkerContext>(*io_, options, metrics, std::move(mesh),
+                                           std::move(creds))),
+      outbound_pipeline_(std::make_unique<pipeline::RequestPipelineImpl>(*ctx_, false)),
+      inbound_pipeline_(std::make_unique<pipeline::RequestPipelineImpl>(*ctx_, true)) {}
+
+Worker::~Worker() {
+  stop();
+  ctx_->pool.closeAll();
+  outbound_acceptor_.reset();
+  inbound_acceptor_.reset();
+  io_.reset();  // destroys suspended coroutines while the context they use still exists
+}
+
+absl::Status Worker::bind() {
+  auto outbound = listener::bindReusePort(*io_, ctx_->options.outbound);
+  if (!outbound.ok()) return outbound.status();
+  auto inbound = listener::bindReusePort(*io_, ctx_->options.inbound);
+  if (!inbound.ok()) return inbound.status();
+  outbound_acceptor_ = std::move(*outbound);
+  inbound_acceptor_ = std::move(*inbound);
+  return absl::OkStatus();
+}
+
+void Worker::start() {
+  asio::co_spawn(*io_, listener::acceptLoop(*ctx_, *outbound_acceptor_, false, *outbound_pipeline_),
+                 asio::detached);
+  asio::co_spawn(*io_, listener::acceptLoop(*ctx_, *inbound_acceptor_, true, *inbound_pipeline_),
+                 asio::detached);
+  asio::co_spawn(*io_, sweepPool(), asio::detached);
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(*io_);
+    io_->run();
+  });
+}
+
+awaitable<void> Worker::sweepPool() {
+  asio::steady_timer timer(*io_);
+  while (!ctx_->draining) {
+    timer.expires_after(std::chrono::seconds(5));
+    co_await timer.async_wait(kUseTuple);
+    ctx_->pool.evictExpired();
+  }
+}
+
+void Worker::updateMesh(api::MeshConfigConstSharedPtr mesh) {
+  asio::post(*io_, [this, mesh = std::move(mesh)]() mutable { ctx_->mesh = std::move(mesh); });
+}
+
+void Worker::updateCredentials(std::shared_ptr<const identity::Credentials> creds) {
+  asio::post(*io_,
+             [this, creds = std::move(creds)]() mutable { ctx_->credentials = std::move(creds); });
+}
+
+void Worker::drain() {
+  asio::post(*io_, [this] {
+    ctx_->draining = true;
+    error_code ignored;
+    outbound_acceptor_->close(ignored);
+    inbound_acceptor_->close(ignored);
+    // drain() may end a connection, which erases it from the set: iterate over a copy.
+    std::vector<http::ServerConnection*> open(ctx_->connections.begin(), ctx_->connections.end());
+    for (auto* conn : open) conn->drain();
+    ctx_->pool.closeAll();
+  });
+}
+
+int Worker::activeConnections() const {
+  return ctx_->active_connections.load(std::memory_order_relaxed);
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  io_->stop();
+  thread_.join();
+}
+
+}  // namespace weft::runtime

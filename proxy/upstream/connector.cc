@@ -1,0 +1,88 @@
+#include "proxy/upstream/connector.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "common/strings.h"
+#include "proxy/http/http1/client_codec.h"
+
+namespace weft::upstream {
+namespace {
+
+// "tls handshake: certificate verify failed (unable to get local issuer certificate)",
+// "tls handshake: tlsv1 alert unknown ca", ...
+std::string tlsFailure(const error_code& ec, SSL* ssl) {
+  std::string why = ec.message();
+  if (auto pos = why.find(" (SSL routines)"); pos != std::string::npos) why.erase(pos);
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    weft::strAppend(why, " (", X509_verify_cert_error_string(verify), ")");
+  }
+  return weft::strCat("tls handshake: ", why);
+}
+
+}  // namespace
+
+Target Target::plain(const api::HostPort& hp) {
+  std::string address = weft::strCat(hp.host, ":", hp.port);
+  return Target{weft::strCat("plain|", address), address, hp, false, ""};
+}
+
+Target Target::mtls(const api::HostPort& hp, std::string address, std::string identity) {
+  return Target{weft::strCat("mtls|", address, "|", identity), std::move(address), hp, true,
+                std::move(identity)};
+}
+
+ConnectorImpl::ConnectorImpl(asio::any_io_executor executor,
+                             const http::http1::Settings& settings,
+                             std::chrono::steady_clock::duration connect_timeout,
+                             metrics::Metrics& metrics, CredentialsSource credentials)
+    : executor_(std::move(executor)),
+      settings_(settings),
+      connect_timeout_(connect_timeout),
+      metrics_(metrics),
+      credentials_(std::move(credentials)) {}
+
+awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(const Target& target) {
+  error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address(target.host_port.host, ec), target.host_port.port);
+  if (ec) co_return absl::InvalidArgumentError(weft::strCat("bad address: ", ec.message()));
+
+  PlainStream stream(executor_);
+  stream.expires_after(connect_timeout_);
+  auto [cec] = co_await stream.async_connect(endpoint, kUseTuple);
+  if (cec == beast::error::timeout) {
+    co_return absl::UnavailableError(weft::strCat(
+        "connect timed out after ",
+        std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout_).count(), "ms"));
+  }
+  if (cec) co_return absl::UnavailableError(weft::strCat("connect: ", cec.message()));
+  stream.socket().set_option(tcp::no_delay(true), ec);
+
+  if (!target.tls) {
+    co_return std::make_unique<http::http1::ClientConnectionImpl<PlainStream>>(
+        std::move(stream), settings_, metrics_.tcp(metrics::TcpRole::kInboundDst));
+  }
+
+  std::shared_ptr<const identity::Credentials> creds = credentials_();
+  TlsStream tls(std::move(stream), creds->clientContext());
+  beast::get_lowest_layer(tls).expires_after(connect_timeout_);
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
+  if (hec == beast::error::timeout) {
+    co_return absl::UnavailableError("tls handshake timed out");
+  }
+  if (hec) co_return absl::UnavailableError(tlsFailure(hec, tls.native_handle()));
+  auto peer = identity::peerIdentity(tls.native_handle());
+  if (!peer.ok()) {
+    co_return absl::PermissionDeniedError(
+        weft::strCat("peer identity: ", peer.status().message(), ", expected ", target.identity));
+  }
+  if (*peer != target.identity) {
+    co_return absl::PermissionDeniedError(
+        weft::strCat("peer identity mismatch: presented ", *peer, ", expected ", target.identity));
+  }
+  co_return std::make_unique<http::http1::ClientConnectionImpl<TlsStream>>(
+      std::move(tls), settings_, metrics_.tcp(metrics::TcpRole::kOutboundDst));
+}
+
+}  // namespace weft::upstream

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "control/api/address.h"
+#include "identity/credentials.h"
+#include "proxy/common/asio.h"
+#include "proxy/http/codec.h"
+#include "proxy/http/http1/settings.h"
+#include "proxy/metrics/metrics.h"
+
+namespace weft::upstream {
+
+// Where a request goes next: the local app (plain) or a peer sidecar (mTLS, with the identity it
+// must present). Built once per endpoint; the pool key keeps connections with different
+// security expectations apart.
+struct Target {
+  std::string key;      // pool key
+  std::string address;  // "ip:port", as reported in errors
+  api::HostPort host_port;
+  bool tls = false;
+  std::string identity;  // required peer SPIFFE ID when tls
+
+  static Target plain(const api::HostPort& hp);
+  static Target mtls(const api::HostPort& hp, std::string address, std::string identity);
+};
+
+// Opens connections to targets. Errors say what failed: the TCP connect, the TLS handshake (with
+// the alert or verification error), or the identity the peer presented.
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  virtual awaitable<absl::StatusOr<http::ClientConnectionPtr>> connect(const Target& target) = 0;
+};
+
+using CredentialsSource = std::function<std::shared_ptr<const identity::Credentials>()>;
+
+class ConnectorImpl final : public Connector {
+ public:
+  ConnectorImpl(asio::any_io_executor executor, const http::http1::Settings& settings,
+                std::chrono::steady_clock::duration connect_timeout, metrics::Metrics& metrics,
+                CredentialsSource credentials);
+
+  // Connector
+  awaitable<absl::StatusOr<http::ClientConnectionPtr>> connect(const Target& target) override;
+
+ private:
+  asio::any_io_executor executor_;
+  const http::http1::Settings& settings_;
+  std::chrono::steady_clock::duration connect_timeout_;
+  metrics::Metrics& metrics_;
+  CredentialsSource credentials_;
+};
+
+}  // namespace weft::upstream

@@ -1,0 +1,505 @@
+"""Processes and configuration for the Weft integration tests: weft-proxy,
+an nginx app, a Python echo app, openssl s_server, mesh.yaml, extra certs.
+The HTTP clients live in clients.py and are re-exported here, so tests only
+need `import mesh as M`.  Standard library only; every wait is bounded."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+from urllib.parse import parse_qs, urlsplit
+
+# re-exported for the tests
+from clients import (CURL_ENV, CurlResult, RawResponse, Sample, curl, http_get,  # noqa: F401
+                     metric_sum, parse_metrics, parse_responses, raw_exchange,  # noqa: F401
+                     recv_all, select)  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[2]
+MAKE_CERTS = REPO / "tests" / "certs" / "make-certs.sh"
+TRUST_DOMAIN = "cluster.local"
+NAMESPACE = "default"
+
+# Proxies currently running; conftest prints their logs when a test fails.
+LIVE_PROXIES: list["Proxy"] = []
+LIVE_APPS: list["Nginx"] = []
+
+
+def spiffe(sa: str, ns: str = NAMESPACE) -> str:
+    return f"spiffe://{TRUST_DOMAIN}/ns/{ns}/sa/{sa}"
+
+
+def proxy_binary() -> Path:
+    return Path(os.environ.get("WEFT_PROXY") or REPO / "build" / "proxy" / "weft-proxy")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll pred() until it is true or timeout seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def sha256_file(path: Path | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_random(path: Path, size: int) -> str:
+    """Write size random bytes to path; return their sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def tail(path: Path, lines: int = 80) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --------------------------------------------------------------------------
+# nginx application
+
+NGINX_CONF = """\
+daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log info;
+
+events {{ worker_connections 512; }}
+
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/tmp/client_body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+    default_type application/octet-stream;
+    keepalive_requests 100000;
+    keepalive_timeout 60s;
+    sendfile off;
+
+    server {{
+        listen 127.0.0.1:{port};
+        server_name _;
+        root {prefix}/www;
+
+        location = /hello {{
+            default_type text/plain;
+            return 200 "hello from backend\\n";
+        }}
+        location = /headers {{
+            default_type text/plain;
+            return 200 "peer=$http_x_weft_peer_identity host=$host\\n";
+        }}
+        location /dav/ {{
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            client_max_body_size 0;
+        }}
+        location /slow/ {{
+            limit_rate {slow_rate};
+        }}
+        location = /status/503 {{
+            default_type text/plain;
+            return 503 "app says 503\\n";
+        }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """An nginx 'application' on 127.0.0.1:port serving PREFIX/www."""
+
+    SLOW_RATE = 340 * 1024  # bytes/s: 1 MiB takes ~3 s
+
+    def __init__(self, prefix: Path):
+        self.prefix = Path(prefix)
+        self.port = free_port()
+        self.www = self.prefix / "www"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def error_log(self) -> Path:
+        return self.prefix / "error.log"
+
+    def start(self) -> "Nginx":
+        for d in ("www/dav", "www/slow", "tmp"):
+            (self.prefix / d).mkdir(parents=True, exist_ok=True)
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(prefix=self.prefix, port=self.port,
+                                          slow_rate=self.SLOW_RATE))
+        self.proc = subprocess.Popen(
+            ["nginx", "-c", str(conf), "-p", str(self.prefix), "-e", str(self.error_log)],
+            stdout=open(self.prefix / "stdout.log", "wb"), stderr=subprocess.STDOUT)
+        ok = wait_until(lambda: self.proc.poll() is not None or port_open(self.port), 10)
+        if not ok or self.proc.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"nginx did not start:\n{tail(self.error_log)}\n"
+                               f"{tail(self.prefix / 'stdout.log')}")
+        LIVE_APPS.append(self)
+        return self
+
+    def stop(self) -> None:
+        if self in LIVE_APPS:
+            LIVE_APPS.remove(self)
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+# --------------------------------------------------------------------------
+# Python echo application (for request bodies, incl. chunked)
+
+def _read_chunked(rfile) -> bytes:
+    body = bytearray()
+    for _ in range(10_000_000):  # bounded
+        line = rfile.readline(1024)
+        if not line:
+            raise ValueError("EOF in chunked body")
+        size = int(line.split(b";")[0].strip(), 16)
+        if size == 0:
+            for _ in range(1000):
+                if rfile.readline(65536) in (b"\r\n", b"\n", b""):
+                    break
+            return bytes(body)
+        body += rfile.read(size)
+        rfile.readline(16)
+    raise ValueError("too many chunks")
+
+
+class _EchoHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep pytest output clean
+        pass
+
+    def _reply(self, body: bytes, extra: dict[str, str], chunked: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        for k, v in extra.items():
+            self.send_header(k, v)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            step = 65536 - 17  # odd-sized chunks
+            for i in range(0, len(body), step):
+                part = body[i:i + step]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def _echo(self) -> None:
+        te = self.headers.get("Transfer-Encoding", "")
+        if "chunked" in te.lower():
+            body, mode = _read_chunked(self.rfile), "chunked"
+        else:
+            body, mode = self.rfile.read(int(self.headers.get("Content-Length") or 0)), "length"
+        q = parse_qs(urlsplit(self.path).query)
+        self._reply(body, {
+            "x-echo-request-framing": mode,
+            "x-echo-peer": self.headers.get("x-weft-peer-identity", ""),
+        }, chunked=q.get("chunked") == ["1"])
+
+    do_POST = _echo
+    do_PUT = _echo
+
+    def do_GET(self) -> None:
+        self._reply(b"echo\n", {"x-echo-peer": self.headers.get("x-weft-peer-identity", "")},
+                    chunked=False)
+
+
+class EchoApp:
+    def __init__(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def start(self) -> "EchoApp":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+# --------------------------------------------------------------------------
+# mesh configuration
+
+def service_yaml(name: str, endpoints: list[tuple[str, str]], port: int = 8080,
+                 namespace: str = NAMESPACE) -> str:
+    """A Service document; endpoints = [(address, identity), ...]."""
+    lines = [
+        "apiVersion: weft.dev/v1alpha1",
+        "kind: Service",
+        f"metadata: {{name: {name}, namespace: {namespace}}}",
+        "spec:",
+        f"  port: {port}",
+    ]
+    if not endpoints:
+        lines.append("  endpoints: []")
+    else:
+        lines.append("  endpoints:")
+        for addr, ident in endpoints:
+            lines += [f"    - address: {addr}",
+                      f"      identity: {ident}",
+                      "      labels: {version: v1}"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# weft-proxy
+
+class ProxyStartError(RuntimeError):
+    pass
+
+
+class Proxy:
+    """One weft-proxy process.  Ports are picked at construction."""
+
+    def __init__(self, workdir: Path, name: str, *, certs: Path, service: str,
+                 cert: str | None = None, app_port: int, config: str = "",
+                 service_account: str | None = None, workers: int = 1,
+                 trust_bundle: str = "ca", extra_args: Iterable[str] = ()):
+        self.name = name
+        self.dir = Path(workdir) / f"proxy-{name}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.certs = Path(certs)
+        self.service = service
+        self.service_account = service_account or service
+        self.cert = cert or service
+        self.trust_bundle = trust_bundle
+        self.app_port = app_port
+        self.workers = workers
+        self.extra_args = list(extra_args)
+        self.outbound, self.inbound, self.admin = free_port(), free_port(), free_port()
+        self.config_path = self.dir / "mesh.yaml"
+        self.config_path.write_text(config)
+        self.log_path = self.dir / "proxy.log"
+        self.proc: subprocess.Popen | None = None
+
+    # -- command line ----------------------------------------------------
+    def argv(self) -> list[str]:
+        return [
+            str(proxy_binary()),
+            "--service", self.service,
+            "--namespace", NAMESPACE,
+            "--service-account", self.service_account,
+            "--outbound", f"127.0.0.1:{self.outbound}",
+            "--inbound", f"127.0.0.1:{self.inbound}",
+            "--admin", f"127.0.0.1:{self.admin}",
+            "--app", f"127.0.0.1:{self.app_port}",
+            "--cert", str(self.certs / f"{self.cert}.pem"),
+            "--key", str(self.certs / f"{self.cert}-key.pem"),
+            "--trust-bundle", str(self.certs / f"{self.trust_bundle}.pem"),
+            "--trust-domain", TRUST_DOMAIN,
+            "--config", str(self.config_path),
+            "--workers", str(self.workers),
+            *self.extra_args,
+        ]
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self, ready_timeout: float = 10.0) -> "Proxy":
+        with open(self.log_path, "ab") as log:
+            log.write(("$ " + " ".join(self.argv()) + "\n").encode())
+            log.flush()
+            self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        LIVE_PROXIES.append(self)
+
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                return True
+            try:
+                return http_get(self.admin_url("/ready"), timeout=1)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(ready, ready_timeout)
+        if self.proc.poll() is not None:
+            rc = self.proc.returncode
+            self.kill()
+            raise ProxyStartError(f"weft-proxy {self.name} exited with {rc} during startup:\n"
+                                  f"{tail(self.log_path)}")
+        if not ready():
+            self.kill()
+            raise ProxyStartError(f"weft-proxy {self.name} not ready after {ready_timeout}s:\n"
+                                  f"{tail(self.log_path)}")
+        return self
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait for exit; returns the exit code, or None on timeout."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        if self in LIVE_PROXIES:
+            LIVE_PROXIES.remove(self)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def assert_alive(self) -> None:
+        """For negative tests: a dead proxy must not make them pass."""
+        assert self.running(), f"weft-proxy {self.name} is not running: {self.state()}"
+        for port in (self.inbound, self.outbound, self.admin):
+            assert port_open(port), f"weft-proxy {self.name}: port {port} not accepting"
+
+    def state(self) -> str:
+        if self.proc is None:
+            return "not started"
+        rc = self.proc.poll()
+        if rc is None:
+            return f"running, pid {self.proc.pid}"
+        if rc < 0:
+            try:
+                return f"DIED on signal {signal.Signals(-rc).name}"
+            except ValueError:
+                return f"DIED on signal {-rc}"
+        return f"EXITED with code {rc}"
+
+    def log(self) -> str:
+        return tail(self.log_path, 100000)
+
+    # -- URLs ---------------------------------------------------------------
+    def admin_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.admin}{path}"
+
+    def out_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.outbound}{path}"
+
+    def in_url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.inbound}{path}"
+
+    def metrics(self) -> list[Sample]:
+        status, _, body = http_get(self.admin_url("/metrics"))
+        assert status == 200, f"/metrics returned {status}"
+        return parse_metrics(body.decode())
+
+    def metrics_text(self) -> str:
+        status, _, body = http_get(self.admin_url("/metrics"))
+        assert status == 200, f"/metrics returned {status}"
+        return body.decode()
+
+
+@dataclass
+class Mesh:
+    """A client sidecar (web) talking to a server sidecar in front of an app."""
+    app_port: int
+    server: Proxy
+    client: Proxy
+    service: str
+
+    def url(self, path: str) -> str:
+        return self.client.out_url(path)
+
+    def get(self, path: str, *args: str, host: str | None = None, **kw) -> CurlResult:
+        return curl("-H", f"Host: {host or self.service}", *args, self.url(path), **kw)
+
+
+# --------------------------------------------------------------------------
+# extra certificates for negative tests (signed by the mesh CA)
+
+def issue_leaf(certs: Path, out: Path, name: str, san: str) -> tuple[Path, Path]:
+    """Issue NAME.pem/NAME-key.pem in out, signed by certs/ca.pem, with the given
+    subjectAltName value (e.g. 'URI:spiffe://other/ns/x/sa/y' or 'DNS:web')."""
+    out.mkdir(parents=True, exist_ok=True)
+    key, csr, crt, ext = (out / f"{name}-key.pem", out / f"{name}.csr",
+                          out / f"{name}.pem", out / f"{name}.ext")
+    ext.write_text("basicConstraints=critical,CA:false\n"
+                   "keyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=serverAuth,clientAuth\n"
+                   f"subjectAltName={san}\n")
+    run = dict(check=True, capture_output=True, timeout=30)
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", f"/O=Weft Test/CN={name}"],
+                   **run)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(certs / "ca.pem"),
+                    "-CAkey", str(certs / "ca-key.pem"), "-CAcreateserial",
+                    "-CAserial", str(out / "ca.srl"), "-days", "1", "-sha256",
+                    "-extfile", str(ext), "-out", str(crt)], **run)
+    return crt, key
+
+
+class SServer:
+    """openssl s_server -www on 127.0.0.1 as a stand-in upstream sidecar: it
+    requires a client certificate and reports the TLS session (protocol,
+    client certificate) in its response body."""
+
+    def __init__(self, certs: Path, cert: str, workdir: Path, *tls_args: str):
+        self.port = free_port()
+        self.log = Path(workdir) / f"s_server-{self.port}.log"
+        self.argv = ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}",
+                     "-cert", str(certs / f"{cert}.pem"), "-key", str(certs / f"{cert}-key.pem"),
+                     "-CAfile", str(certs / "ca.pem"), "-Verify", "2", "-verify_return_error",
+                     "-www", *tls_args]
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "SServer":
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
+        if not wait_until(lambda: self.proc.poll() is not None or port_open(self.port), 5) \
+                or self.proc.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"s_server did not start:\n{tail(self.log)}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)

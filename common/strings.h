@@ -27,13 +27,13 @@ inline void append(std::string& out, std::string_view s) { out.append(s); }
 inline void append(std::string& out, const char* s) { out.append(s); }
 inline void append(std::string& out, char c) { out.push_back(c); }
 template <typename T>
-  requires(HasDataSize<T> && !std::is_convertible_v<T, std::string_view>)
-void append(std::string& out, const T& s) {
+requires(HasDataSize<T> &&
+         !std::is_convertible_v<T, std::string_view>) void append(std::string& out, const T& s) {
   out.append(s.data(), s.size());
 }
 template <typename T>
-  requires(std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>)
-void append(std::string& out, T v) {
+requires(std::is_integral_v<T> && !std::is_same_v<T, char> &&
+         !std::is_same_v<T, bool>) void append(std::string& out, T v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   out.append(buf, end);
@@ -94,7 +94,7 @@ inline bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 
 // Whole-string unsigned decimal parse; false on anything else or overflow.
 template <typename T>
-  requires std::is_unsigned_v<T>
+requires std::is_unsigned_v<T>
 bool parseUnsigned(std::string_view s, T* out) {
   if (s.empty()) return false;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -112,8 +112,7 @@ inline std::string join(const std::vector<std::string>& parts, std::string_view 
 
 // absl::string_view (from absl::Status::message()) as std::string_view.
 template <typename T>
-  requires strings_internal::HasDataSize<T>
-std::string_view sv(const T& s) {
+requires strings_internal::HasDataSize<T> std::string_view sv(const T& s) {
   return std::string_view(s.data(), s.size());
 }
 

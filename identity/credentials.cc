@@ -25,7 +25,6 @@ absl::StatusOr<std::unique_ptr<ssl::context>> baseContext(ssl::context::method m
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
-  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(files.cert, ec);
   if (ec) return fileError("cannot load certificate", files.cert, ec);
@@ -56,8 +55,9 @@ absl::Status verifyOwnChain(SSL_CTX* ctx, X509* leaf) {
   int err = X509_STORE_CTX_get_error(store_ctx);
   X509_STORE_CTX_free(store_ctx);
   if (ok != 1) {
-    return absl::InvalidArgumentError(weft::strCat("certificate does not verify against the trust bundle: ",
-                                                   X509_verify_cert_error_string(err)));
+    return absl::InvalidArgumentError(
+        weft::strCat("certificate does not verify against the trust bundle: ",
+                     X509_verify_cert_error_string(err)));
   }
   return absl::OkStatus();
 }

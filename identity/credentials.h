@@ -24,9 +24,9 @@ class Credentials {
  public:
   // Loads and checks the files: the key matches the certificate, the certificate chains to the
   // bundle and carries exactly `expected_identity` as its SPIFFE ID.
-  static absl::StatusOr<std::shared_ptr<const Credentials>> load(const CredentialFiles& files,
-                                                                 std::string_view trust_domain,
-                                                                 std::string_view expected_identity);
+  static absl::StatusOr<std::shared_ptr<const Credentials>> load(
+      const CredentialFiles& files, std::string_view trust_domain,
+      std::string_view expected_identity);
 
   // For accepting mTLS: TLS 1.3, requires a client certificate that chains to the bundle and
   // carries a SPIFFE ID in the trust domain.

@@ -26,7 +26,8 @@ absl::StatusOr<SpiffeId> parseSpiffeId(std::string_view uri) {
     return absl::InvalidArgumentError("SPIFFE ID longer than 2048 bytes");
   }
   if (!uri.starts_with(kScheme)) {
-    return absl::InvalidArgumentError(weft::strCat("not a SPIFFE ID (want spiffe://...): '", uri, "'"));
+    return absl::InvalidArgumentError(
+        weft::strCat("not a SPIFFE ID (want spiffe://...): '", uri, "'"));
   }
   std::string_view rest = uri.substr(kScheme.size());
   size_t slash = rest.find('/');
@@ -36,9 +37,8 @@ absl::StatusOr<SpiffeId> parseSpiffeId(std::string_view uri) {
   }
   for (char c : td) {
     if (!validTrustDomainChar(c)) {
-      return absl::InvalidArgumentError(
-          weft::strCat("SPIFFE ID trust domain has invalid character '", std::string(1, c), "': '",
-                       uri, "'"));
+      return absl::InvalidArgumentError(weft::strCat(
+          "SPIFFE ID trust domain has invalid character '", std::string(1, c), "': '", uri, "'"));
     }
   }
   SpiffeId id{std::string(td), ""};
@@ -50,9 +50,8 @@ absl::StatusOr<SpiffeId> parseSpiffeId(std::string_view uri) {
     }
     for (char c : seg) {
       if (!validPathChar(c)) {
-        return absl::InvalidArgumentError(
-            weft::strCat("SPIFFE ID path has invalid character '", std::string(1, c), "': '", uri,
-                         "'"));
+        return absl::InvalidArgumentError(weft::strCat("SPIFFE ID path has invalid character '",
+                                                       std::string(1, c), "': '", uri, "'"));
       }
     }
   }
@@ -94,8 +93,8 @@ absl::StatusOr<SpiffeId> spiffeIdOf(X509* cert) {
                                     weft::join(uris, ", "), ")"));
   }
   if (spiffe.size() > 1) {
-    return absl::PermissionDeniedError(weft::strCat("certificate has several SPIFFE IDs (",
-                                                    weft::join(spiffe, ", "), ")"));
+    return absl::PermissionDeniedError(
+        weft::strCat("certificate has several SPIFFE IDs (", weft::join(spiffe, ", "), ")"));
   }
   return parseSpiffeId(spiffe.front());
 }

@@ -17,8 +17,8 @@ inline constexpr std::string_view kApiVersion = "weft.dev/v1alpha1";
 using Labels = std::map<std::string, std::string>;
 
 struct Endpoint {
-  std::string address;   // "host:port" as written
-  std::string host;      // IP literal
+  std::string address;  // "host:port" as written
+  std::string host;     // IP literal
   uint16_t port = 0;
   std::string identity;  // SPIFFE ID the endpoint must present
   Labels labels;

@@ -96,7 +96,8 @@ class Decoder {
   absl::StatusOr<Service> service(const YAML::Node& doc) const {
     Service svc;
     const YAML::Node meta = doc["metadata"];
-    if (auto st = requireMap(meta, "metadata", {"name", "namespace", "labels"}); !st.ok()) return st;
+    if (auto st = requireMap(meta, "metadata", {"name", "namespace", "labels"}); !st.ok())
+      return st;
     auto name = string(meta, "name", "metadata.name");
     if (!name.ok()) return name.status();
     if (!isDnsLabel(*name)) {
@@ -145,7 +146,8 @@ class Decoder {
     auto kind = string(doc, "kind", "kind");
     if (!kind.ok()) return kind.status();
     if (*kind != "Service") {
-      return error(doc["kind"], "kind", weft::strCat("unknown kind '", *kind, "' (known: Service)"));
+      return error(doc["kind"], "kind",
+                   weft::strCat("unknown kind '", *kind, "' (known: Service)"));
     }
     auto svc = service(doc);
     if (!svc.ok()) return svc.status();

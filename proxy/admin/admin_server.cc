@@ -25,8 +25,8 @@ absl::Status AdminServer::listen(const api::HostPort& address) {
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(weft::strCat("cannot listen on admin address ", address.host,
-                                               ":", address.port, ": ", ec.message()));
+    return absl::UnavailableError(weft::strCat("cannot listen on admin address ", address.host, ":",
+                                               address.port, ": ", ec.message()));
   }
   acceptor_ = std::move(acceptor);
   asio::co_spawn(io_, acceptLoop(), asio::detached);
@@ -87,8 +87,8 @@ awaitable<void> AdminServer::serve(tcp::socket socket) {
       res.body() = sources_.metrics->serialize();
     } else {
       res.result(bhttp::status::not_found);
-      res.body() = weft::strCat("no admin endpoint ", target,
-                                " (have /live /ready /config /metrics)\n");
+      res.body() =
+          weft::strCat("no admin endpoint ", target, " (have /live /ready /config /metrics)\n");
     }
     res.prepare_payload();
     auto [wec, wn] = co_await bhttp::async_write(stream, res, kUseTuple);

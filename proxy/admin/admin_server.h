@@ -13,7 +13,7 @@ namespace weft::admin {
 
 // What the admin endpoints report. Called on the main thread.
 struct AdminSources {
-  std::function<bool()> ready;              // listeners bound, credentials loaded, not draining
+  std::function<bool()> ready;               // listeners bound, credentials loaded, not draining
   std::function<std::string()> config_json;  // the resources in effect
   metrics::Metrics* metrics = nullptr;
 };

@@ -1,5 +1,5 @@
-#include "common/strings.h"
 #include "proxy/common/log.h"
+#include "common/strings.h"
 
 #include <unistd.h>
 
@@ -32,15 +32,22 @@ const char* levelName(Level level) {
 void setLevel(Level level) { g_level.store(static_cast<int>(level)); }
 
 bool parseLevel(std::string_view name, Level* out) {
-  if (name == "debug") *out = Level::kDebug;
-  else if (name == "info") *out = Level::kInfo;
-  else if (name == "warn") *out = Level::kWarn;
-  else if (name == "error") *out = Level::kError;
-  else return false;
+  if (name == "debug")
+    *out = Level::kDebug;
+  else if (name == "info")
+    *out = Level::kInfo;
+  else if (name == "warn")
+    *out = Level::kWarn;
+  else if (name == "error")
+    *out = Level::kError;
+  else
+    return false;
   return true;
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view message) {
   auto now = std::chrono::system_clock::now();

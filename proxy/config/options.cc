@@ -14,7 +14,8 @@ absl::Status bad(std::string_view flag, std::string_view why) {
 
 absl::Status parseSeconds(std::string_view flag, std::string_view v, std::chrono::seconds* out) {
   uint32_t n = 0;
-  if (!weft::parseUnsigned(v, &n)) return bad(flag, weft::strCat("want whole seconds, got '", v, "'"));
+  if (!weft::parseUnsigned(v, &n))
+    return bad(flag, weft::strCat("want whole seconds, got '", v, "'"));
   *out = std::chrono::seconds(n);
   return absl::OkStatus();
 }
@@ -68,9 +69,12 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       *out = *hp;
       return absl::OkStatus();
     };
-    if (flag == "--service") o.service = value;
-    else if (flag == "--namespace") o.ns = value;
-    else if (flag == "--service-account") o.service_account = value;
+    if (flag == "--service")
+      o.service = value;
+    else if (flag == "--namespace")
+      o.ns = value;
+    else if (flag == "--service-account")
+      o.service_account = value;
     else if (flag == "--labels") {
       for (std::string_view kv : weft::split(value, ',', true)) {
         size_t eq = kv.find('=');
@@ -79,25 +83,40 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
         }
         o.labels[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
       }
-    } else if (flag == "--outbound") st = address(&o.outbound);
-    else if (flag == "--inbound") st = address(&o.inbound);
-    else if (flag == "--admin") st = address(&o.admin);
-    else if (flag == "--app") st = address(&o.app);
-    else if (flag == "--cert") o.cert = value;
-    else if (flag == "--key") o.key = value;
-    else if (flag == "--trust-bundle") o.trust_bundle = value;
-    else if (flag == "--trust-domain") o.trust_domain = value;
-    else if (flag == "--config") o.config = value;
+    } else if (flag == "--outbound")
+      st = address(&o.outbound);
+    else if (flag == "--inbound")
+      st = address(&o.inbound);
+    else if (flag == "--admin")
+      st = address(&o.admin);
+    else if (flag == "--app")
+      st = address(&o.app);
+    else if (flag == "--cert")
+      o.cert = value;
+    else if (flag == "--key")
+      o.key = value;
+    else if (flag == "--trust-bundle")
+      o.trust_bundle = value;
+    else if (flag == "--trust-domain")
+      o.trust_domain = value;
+    else if (flag == "--config")
+      o.config = value;
     else if (flag == "--workers") {
       if (!weft::parseUnsigned(value, &o.workers) || o.workers > 256) {
         return bad(flag, "want a number of threads from 1 to 256");
       }
-    } else if (flag == "--drain-seconds") st = parseSeconds(flag, value, &o.drain);
-    else if (flag == "--connect-timeout") st = parseSeconds(flag, value, &o.connect_timeout);
-    else if (flag == "--idle-timeout") st = parseSeconds(flag, value, &o.idle_timeout);
-    else if (flag == "--read-timeout") st = parseSeconds(flag, value, &o.read_timeout);
-    else if (flag == "--log-level") o.log_level = value;
-    else return bad(flag, "unknown flag (see --help)");
+    } else if (flag == "--drain-seconds")
+      st = parseSeconds(flag, value, &o.drain);
+    else if (flag == "--connect-timeout")
+      st = parseSeconds(flag, value, &o.connect_timeout);
+    else if (flag == "--idle-timeout")
+      st = parseSeconds(flag, value, &o.idle_timeout);
+    else if (flag == "--read-timeout")
+      st = parseSeconds(flag, value, &o.read_timeout);
+    else if (flag == "--log-level")
+      o.log_level = value;
+    else
+      return bad(flag, "unknown flag (see --help)");
     if (!st.ok()) return st;
   }
   if (o.service.empty()) return bad("--service", "required");

@@ -34,9 +34,9 @@ struct Options {
 
   // Limits and deadlines of the data path.
   size_t max_header_bytes = 64 * 1024;
-  std::chrono::seconds idle_timeout{60};      // keep-alive connection without a request
-  std::chrono::seconds read_timeout{60};      // no progress on a started request/response
-  std::chrono::seconds connect_timeout{2};    // TCP connect + TLS handshake to an upstream
+  std::chrono::seconds idle_timeout{60};       // keep-alive connection without a request
+  std::chrono::seconds read_timeout{60};       // no progress on a started request/response
+  std::chrono::seconds connect_timeout{2};     // TCP connect + TLS handshake to an upstream
   std::chrono::seconds pool_idle_timeout{30};  // pooled upstream connection left unused
 
   // spiffe://<trust-domain>/ns/<ns>/sa/<service-account>

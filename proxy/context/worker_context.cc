@@ -2,6 +2,17 @@
 
 namespace weft {
 
+const upstream::Target& WorkerSnapshot::targetFor(const api::Endpoint& endpoint) {
+  auto it = targets_.find(&endpoint);
+  if (it == targets_.end()) {
+    it = targets_
+             .emplace(&endpoint, upstream::Target::mtls({endpoint.host, endpoint.port},
+                                                        endpoint.address, endpoint.identity))
+             .first;
+  }
+  return it->second;
+}
+
 WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options& opts,
                              metrics::Metrics& process_metrics,
                              api::MeshConfigConstSharedPtr initial_mesh,
@@ -10,7 +21,7 @@ WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options
       options(opts),
       process_metrics(process_metrics),
       http1{opts.max_header_bytes, opts.idle_timeout, opts.read_timeout},
-      mesh(std::move(initial_mesh)),
+      snapshot(std::make_shared<WorkerSnapshot>(std::move(initial_mesh))),
       credentials(std::move(initial_credentials)),
       metrics(process_metrics),
       router(opts.ns),

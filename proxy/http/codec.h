@@ -18,7 +18,7 @@ struct BodyRead {
 
 // What the proxy knows about the connection a request arrived on.
 struct DownstreamInfo {
-  bool inbound = false;       // came from a peer sidecar (mTLS) rather than the local app
+  bool inbound = false;  // came from a peer sidecar (mTLS) rather than the local app
   bool tls = false;
   std::string peer_identity;  // the peer's SPIFFE ID when tls
 };
@@ -33,8 +33,12 @@ class ServerStream {
   virtual const DownstreamInfo& downstream() const = 0;
 
   virtual awaitable<BodyRead> readRequestBody(std::span<char> buffer) = 0;
-  // The response's body framing is in `head.body`; a body-less head ends the exchange.
-  virtual awaitable<error_code> sendResponseHead(const ResponseHead& head) = 0;
+  // Whether request body bytes (or its end) are at hand, so a read would not wait.
+  virtual bool requestBodyBuffered() const = 0;
+  // The response's body framing is in `head.body`; a body-less head ends the exchange. With
+  // `flush` false the codec may hold the head back and send it with the first piece of body, in
+  // one write: pass false only when body bytes are at hand, or the head would wait on them.
+  virtual awaitable<error_code> sendResponseHead(const ResponseHead& head, bool flush) = 0;
   virtual awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) = 0;
 
   virtual bool responseStarted() const = 0;
@@ -62,10 +66,13 @@ class ClientStream {
  public:
   virtual ~ClientStream() = default;
 
-  virtual awaitable<error_code> sendRequestHead(const RequestHead& head) = 0;
+  // `flush` as for ServerStream::sendResponseHead.
+  virtual awaitable<error_code> sendRequestHead(const RequestHead& head, bool flush) = 0;
   virtual awaitable<error_code> sendRequestBody(std::span<const char> data, bool end) = 0;
   virtual awaitable<error_code> readResponseHead(ResponseHead& head) = 0;
   virtual awaitable<BodyRead> readResponseBody(std::span<char> buffer) = 0;
+  // Whether response body bytes (or its end) are at hand, so a read would not wait.
+  virtual bool responseBodyBuffered() const = 0;
 };
 
 // A connection to an upstream that carries exchanges (one at a time for HTTP/1.1).

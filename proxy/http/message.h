@@ -46,8 +46,8 @@ class HeaderMap {
 
 // How a message's body is framed, independent of the wire codec.
 struct Body {
-  bool present = false;                 // false: the message ends with its head
-  std::optional<uint64_t> length;       // known length (content-length); else streamed
+  bool present = false;            // false: the message ends with its head
+  std::optional<uint64_t> length;  // known length (content-length); else streamed
 };
 
 struct RequestHead {

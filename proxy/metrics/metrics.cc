@@ -23,8 +23,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Register(*registry_);
   latency_ = &prometheus::BuildHistogram()
                   .Name("response_latency_ms")
-                  .Help("Elapsed times between a request's headers being received and its "
-                        "response stream completing, in milliseconds.")
+                  .Help(
+                      "Elapsed times between a request's headers being received and its "
+                      "response stream completing, in milliseconds.")
                   .Register(*registry_);
   auto& open = prometheus::BuildCounter()
                    .Name("tcp_open_total")
@@ -57,14 +58,15 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                {TcpRole::kInboundDst, "inbound", "dst", "false"}};
   for (const auto& r : roles) {
     prometheus::Labels labels{{"direction", r.direction}, {"peer", r.peer}, {"tls", r.tls}};
-    tcp_[static_cast<int>(r.role)] = TcpCounters{&open.Add(labels), &close.Add(labels),
-                                                 &open_now.Add(labels), &read.Add(labels),
-                                                 &write.Add(labels)};
+    tcp_[static_cast<int>(r.role)] =
+        TcpCounters{&open.Add(labels), &close.Add(labels), &open_now.Add(labels), &read.Add(labels),
+                    &write.Add(labels)};
   }
   cert_expiry_ = &prometheus::BuildGauge()
                       .Name("identity_cert_expiration_timestamp_seconds")
-                      .Help("Time when this proxy's current certificate expires, in seconds "
-                            "since the Unix epoch.")
+                      .Help(
+                          "Time when this proxy's current certificate expires, in seconds "
+                          "since the Unix epoch.")
                       .Register(*registry_)
                       .Add({});
   config_version_ = &prometheus::BuildGauge()
@@ -87,45 +89,42 @@ std::string Metrics::serialize() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
-WorkerMetrics::Target& WorkerMetrics::target(const RequestLabels& labels) {
+TargetMetrics::TargetMetrics(Metrics& metrics, prometheus::Labels labels)
+    : metrics_(metrics), labels_(std::move(labels)), requests_(&metrics.requests().Add(labels_)) {}
+
+void TargetMetrics::recordResponse(unsigned status, bool failure,
+                                   std::chrono::steady_clock::duration latency) {
+  unsigned key = status * 2 + (failure ? 1 : 0);
+  auto it = responses_.find(key);
+  if (it == responses_.end()) {
+    prometheus::Labels l = labels_;
+    l["status_code"] = weft::strCat(status);
+    l["classification"] = failure ? "failure" : "success";
+    Response r{&metrics_.responses().Add(l), &metrics_.latency().Add(l, kLatencyBucketsMs)};
+    it = responses_.emplace(key, r).first;
+  }
+  it->second.total->Increment();
+  it->second.latency->Observe(std::chrono::duration<double, std::milli>(latency).count());
+}
+
+TargetMetrics& WorkerMetrics::target(const RequestLabels& labels) {
   const char* direction = labels.inbound ? "inbound" : "outbound";
   const char* tls = labels.tls ? "true" : "false";
-  std::string key =
-      weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.authority);
+  std::string key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.authority);
   auto it = targets_.find(key);
-  if (it != targets_.end()) return it->second;
+  if (it != targets_.end()) return *it->second;
   std::string_view authority = labels.authority;
   if (targets_.size() >= kMaxTargets) {
     authority = "overflow";
     key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", authority);
-    if (auto o = targets_.find(key); o != targets_.end()) return o->second;
+    if (auto o = targets_.find(key); o != targets_.end()) return *o->second;
   }
   prometheus::Labels l{{"direction", direction},
                        {"authority", std::string(authority)},
                        {"dst_service", labels.dst_service},
                        {"tls", tls}};
-  prometheus::Counter* requests = &metrics_.requests().Add(l);
-  return targets_.emplace(std::move(key), Target{std::move(l), requests, {}}).first->second;
-}
-
-void WorkerMetrics::recordRequest(const RequestLabels& labels) {
-  target(labels).requests->Increment();
-}
-
-void WorkerMetrics::recordResponse(const RequestLabels& labels, unsigned status, bool failure,
-                                   std::chrono::steady_clock::duration latency) {
-  Target& t = target(labels);
-  unsigned key = status * 2 + (failure ? 1 : 0);
-  auto it = t.responses.find(key);
-  if (it == t.responses.end()) {
-    prometheus::Labels l = t.labels;
-    l["status_code"] = weft::strCat(status);
-    l["classification"] = failure ? "failure" : "success";
-    Response r{&metrics_.responses().Add(l), &metrics_.latency().Add(l, kLatencyBucketsMs)};
-    it = t.responses.emplace(key, r).first;
-  }
-  it->second.total->Increment();
-  it->second.latency->Observe(std::chrono::duration<double, std::milli>(latency).count());
+  auto t = std::make_unique<TargetMetrics>(metrics_, std::move(l));
+  return *targets_.emplace(std::move(key), std::move(t)).first->second;
 }
 
 }  // namespace weft::metrics

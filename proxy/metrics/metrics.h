@@ -53,33 +53,41 @@ struct RequestLabels {
   bool tls = false;  // the request crossed mTLS (inbound from a peer, or outbound to one)
 };
 
-// Per-worker cache of metric children, so the request path does a local hash lookup instead of
-// the registry's locked one. Owned by one worker thread.
-class WorkerMetrics {
+// The metric children of one request target (direction × authority × dst_service × tls).
+class TargetMetrics {
  public:
-  explicit WorkerMetrics(Metrics& metrics) : metrics_(metrics) {}
+  TargetMetrics(Metrics& metrics, prometheus::Labels labels);
 
-  void recordRequest(const RequestLabels& labels);
-  void recordResponse(const RequestLabels& labels, unsigned status, bool failure,
-                      std::chrono::steady_clock::duration latency);
+  void recordRequest() { requests_->Increment(); }
+  void recordResponse(unsigned status, bool failure, std::chrono::steady_clock::duration latency);
 
  private:
   struct Response {
     prometheus::Counter* total;
     prometheus::Histogram* latency;
   };
-  struct Target {
-    prometheus::Labels labels;  // as exported (authority may read "overflow")
-    prometheus::Counter* requests;
-    std::unordered_map<unsigned, Response> responses;  // key: status * 2 + failure
-  };
-  Target& target(const RequestLabels& labels);
 
+  Metrics& metrics_;
+  prometheus::Labels labels_;  // as exported (authority may read "overflow")
+  prometheus::Counter* requests_;
+  std::unordered_map<unsigned, Response> responses_;  // key: status * 2 + failure
+};
+
+// Per-worker cache of metric children, so a request does one local hash lookup instead of the
+// registry's locked ones. Owned by one worker thread; the references it returns stay valid for
+// the worker's life.
+class WorkerMetrics {
+ public:
+  explicit WorkerMetrics(Metrics& metrics) : metrics_(metrics) {}
+
+  TargetMetrics& target(const RequestLabels& labels);
+
+ private:
   // Bounds label cardinality: authorities are chosen by clients.
   static constexpr size_t kMaxTargets = 256;
 
   Metrics& metrics_;
-  std::unordered_map<std::string, Target> targets_;
+  std::unordered_map<std::string, std::unique_ptr<TargetMetrics>> targets_;
 };
 
 }  // namespace weft::metrics

@@ -35,8 +35,8 @@ RequestPipelineImpl::RequestPipelineImpl(WorkerContext& ctx, bool inbound)
       inbound_(inbound),
       own_service_(weft::strCat(ctx.options.service, ".", ctx.options.ns)) {}
 
-absl::StatusOr<upstream::Target> RequestPipelineImpl::resolve(http::ServerStream& stream,
-                                                              metrics::RequestLabels& labels) {
+absl::StatusOr<const upstream::Target*> RequestPipelineImpl::resolve(
+    http::ServerStream& stream, WorkerSnapshot& snapshot, metrics::RequestLabels& labels) {
   http::RequestHead& req = stream.request();
   labels.inbound = inbound_;
   labels.authority = req.authority;
@@ -45,53 +45,69 @@ absl::StatusOr<upstream::Target> RequestPipelineImpl::resolve(http::ServerStream
     req.headers.set(std::string(http::kPeerIdentityHeader), stream.downstream().peer_identity);
     labels.dst_service = own_service_;
     labels.tls = true;
-    return ctx_.app_target;
+    return &ctx_.app_target;
   }
   req.headers.remove(http::kPeerIdentityHeader);
-  api::MeshConfigConstSharedPtr mesh = ctx_.mesh;  // pinned for this request
-  auto route = ctx_.router.route(*mesh, req.authority);
+  auto route = ctx_.router.route(snapshot.mesh(), req.authority);
   if (!route.ok()) {
     labels.dst_service = "unknown";
     return route.status();
   }
   labels.dst_service = weft::strCat(route->service->name, ".", route->service->ns);
   labels.tls = true;
-  const api::Endpoint& ep = *route->endpoint;
-  return upstream::Target::mtls({ep.host, ep.port}, ep.address, ep.identity);
+  return &snapshot.targetFor(*route->endpoint);
 }
 
 awaitable<void> RequestPipelineImpl::handle(http::ServerStream& stream) {
   auto start = std::chrono::steady_clock::now();
   metrics::RequestLabels labels;
-  auto target = resolve(stream, labels);
-  ctx_.metrics.recordRequest(labels);
+  std::shared_ptr<WorkerSnapshot> snapshot = ctx_.snapshot;  // pinned for this request
+  auto target = resolve(stream, *snapshot, labels);
+  metrics::TargetMetrics& target_metrics = ctx_.metrics.target(labels);
+  target_metrics.recordRequest();
   Outcome outcome;
   if (!target.ok()) {
     unsigned status = target.status().code() == absl::StatusCode::kNotFound ? 404 : 503;
     const std::string reason(weft::sv(target.status().message()));
     outcome = co_await localReply(stream, status, reason);
   } else {
-    outcome = co_await forward(stream, *target);
+    outcome = co_await forward(stream, **target);
   }
   if (outcome.status != 0) {
-    ctx_.metrics.recordResponse(labels, outcome.status, outcome.failure,
-                                std::chrono::steady_clock::now() - start);
+    target_metrics.recordResponse(outcome.status, outcome.failure,
+                                  std::chrono::steady_clock::now() - start);
   }
+}
+
+std::unique_ptr<char[]> RequestPipelineImpl::takeBuffer() {
+  if (free_buffers_.empty()) return std::unique_ptr<char[]>(new char[kBodyChunk]);
+  std::unique_ptr<char[]> buffer = std::move(free_buffers_.back());
+  free_buffers_.pop_back();
+  return buffer;
+}
+
+void RequestPipelineImpl::returnBuffer(std::unique_ptr<char[]> buffer) {
+  constexpr size_t kMaxFree = 64;
+  if (buffer && free_buffers_.size() < kMaxFree) free_buffers_.push_back(std::move(buffer));
 }
 
 awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(
     http::ServerStream& stream, const upstream::Target& target) {
   const http::RequestHead& req = stream.request();
   const char* hop = inbound_ ? "app" : "upstream";
-  std::unique_ptr<char[]> storage(new char[kBodyChunk]);
-  std::span<char> buffer(storage.get(), kBodyChunk);
+  struct BufferLease {  // back to the worker's free list on every exit path
+    RequestPipelineImpl& owner;
+    std::unique_ptr<char[]> storage;
+    ~BufferLease() { owner.returnBuffer(std::move(storage)); }
+  } lease_buffer{*this, takeBuffer()};
+  std::span<char> buffer(lease_buffer.storage.get(), kBodyChunk);
   bool body_consumed = false;
 
   for (int attempt = 0;; ++attempt) {
     auto lease = co_await ctx_.pool.acquire(target, attempt == 0);
     if (!lease.ok()) {
-      const std::string reason = weft::strCat(hop, " connect failed: ", target.address, ": ",
-                                              lease.status().message());
+      const std::string reason =
+          weft::strCat(hop, " connect failed: ", target.address, ": ", lease.status().message());
       co_return co_await localReply(stream, 503, reason);
     }
     http::ClientConnection& conn = *lease->connection;
@@ -100,14 +116,14 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(
       conn.close();
       if (lease->reused && !body_consumed && isStaleConnection(ec)) return {};
       // On a fresh TLS connection a rejected client certificate surfaces at the first read.
-      std::string_view failed = !lease->reused && target.tls &&
-                                        ec.category() == asio::error::get_ssl_category()
-                                    ? "connect failed"
-                                    : what;
+      std::string_view failed =
+          !lease->reused && target.tls && ec.category() == asio::error::get_ssl_category()
+              ? "connect failed"
+              : what;
       return weft::strCat(hop, " ", failed, ": ", target.address, ": ", describe(ec));
     };
 
-    if (auto ec = co_await upstream.sendRequestHead(req); ec) {
+    if (auto ec = co_await upstream.sendRequestHead(req, !stream.requestBodyBuffered()); ec) {
       std::string reason = retry_or_fail(ec, "write failed");
       if (reason.empty()) continue;
       co_return co_await localReply(stream, 502, reason);
@@ -118,8 +134,8 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(
         http::BodyRead r = co_await stream.readRequestBody(buffer);
         if (r.ec) {
           conn.close();
-          log::info(inbound_ ? "inbound" : "outbound", " request body aborted by client: ",
-                    describe(r.ec));
+          log::info(inbound_ ? "inbound" : "outbound",
+                    " request body aborted by client: ", describe(r.ec));
           co_return Outcome{};
         }
         if (auto ec = co_await upstream.sendRequestBody(buffer.first(r.n), r.end); ec) {
@@ -147,7 +163,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::pumpResponse(
     http::ServerStream& stream, http::ClientStream& upstream, http::ResponseHead& head,
     std::span<char> buffer, const upstream::Target& target) {
   Outcome outcome{head.status, head.status >= 500};
-  if (auto ec = co_await stream.sendResponseHead(head); ec) {
+  if (auto ec = co_await stream.sendResponseHead(head, !upstream.responseBodyBuffered()); ec) {
     co_return Outcome{head.status, true};
   }
   if (!head.body.present) co_return outcome;
@@ -179,7 +195,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::localReply(http::Se
   head.headers.add("content-type", "text/plain");
   std::string body = weft::strCat(reason, "\n");
   head.body = {true, body.size()};
-  if (auto ec = co_await stream.sendResponseHead(head); !ec) {
+  if (auto ec = co_await stream.sendResponseHead(head, false); !ec) {
     co_await stream.sendResponseBody(body, true);
   }
   co_return Outcome{status, true};

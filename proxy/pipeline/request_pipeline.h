@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "proxy/common/asio.h"
@@ -32,8 +33,11 @@ class RequestPipelineImpl final : public http::StreamHandler {
     bool failure = true;
   };
 
-  absl::StatusOr<upstream::Target> resolve(http::ServerStream& stream,
-                                           metrics::RequestLabels& labels);
+  absl::StatusOr<const upstream::Target*> resolve(http::ServerStream& stream,
+                                                  WorkerSnapshot& snapshot,
+                                                  metrics::RequestLabels& labels);
+  std::unique_ptr<char[]> takeBuffer();
+  void returnBuffer(std::unique_ptr<char[]> buffer);
   awaitable<Outcome> forward(http::ServerStream& stream, const upstream::Target& target);
   awaitable<Outcome> pumpResponse(http::ServerStream& stream, http::ClientStream& upstream,
                                   http::ResponseHead& head, std::span<char> buffer,
@@ -44,6 +48,7 @@ class RequestPipelineImpl final : public http::StreamHandler {
   WorkerContext& ctx_;
   bool inbound_;
   std::string own_service_;  // "<name>.<namespace>", the inbound dst_service label
+  std::vector<std::unique_ptr<char[]>> free_buffers_;  // body buffers, reused across requests
 };
 
 }  // namespace weft::pipeline

@@ -34,14 +34,15 @@ absl::StatusOr<const api::Service*> resolveAuthority(const api::MeshConfig& conf
   std::string_view name = labels[0];
   std::string_view ns = own_namespace;
   if (labels.size() >= 2) ns = labels[1];
-  bool shape_ok = labels.size() <= 2 || (labels.size() >= 3 && labels[2] == "svc" &&
-                                         (labels.size() == 3 ||
-                                          host.substr(host.find(".svc.") + 5) == kClusterDomain));
+  bool shape_ok = labels.size() <= 2 ||
+                  (labels.size() >= 3 && labels[2] == "svc" &&
+                   (labels.size() == 3 || host.substr(host.find(".svc.") + 5) == kClusterDomain));
   if (!shape_ok || name.empty()) return unknown("");
   const api::Service* svc = config.findService(name, ns);
   if (svc == nullptr) return unknown("");
   if (port != 0 && port != svc->port) {
-    return unknown(weft::strCat(" (", svc->name, ".", svc->ns, " listens on port ", svc->port, ")"));
+    return unknown(
+        weft::strCat(" (", svc->name, ".", svc->ns, " listens on port ", svc->port, ")"));
   }
   return svc;
 }

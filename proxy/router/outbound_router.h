@@ -34,7 +34,7 @@ class OutboundRouter {
  private:
   std::string ns_;
   std::unordered_map<const api::Service*, size_t> next_;  // round-robin cursor per Service
-  const api::MeshConfig* cursor_config_ = nullptr;         // cursors belong to this snapshot
+  const api::MeshConfig* cursor_config_ = nullptr;        // cursors belong to this snapshot
 };
 
 }  // namespace weft::router

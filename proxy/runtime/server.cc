@@ -35,7 +35,8 @@ absl::Status Server::start() {
   }
   metrics_.setConfigVersion(mesh_->version());
 
-  unsigned n = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n =
+      options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
     auto worker = std::make_unique<Worker>(options_, metrics_, mesh_, credentials_);
     if (auto st = worker->bind(); !st.ok()) return st;
@@ -52,10 +53,11 @@ absl::Status Server::start() {
     if (!ec) onSignal(sig);
   });
   ready_ = true;
-  log::info("weft-proxy ready: identity=", credentials_->identity(), " outbound=",
-            options_.outbound.host, ":", options_.outbound.port, " inbound=", options_.inbound.host,
-            ":", options_.inbound.port, " admin=", options_.admin.host, ":", options_.admin.port,
-            " workers=", n, " services=", mesh_->services().size());
+  log::info("weft-proxy ready: identity=", credentials_->identity(),
+            " outbound=", options_.outbound.host, ":", options_.outbound.port,
+            " inbound=", options_.inbound.host, ":", options_.inbound.port,
+            " admin=", options_.admin.host, ":", options_.admin.port, " workers=", n,
+            " services=", mesh_->services().size());
   return absl::OkStatus();
 }
 

@@ -56,7 +56,9 @@ awaitable<void> Worker::sweepPool() {
 }
 
 void Worker::updateMesh(api::MeshConfigConstSharedPtr mesh) {
-  asio::post(*io_, [this, mesh = std::move(mesh)]() mutable { ctx_->mesh = std::move(mesh); });
+  asio::post(*io_, [this, mesh = std::move(mesh)]() mutable {
+    ctx_->snapshot = std::make_shared<WorkerSnapshot>(std::move(mesh));
+  });
 }
 
 void Worker::updateCredentials(std::shared_ptr<const identity::Credentials> creds) {

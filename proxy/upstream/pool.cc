@@ -1,11 +1,18 @@
 #include "proxy/upstream/pool.h"
 
 namespace weft::upstream {
+namespace {
+
+constexpr auto kProbeAfter = std::chrono::milliseconds(250);
+
+}  // namespace
 
 ConnectionPool::ConnectionPool(Connector& connector,
                                std::chrono::steady_clock::duration idle_timeout,
                                size_t max_idle_per_target)
-    : connector_(connector), idle_timeout_(idle_timeout), max_idle_per_target_(max_idle_per_target) {}
+    : connector_(connector),
+      idle_timeout_(idle_timeout),
+      max_idle_per_target_(max_idle_per_target) {}
 
 awaitable<absl::StatusOr<ConnectionPool::Lease>> ConnectionPool::acquire(const Target& target,
                                                                          bool allow_reuse) {
@@ -17,7 +24,11 @@ awaitable<absl::StatusOr<ConnectionPool::Lease>> ConnectionPool::acquire(const T
       while (!list.empty()) {
         Idle idle = std::move(list.back());  // most recently used first: warmest, least stale
         list.pop_back();
-        if (now - idle.since < idle_timeout_ && !idle.connection->staleWhileIdle()) {
+        // A peer closes a keep-alive connection only after it sat idle a while: skip the
+        // staleness probe (a syscall) for connections released moments ago.
+        auto idle_for = now - idle.since;
+        if (idle_for < idle_timeout_ &&
+            (idle_for < kProbeAfter || !idle.connection->staleWhileIdle())) {
           co_return Lease{std::move(idle.connection), true};
         }
         idle.connection->close();

@@ -39,7 +39,8 @@ void ClientConnectionImpl<Stream>::close() {
 }
 
 template <typename Stream>
-awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const RequestHead& head) {
+awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const RequestHead& head,
+                                                                    bool flush) {
   head_request_ = head.method == "HEAD";
   request_.emplace();
   toBeastRequest(head, request_->base());
@@ -52,6 +53,7 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const Reques
     request_done_ = !ec;
     co_return ec;
   }
+  if (!flush) co_return error_code{};  // goes out with the first body bytes, in one write
   auto [ec, n] = co_await bhttp::async_write_header(stream_, *serializer_, kUseTuple);
   stats_.wrote(n);
   co_return ec;

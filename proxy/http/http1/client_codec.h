@@ -28,10 +28,11 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   void close() override;
 
   // ClientStream
-  awaitable<error_code> sendRequestHead(const RequestHead& head) override;
+  awaitable<error_code> sendRequestHead(const RequestHead& head, bool flush) override;
   awaitable<error_code> sendRequestBody(std::span<const char> data, bool end) override;
   awaitable<error_code> readResponseHead(ResponseHead& head) override;
   awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
+  bool responseBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
 
  private:
   using Request = boost::beast::http::request<boost::beast::http::buffer_body>;

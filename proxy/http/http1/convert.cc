@@ -9,9 +9,17 @@ namespace weft::http::http1 {
 namespace {
 
 // Connection-scoped headers (RFC 9110 §7.6.1) and those the codec owns.
-constexpr std::array<std::string_view, 11> kHopByHop = {
-    "connection", "keep-alive",        "proxy-connection", "te",     "trailer", "transfer-encoding",
-    "upgrade",    "proxy-authorization", "host",           "content-length", "expect"};
+constexpr std::array<std::string_view, 11> kHopByHop = {"connection",
+                                                        "keep-alive",
+                                                        "proxy-connection",
+                                                        "te",
+                                                        "trailer",
+                                                        "transfer-encoding",
+                                                        "upgrade",
+                                                        "proxy-authorization",
+                                                        "host",
+                                                        "content-length",
+                                                        "expect"};
 
 bool isHopByHop(std::string_view lower_name) {
   for (auto h : kHopByHop) {
@@ -24,8 +32,8 @@ bool isHopByHop(std::string_view lower_name) {
 template <typename Fields>
 void copyEndToEnd(const Fields& in, HeaderMap& out) {
   std::vector<std::string> connection_tokens;
-  for (auto it = in.find(bhttp::field::connection); it != in.end() && it->name() == bhttp::field::connection;
-       ++it) {
+  for (auto it = in.find(bhttp::field::connection);
+       it != in.end() && it->name() == bhttp::field::connection; ++it) {
     for (std::string_view tok : weft::split(it->value(), ',')) {
       connection_tokens.push_back(weft::toLower(weft::trim(tok)));
     }

@@ -1,5 +1,5 @@
-#include "common/strings.h"
 #include "proxy/http/http1/server_codec.h"
+#include "common/strings.h"
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
@@ -15,8 +15,7 @@ namespace bhttp = boost::beast::http;
 
 template <typename Stream>
 ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo info,
-                                                   StreamHandler& handler,
-                                                   const Settings& settings,
+                                                   StreamHandler& handler, const Settings& settings,
                                                    metrics::ConnectionStats& stats)
     : stream_(std::move(stream)),
       info_(std::move(info)),
@@ -107,7 +106,7 @@ awaitable<void> ServerConnectionImpl<Stream>::sendLocal(unsigned status, std::st
   head.headers.add("content-type", "text/plain");
   std::string body = weft::strCat(reason, "\n");
   head.body = {true, body.size()};
-  if (auto ec = co_await sendResponseHead(head); ec) co_return;
+  if (auto ec = co_await sendResponseHead(head, false); ec) co_return;
   co_await sendResponseBody(body, true);
 }
 
@@ -128,7 +127,8 @@ awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char
 }
 
 template <typename Stream>
-awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const ResponseHead& head) {
+awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const ResponseHead& head,
+                                                                     bool flush) {
   response_started_ = true;
   // A request body left unread cannot be skipped safely: say so, and close after this response.
   if (draining_ || !parser_ || !parser_->is_done()) keep_alive_ = false;
@@ -137,6 +137,8 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const Respo
   toBeastResponse(head, body_allowed, response_->base());
   response_->keep_alive(keep_alive_);
   serializer_.emplace(*response_);
+  // Held back, the head goes out with the first body bytes in one write.
+  if (!flush && head.body.present && body_allowed) co_return error_code{};
   armDeadline(settings_.read_timeout);
   auto [ec, n] = co_await bhttp::async_write_header(stream_, *serializer_, kUseTuple);
   stats_.wrote(n);

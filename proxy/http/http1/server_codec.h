@@ -31,7 +31,8 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   RequestHead& request() override { return request_; }
   const DownstreamInfo& downstream() const override { return info_; }
   awaitable<BodyRead> readRequestBody(std::span<char> buffer) override;
-  awaitable<error_code> sendResponseHead(const ResponseHead& head) override;
+  bool requestBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
+  awaitable<error_code> sendResponseHead(const ResponseHead& head, bool flush) override;
   awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) override;
   bool responseStarted() const override { return response_started_; }
 

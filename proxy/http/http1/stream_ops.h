@@ -25,8 +25,7 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
     auto& body = parser.get().body();
     body.data = out.data();
     body.size = out.size();
-    auto [ec, consumed] =
-        co_await beast::http::async_read_some(stream, buffer, parser, kUseTuple);
+    auto [ec, consumed] = co_await beast::http::async_read_some(stream, buffer, parser, kUseTuple);
     (void)consumed;
     r.n = out.size() - body.size;
     if (ec == beast::http::error::need_buffer) ec = {};
@@ -42,9 +41,8 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
 
 // Writes one piece of body (and, with `end`, the end of the message) through a serializer.
 template <typename Stream, typename Serializer, typename Message>
-awaitable<std::pair<error_code, size_t>> writeBodySome(Stream& stream, Serializer& sr,
-                                                       Message& msg, std::span<const char> data,
-                                                       bool end) {
+awaitable<std::pair<error_code, size_t>> writeBodySome(Stream& stream, Serializer& sr, Message& msg,
+                                                       std::span<const char> data, bool end) {
   if (data.empty() && !end) co_return std::pair{error_code{}, size_t{0}};
   auto& body = msg.body();
   body.data = data.empty() ? nullptr : const_cast<char*>(data.data());

@@ -6,6 +6,7 @@
 
 #include "common/strings.h"
 #include "proxy/common/log.h"
+#include "proxy/http/local_reply.h"
 
 namespace weft::pipeline {
 namespace {
@@ -189,12 +190,8 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::localReply(http::Se
   log::warn(inbound_ ? "inbound" : "outbound", " request failed: status=", status,
             " authority=", req.authority, " path=", req.path, " reason=\"", reason, "\"");
   if (stream.responseStarted()) co_return Outcome{};
-  http::ResponseHead head;
-  head.status = status;
-  head.headers.add(std::string(http::kErrorHeader), reason);
-  head.headers.add("content-type", "text/plain");
-  std::string body = weft::strCat(reason, "\n");
-  head.body = {true, body.size()};
+  std::string body;
+  const http::ResponseHead head = http::localReply(status, reason, body);
   if (auto ec = co_await stream.sendResponseHead(head, false); !ec) {
     co_await stream.sendResponseBody(body, true);
   }

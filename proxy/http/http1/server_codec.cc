@@ -9,6 +9,7 @@
 #include "proxy/common/log.h"
 #include "proxy/http/http1/convert.h"
 #include "proxy/http/http1/stream_ops.h"
+#include "proxy/http/local_reply.h"
 
 namespace weft::http::http1 {
 namespace bhttp = boost::beast::http;
@@ -100,12 +101,8 @@ awaitable<void> ServerConnectionImpl<Stream>::rejectMalformed(const error_code& 
 template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::sendLocal(unsigned status, std::string_view reason) {
   log::warn("downstream request rejected: status=", status, " reason=\"", reason, "\"");
-  ResponseHead head;
-  head.status = status;
-  head.headers.add(std::string(kErrorHeader), std::string(reason));
-  head.headers.add("content-type", "text/plain");
-  std::string body = weft::strCat(reason, "\n");
-  head.body = {true, body.size()};
+  std::string body;
+  const ResponseHead head = localReply(status, reason, body);
   if (auto ec = co_await sendResponseHead(head, false); ec) co_return;
   co_await sendResponseBody(body, true);
 }

@@ -110,6 +110,37 @@ inline std::string join(const std::vector<std::string>& parts, std::string_view 
   return out;
 }
 
+// Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+inline bool isValidUtf8(std::string_view s) {
+  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n;  // continuation bytes
+    if (c < 0x80) {
+      n = 0;
+    } else if ((c >> 5) == 0x6) {
+      n = 1;
+    } else if ((c >> 4) == 0xE) {
+      n = 2;
+    } else if ((c >> 3) == 0x1E) {
+      n = 3;
+    } else {
+      return false;
+    }
+    if (n > s.size() - i - 1) return false;
+    uint32_t cp = n == 0 ? c : (c & (0x7F >> (n + 1)));
+    for (size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // absl::string_view (from absl::Status::message()) as std::string_view.
 template <typename T>
 requires strings_internal::HasDataSize<T> std::string_view sv(const T& s) {

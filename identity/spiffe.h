@@ -17,7 +17,9 @@ struct SpiffeId {
   std::string trust_domain;
   std::string path;  // without the leading '/'
 
-  std::string uri() const { return "spiffe://" + trust_domain + "/" + path; }
+  std::string uri() const {
+    return path.empty() ? "spiffe://" + trust_domain : "spiffe://" + trust_domain + "/" + path;
+  }
   bool operator==(const SpiffeId&) const = default;
 };
 

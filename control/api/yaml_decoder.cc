@@ -27,11 +27,20 @@ bool isDnsLabel(std::string_view s) {
 // Walks one YAML document, producing errors that carry the source, line and field path.
 class Decoder {
  public:
-  explicit Decoder(std::string_view source) : source_(source) {}
+  explicit Decoder(std::string_view source, int first_line)
+      : source_(source), first_line_(first_line) {}
 
   absl::Status error(const YAML::Node& at, std::string_view field, std::string_view reason) const {
     return absl::InvalidArgumentError(
-        weft::strCat(source_, ":", at.Mark().line + 1, ": ", field, ": ", reason));
+        weft::strCat(source_, ":", first_line_ + at.Mark().line + 1, ": ", field, ": ", reason));
+  }
+
+  // parent[key], which must be present.
+  absl::StatusOr<YAML::Node> child(const YAML::Node& parent, std::string_view key,
+                                   std::string_view field) const {
+    YAML::Node n = parent[std::string(key)];
+    if (!n.IsDefined() || n.IsNull()) return error(parent, field, "required field is missing");
+    return n;
   }
 
   absl::Status requireMap(const YAML::Node& n, std::string_view field,
@@ -54,6 +63,7 @@ class Decoder {
       return std::string();
     }
     if (!n.IsScalar()) return error(n, field, "must be a string");
+    if (!weft::isValidUtf8(n.Scalar())) return error(n, field, "is not valid UTF-8");
     return n.Scalar();
   }
 
@@ -65,6 +75,9 @@ class Decoder {
     for (const auto& kv : n) {
       if (!kv.second.IsScalar()) {
         return error(kv.second, weft::strCat(field, ".", kv.first.Scalar()), "must be a string");
+      }
+      if (!weft::isValidUtf8(kv.first.Scalar()) || !weft::isValidUtf8(kv.second.Scalar())) {
+        return error(kv.second, field, "is not valid UTF-8");
       }
       out[kv.first.Scalar()] = kv.second.Scalar();
     }
@@ -95,7 +108,9 @@ class Decoder {
 
   absl::StatusOr<Service> service(const YAML::Node& doc) const {
     Service svc;
-    const YAML::Node meta = doc["metadata"];
+    auto meta_or = child(doc, "metadata", "metadata");
+    if (!meta_or.ok()) return meta_or.status();
+    const YAML::Node meta = *meta_or;
     if (auto st = requireMap(meta, "metadata", {"name", "namespace", "labels"}); !st.ok())
       return st;
     auto name = string(meta, "name", "metadata.name");
@@ -111,7 +126,9 @@ class Decoder {
       return error(meta["namespace"], "metadata.namespace", "must be a DNS label");
     }
 
-    const YAML::Node spec = doc["spec"];
+    auto spec_or = child(doc, "spec", "spec");
+    if (!spec_or.ok()) return spec_or.status();
+    const YAML::Node spec = *spec_or;
     if (auto st = requireMap(spec, "spec", {"port", "endpoints"}); !st.ok()) return st;
     auto port = string(spec, "port", "spec.port");
     if (!port.ok()) return port.status();
@@ -163,7 +180,46 @@ class Decoder {
 
  private:
   std::string source_;
+  int first_line_;  // of this document within the source, 0-based
 };
+
+struct Document {
+  int first_line;  // 0-based
+  std::string text;
+};
+
+// Splits a stream at `---` markers (which YAML only recognises at the start of a line). Each
+// document is then parsed alone with YAML::Load: yaml-cpp 0.7's LoadAll can loop forever on
+// malformed input such as a lone ',' (jbeder/yaml-cpp#1040, fixed after 0.8.0).
+std::vector<Document> splitDocuments(std::string_view yaml) {
+  std::vector<Document> docs{{0, {}}};
+  int line = 0;
+  for (std::string_view text : weft::split(yaml, '\n')) {
+    bool marker = text.starts_with("---") &&
+                  (text.size() == 3 || text[3] == ' ' || text[3] == '\t' || text[3] == '\r');
+    if (marker) {
+      docs.push_back({line, {}});
+      // Content may follow the marker on the same line ("--- {a: b}"): keep it, blank the marker.
+      docs.back().text.append("   ").append(text.substr(3)).push_back('\n');
+    } else {
+      docs.back().text.append(text).push_back('\n');
+    }
+    ++line;
+  }
+  return docs;
+}
+
+// The first line (0-based, within the document) holding anything but blanks, comments and
+// directives; -1 if none.
+int firstContentLine(std::string_view text) {
+  int n = 0;
+  for (std::string_view line : weft::split(text, '\n')) {
+    std::string_view t = weft::trim(line);
+    if (!t.empty() && t != "\r" && t.front() != '#' && t.front() != '%' && t != "...") return n;
+    ++n;
+  }
+  return -1;
+}
 
 }  // namespace
 
@@ -173,17 +229,23 @@ absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
   if (yaml.size() > kMaxConfigBytes) {
     return absl::InvalidArgumentError(weft::strCat(source, ": larger than 16 MiB"));
   }
-  Decoder decoder(source);
   std::vector<Service> services;
-  try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    for (const YAML::Node& doc : docs) {
-      if (!doc.IsDefined() || doc.IsNull()) continue;
+  for (const Document& d : splitDocuments(yaml)) {
+    try {
+      YAML::Node doc = YAML::Load(d.text);
+      if (!doc.IsDefined() || doc.IsNull()) {
+        if (int at = firstContentLine(d.text); at >= 0) {
+          return absl::InvalidArgumentError(weft::strCat(
+              source, ":", d.first_line + at + 1, ": invalid YAML: document is not a resource"));
+        }
+        continue;
+      }
+      Decoder decoder(source, d.first_line);
       if (auto st = decoder.document(doc, services); !st.ok()) return st;
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(
+          weft::strCat(source, ":", d.first_line + e.mark.line + 1, ": invalid YAML: ", e.msg));
     }
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        weft::strCat(source, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
   }
   return std::make_shared<const MeshConfig>(std::move(services), std::string(source), version);
 }

@@ -32,11 +32,13 @@ absl::StatusOr<const api::Service*> resolveAuthority(const api::MeshConfig& conf
 
   std::vector<std::string_view> labels = weft::split(host, '.');
   std::string_view name = labels[0];
-  std::string_view ns = own_namespace;
-  if (labels.size() >= 2) ns = labels[1];
-  bool shape_ok = labels.size() <= 2 ||
-                  (labels.size() >= 3 && labels[2] == "svc" &&
-                   (labels.size() == 3 || host.substr(host.find(".svc.") + 5) == kClusterDomain));
+  std::string_view ns = labels.size() >= 2 ? labels[1] : own_namespace;
+  bool shape_ok = labels.size() <= 2;
+  if (labels.size() >= 3 && labels[2] == "svc") {
+    // name.ns.svc, or name.ns.svc.<cluster domain>: the domain is what follows the third label.
+    size_t svc_end = name.size() + 1 + ns.size() + 1 + 3;
+    shape_ok = labels.size() == 3 || host.substr(svc_end + 1) == kClusterDomain;
+  }
   if (!shape_ok || name.empty()) return unknown("");
   const api::Service* svc = config.findService(name, ns);
   if (svc == nullptr) return unknown("");

@@ -45,7 +45,13 @@ absl::Status Server::start() {
 
   admin_ = std::make_unique<admin::AdminServer>(
       io_, admin::AdminSources{[this] { return ready_ && !draining_; },
-                               [this] { return mesh_->toJson().dump(2) + "\n"; }, &metrics_});
+                               [this] {
+                                 return mesh_->toJson().dump(
+                                            2, ' ', false,
+                                            nlohmann::json::error_handler_t::replace) +
+                                        "\n";
+                               },
+                               &metrics_});
   if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
 
   for (auto& w : workers_) w->start();

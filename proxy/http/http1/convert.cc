@@ -59,10 +59,17 @@ absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out) 
   std::string_view target = in.target();
   if (weft::startsWithIgnoreCase(target, "http://")) {
     // Absolute form (the app uses us as an HTTP proxy): the authority comes from the URI.
+    // The authority is the URI's, up to the first '/', '?' or '#'.
     std::string_view rest = target.substr(7);
-    size_t slash = rest.find('/');
-    out.authority = std::string(rest.substr(0, slash));
-    out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    size_t end = rest.find_first_of("/?#");
+    out.authority = std::string(rest.substr(0, end));
+    if (end == std::string_view::npos) {
+      out.path = "/";
+    } else if (rest[end] == '/') {
+      out.path = std::string(rest.substr(end));
+    } else {
+      out.path = weft::strCat("/", rest.substr(end));
+    }
   } else if (target == "*" || (!target.empty() && target.front() == '/')) {
     auto host = in.find(bhttp::field::host);
     if (host == in.end() || host->value().empty()) {

@@ -1,0 +1,238 @@
+#include "proxy/http/http1/convert.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "common/strings.h"
+
+namespace weft::http::http1 {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+// Parses a raw HTTP/1.1 request head the way the server codec does.
+bhttp::request_header<> parse(std::string raw) {
+  bhttp::request_parser<bhttp::empty_body> parser;
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(raw), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_header_done());
+  return parser.release().base();
+}
+
+std::vector<std::pair<std::string, std::string>> headers(const HeaderMap& map) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& h : map) out.emplace_back(h.name, h.value);
+  return out;
+}
+
+TEST(ToRequestHeadTest, OriginFormWithHost) {
+  RequestHead head;
+  auto st = toRequestHead(parse("GET /x?y=1 HTTP/1.1\r\nHost: backend:8080\r\nAccept: */*\r\n\r\n"),
+                          head);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(head.method, "GET");
+  EXPECT_EQ(head.scheme, "http");
+  EXPECT_EQ(head.authority, "backend:8080");
+  EXPECT_EQ(head.path, "/x?y=1");
+  EXPECT_THAT(headers(head.headers), ElementsAre(Pair("accept", "*/*")));
+}
+
+TEST(ToRequestHeadTest, DropsHopByHopHeaders) {
+  RequestHead head;
+  auto st = toRequestHead(parse("POST /upload HTTP/1.1\r\n"
+                                "Host: backend\r\n"
+                                "Connection: keep-alive, X-Secret\r\n"
+                                "Keep-Alive: timeout=5\r\n"
+                                "TE: trailers\r\n"
+                                "Transfer-Encoding: chunked\r\n"
+                                "Upgrade: websocket\r\n"
+                                "Proxy-Connection: keep-alive\r\n"
+                                "X-Secret: 1\r\n"
+                                "X-Request-Id: abc\r\n"
+                                "Content-Type: text/plain\r\n"
+                                "\r\n"),
+                          head);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_THAT(headers(head.headers),
+              ElementsAre(Pair("x-request-id", "abc"), Pair("content-type", "text/plain")));
+  EXPECT_EQ(head.headers.get("host"), nullptr);
+}
+
+TEST(ToRequestHeadTest, DropsHeadersNamedInAnyConnectionHeader) {
+  RequestHead head;
+  auto st = toRequestHead(parse("GET / HTTP/1.1\r\n"
+                                "Connection: X-A\r\n"
+                                "Host: backend\r\n"
+                                "X-A: 1\r\n"
+                                "Connection: x-b \r\n"
+                                "X-B: 2\r\n"
+                                "X-C: 3\r\n"
+                                "\r\n"),
+                          head);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_THAT(headers(head.headers), ElementsAre(Pair("x-c", "3")));
+}
+
+// Beast keeps same-named fields together; only the order among them carries meaning.
+TEST(ToRequestHeadTest, KeepsRepeatedEndToEndHeadersInOrder) {
+  RequestHead head;
+  auto st =
+      toRequestHead(parse("GET / HTTP/1.1\r\nHost: b\r\nX-A: 1\r\nX-B: 2\r\nx-a: 3\r\n\r\n"), head);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_THAT(headers(head.headers),
+              UnorderedElementsAre(Pair("x-a", "1"), Pair("x-b", "2"), Pair("x-a", "3")));
+  std::vector<std::string> xa;
+  for (const auto& h : head.headers) {
+    if (h.name == "x-a") xa.push_back(h.value);
+  }
+  EXPECT_THAT(xa, ElementsAre("1", "3"));
+  EXPECT_EQ(*head.headers.get("x-a"), "1");
+}
+
+TEST(ToRequestHeadTest, AbsoluteForm) {
+  RequestHead head;
+  auto st =
+      toRequestHead(parse("GET http://backend:8080/x?y HTTP/1.1\r\nHost: ignored\r\n\r\n"), head);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(head.authority, "backend:8080");
+  EXPECT_EQ(head.path, "/x?y");
+  EXPECT_EQ(head.headers.size(), 0u);
+
+  RequestHead bare;
+  ASSERT_TRUE(toRequestHead(parse("GET HTTP://backend HTTP/1.1\r\n\r\n"), bare).ok());
+  EXPECT_EQ(bare.authority, "backend");
+  EXPECT_EQ(bare.path, "/");
+}
+
+// RFC 9112 §3.2.2: the authority ends at the first '/', '?' or '#'.
+TEST(ToRequestHeadTest, AbsoluteFormQueryWithoutPath) {
+  RequestHead head;
+  auto st = toRequestHead(parse("GET http://backend:8080?y=1 HTTP/1.1\r\n\r\n"), head);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(head.authority, "backend:8080");
+  EXPECT_EQ(head.path, "/?y=1");
+}
+
+TEST(ToRequestHeadTest, ConnectIsUnimplemented) {
+  RequestHead head;
+  auto st = toRequestHead(parse("CONNECT backend:443 HTTP/1.1\r\nHost: backend:443\r\n\r\n"), head);
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST(ToRequestHeadTest, MissingOrEmptyHostRejected) {
+  RequestHead head;
+  EXPECT_EQ(toRequestHead(parse("GET / HTTP/1.1\r\n\r\n"), head).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(toRequestHead(parse("GET / HTTP/1.1\r\nHost:\r\n\r\n"), head).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(toRequestHead(parse("GET http:///x HTTP/1.1\r\nHost: b\r\n\r\n"), head).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ToRequestHeadTest, UnsupportedTargetsRejected) {
+  RequestHead head;
+  EXPECT_EQ(toRequestHead(parse("GET https://b/x HTTP/1.1\r\nHost: b\r\n\r\n"), head).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(toRequestHead(parse("GET x HTTP/1.1\r\nHost: b\r\n\r\n"), head).code(),
+            absl::StatusCode::kInvalidArgument);
+  RequestHead options;
+  ASSERT_TRUE(toRequestHead(parse("OPTIONS * HTTP/1.1\r\nHost: b\r\n\r\n"), options).ok());
+  EXPECT_EQ(options.path, "*");
+}
+
+RequestHead requestWith(Body body) {
+  RequestHead head;
+  head.method = "POST";
+  head.authority = "backend:8080";
+  head.path = "/submit?a=1";
+  head.headers.add("x-request-id", "abc");
+  head.body = body;
+  return head;
+}
+
+TEST(ToBeastRequestTest, HostTargetAndHeaders) {
+  bhttp::request_header<> out;
+  toBeastRequest(requestWith({}), out);
+  EXPECT_EQ(out.version(), 11u);
+  EXPECT_EQ(out.method(), bhttp::verb::post);
+  EXPECT_EQ(out.target(), "/submit?a=1");
+  EXPECT_EQ(out[bhttp::field::host], "backend:8080");
+  EXPECT_EQ(out["x-request-id"], "abc");
+  EXPECT_EQ(out.count(bhttp::field::content_length), 0u);
+  EXPECT_EQ(out.count(bhttp::field::transfer_encoding), 0u);
+}
+
+TEST(ToBeastRequestTest, Framing) {
+  bhttp::request_header<> sized;
+  toBeastRequest(requestWith({.present = true, .length = 42}), sized);
+  EXPECT_EQ(sized[bhttp::field::content_length], "42");
+  EXPECT_EQ(sized.count(bhttp::field::transfer_encoding), 0u);
+
+  bhttp::request_header<> streamed;
+  toBeastRequest(requestWith({.present = true, .length = std::nullopt}), streamed);
+  EXPECT_EQ(streamed[bhttp::field::transfer_encoding], "chunked");
+  EXPECT_EQ(streamed.count(bhttp::field::content_length), 0u);
+}
+
+TEST(ToResponseHeadTest, StatusAndEndToEndHeaders) {
+  bhttp::response_header<> in;
+  in.result(bhttp::status::created);
+  in.set(bhttp::field::connection, "close, X-Hop");
+  in.set(bhttp::field::transfer_encoding, "chunked");
+  in.set("X-Hop", "1");
+  in.set(bhttp::field::content_type, "application/json");
+  ResponseHead out;
+  toResponseHead(in, out);
+  EXPECT_EQ(out.status, 201u);
+  EXPECT_THAT(headers(out.headers), UnorderedElementsAre(Pair("content-type", "application/json")));
+}
+
+ResponseHead responseWith(Body body) {
+  ResponseHead head;
+  head.status = 200;
+  head.headers.add("content-type", "text/plain");
+  head.body = body;
+  return head;
+}
+
+TEST(ToBeastResponseTest, Framing) {
+  bhttp::response_header<> sized;
+  toBeastResponse(responseWith({.present = true, .length = 5}), true, sized);
+  EXPECT_EQ(sized.result_int(), 200u);
+  EXPECT_EQ(sized[bhttp::field::content_type], "text/plain");
+  EXPECT_EQ(sized[bhttp::field::content_length], "5");
+  EXPECT_EQ(sized.count(bhttp::field::transfer_encoding), 0u);
+
+  bhttp::response_header<> streamed;
+  toBeastResponse(responseWith({.present = true, .length = std::nullopt}), true, streamed);
+  EXPECT_EQ(streamed[bhttp::field::transfer_encoding], "chunked");
+  EXPECT_EQ(streamed.count(bhttp::field::content_length), 0u);
+
+  bhttp::response_header<> empty;
+  toBeastResponse(responseWith({}), true, empty);
+  EXPECT_EQ(empty[bhttp::field::content_length], "0");
+}
+
+TEST(ToBeastResponseTest, NoBodyAllowed) {
+  bhttp::response_header<> streamed;  // e.g. a response to HEAD
+  toBeastResponse(responseWith({.present = true, .length = std::nullopt}), false, streamed);
+  EXPECT_EQ(streamed.count(bhttp::field::transfer_encoding), 0u);
+  EXPECT_EQ(streamed.count(bhttp::field::content_length), 0u);
+
+  bhttp::response_header<> none;  // e.g. 204
+  toBeastResponse(responseWith({}), false, none);
+  EXPECT_EQ(none.count(bhttp::field::content_length), 0u);
+}
+
+}  // namespace
+}  // namespace weft::http::http1

@@ -11,7 +11,9 @@ namespace bhttp = boost::beast::http;
 template <typename Stream>
 ClientConnectionImpl<Stream>::ClientConnectionImpl(Stream stream, const Settings& settings,
                                                    metrics::TcpCounters& counters)
-    : stream_(std::move(stream)), settings_(settings), stats_(counters) {}
+    : stream_(std::move(stream)), settings_(settings), stats_(counters) {
+  buffer_.reserve(kReadBufferBytes);
+}
 
 template <typename Stream>
 ClientStream& ClientConnectionImpl<Stream>::startStream() {

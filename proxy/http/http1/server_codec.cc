@@ -22,7 +22,9 @@ ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo
       info_(std::move(info)),
       handler_(handler),
       settings_(settings),
-      stats_(stats) {}
+      stats_(stats) {
+  buffer_.reserve(kReadBufferBytes);
+}
 
 template <typename Stream>
 void ServerConnectionImpl<Stream>::armDeadline(std::chrono::steady_clock::duration d) {

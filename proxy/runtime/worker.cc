@@ -10,7 +10,7 @@ namespace weft::runtime {
 Worker::Worker(const config::Options& options, metrics::Metrics& metrics,
                api::MeshConfigConstSharedPtr mesh,
                std::shared_ptr<const identity::Credentials> creds)
-    : io_(std::make_unique<asio::io_context>(1)),
+    : io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
       ctx_(std::make_unique<WorkerContext>(*io_, options, metrics, std::move(mesh),
                                            std::move(creds))),
       outbound_pipeline_(std::make_unique<pipeline::RequestPipelineImpl>(*ctx_, false)),

@@ -38,6 +38,8 @@ class Worker {
  private:
   awaitable<void> sweepPool();
 
+  // Sockets and timers are only touched by this worker's thread (listeners are opened before it
+  // starts), so the reactor runs without locks; posts from the main thread stay locked.
   std::unique_ptr<asio::io_context> io_;  // destroyed before ctx_: pending frames use it
   std::unique_ptr<WorkerContext> ctx_;
   std::unique_ptr<pipeline::RequestPipelineImpl> outbound_pipeline_;

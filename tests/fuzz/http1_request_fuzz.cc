@@ -5,7 +5,10 @@
 #include <cstdint>
 
 #include <boost/asio/buffer.hpp>
+#include <string>
+
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include "proxy/http/http1/convert.h"
@@ -39,7 +42,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     }
   }
-  bhttp::request_header<> upstream;
-  weft::http::http1::toBeastRequest(head, upstream);
+  // What the proxy sends upstream must parse again, to the same request.
+  std::string wire;
+  weft::http::http1::appendRequestHead(head, wire);
+  bhttp::request_parser<bhttp::empty_body> again;
+  again.header_limit(128 * 1024);
+  again.eager(false);
+  boost::beast::error_code ec;
+  again.put(boost::asio::buffer(wire), ec);
+  if (ec || !again.is_header_done()) __builtin_trap();
+  weft::http::RequestHead round;
+  if (!weft::http::http1::toRequestHead(again.get().base(), round).ok()) __builtin_trap();
+  if (round.method != head.method || round.path != head.path ||
+      round.headers.size() != head.headers.size()) {
+    __builtin_trap();
+  }
   return 0;
 }

@@ -44,20 +44,13 @@ template <typename Stream>
 awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const RequestHead& head,
                                                                     bool flush) {
   head_request_ = head.method == "HEAD";
-  request_.emplace();
-  toBeastRequest(head, request_->base());
-  request_->keep_alive(true);
-  serializer_.emplace(*request_);
+  writer_.startRequest(head);
+  // Held back, the head goes out with the first body bytes in one write.
+  if (head.body.present && !flush) co_return error_code{};
   armDeadline();
-  if (!head.body.present) {
-    auto [ec, n] = co_await writeBodySome(stream_, *serializer_, *request_, {}, true);
-    stats_.wrote(n);
-    request_done_ = !ec;
-    co_return ec;
-  }
-  if (!flush) co_return error_code{};  // goes out with the first body bytes, in one write
-  auto [ec, n] = co_await bhttp::async_write_header(stream_, *serializer_, kUseTuple);
+  auto [ec, n] = co_await writer_.write(stream_, {}, !head.body.present);
   stats_.wrote(n);
+  if (!head.body.present) request_done_ = !ec;
   co_return ec;
 }
 
@@ -65,7 +58,7 @@ template <typename Stream>
 awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<const char> data,
                                                                     bool end) {
   armDeadline();
-  auto [ec, n] = co_await writeBodySome(stream_, *serializer_, *request_, data, end);
+  auto [ec, n] = co_await writer_.write(stream_, data, end);
   stats_.wrote(n);
   if (!ec && end) request_done_ = true;
   co_return ec;

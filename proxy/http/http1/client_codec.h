@@ -5,10 +5,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 
 #include "proxy/common/asio.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/http1/message_writer.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/metrics/connection_stats.h"
 
@@ -35,8 +35,6 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   bool responseBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
 
  private:
-  using Request = boost::beast::http::request<boost::beast::http::buffer_body>;
-  using Serializer = boost::beast::http::request_serializer<boost::beast::http::buffer_body>;
   using Parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
   void armDeadline() { beast::get_lowest_layer(stream_).expires_after(settings_.read_timeout); }
@@ -46,8 +44,7 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   const Settings& settings_;
   metrics::ConnectionStats stats_;
   boost::beast::flat_buffer buffer_;
-  std::optional<Request> request_;
-  std::optional<Serializer> serializer_;
+  MessageWriter writer_;
   std::optional<Parser> parser_;
   bool head_request_ = false;
   bool request_done_ = false;

@@ -86,17 +86,35 @@ absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out) 
   return absl::OkStatus();
 }
 
-void toBeastRequest(const RequestHead& in, bhttp::request_header<>& out) {
-  out.version(11);
-  out.method_string(in.method);
-  out.target(in.path);
-  out.set(bhttp::field::host, in.authority);
-  for (const auto& h : in.headers) out.insert(h.name, h.value);
-  if (in.body.length) {
-    out.set(bhttp::field::content_length, weft::strCat(*in.body.length));
-  } else if (in.body.present) {
-    out.set(bhttp::field::transfer_encoding, "chunked");
+namespace {
+
+// Header values come from parsed messages (Beast rejects CR/LF in them) or from the proxy itself;
+// dropping CR and LF here keeps any value from splitting the head regardless.
+void appendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  for (char c : value) {
+    if (c != '\r' && c != '\n') out.push_back(c);
   }
+  out.append("\r\n");
+}
+
+void appendFraming(std::string& out, const Body& body, bool chunked_allowed) {
+  if (body.length) {
+    appendHeader(out, "content-length", weft::strCat(*body.length));
+  } else if (body.present && chunked_allowed) {
+    appendHeader(out, "transfer-encoding", "chunked");
+  }
+}
+
+}  // namespace
+
+void appendRequestHead(const RequestHead& in, std::string& out) {
+  weft::strAppend(out, in.method, " ", in.path, " HTTP/1.1\r\n");
+  appendHeader(out, "host", in.authority);
+  for (const auto& h : in.headers) appendHeader(out, h.name, h.value);
+  appendFraming(out, in.body, true);
+  out.append("\r\n");
 }
 
 void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out) {
@@ -104,17 +122,16 @@ void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out) {
   copyEndToEnd(in, out.headers);
 }
 
-void toBeastResponse(const ResponseHead& in, bool body_allowed, bhttp::response_header<>& out) {
-  out.version(11);
-  out.result(in.status);
-  for (const auto& h : in.headers) out.insert(h.name, h.value);
-  if (in.body.length) {
-    out.set(bhttp::field::content_length, weft::strCat(*in.body.length));
-  } else if (in.body.present && body_allowed) {
-    out.set(bhttp::field::transfer_encoding, "chunked");
-  } else if (body_allowed) {
-    out.set(bhttp::field::content_length, "0");
-  }
+void appendResponseHead(const ResponseHead& in, bool body_allowed, bool keep_alive,
+                        std::string& out) {
+  bhttp::status known = bhttp::int_to_status(in.status);
+  std::string_view reason = known == bhttp::status::unknown ? "" : bhttp::obsolete_reason(known);
+  weft::strAppend(out, "HTTP/1.1 ", in.status, " ", reason, "\r\n");
+  for (const auto& h : in.headers) appendHeader(out, h.name, h.value);
+  appendFraming(out, in.body, body_allowed);
+  if (!in.body.length && !in.body.present && body_allowed) appendHeader(out, "content-length", "0");
+  if (!keep_alive) appendHeader(out, "connection", "close");
+  out.append("\r\n");
 }
 
 }  // namespace weft::http::http1

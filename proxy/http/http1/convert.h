@@ -6,6 +6,8 @@
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "proxy/http/message.h"
 
@@ -17,12 +19,15 @@ namespace bhttp = boost::beast::http;
 // CONNECT, a target that is neither origin- nor absolute-form), with the reason.
 absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out);
 
-// Fills a request header for the upstream hop: origin-form target, Host, framing.
-void toBeastRequest(const RequestHead& in, bhttp::request_header<>& out);
+// Appends the request head for the upstream hop: request line with the origin-form target,
+// Host, end-to-end headers, framing (Content-Length, or chunked for a streamed body), CRLF.
+void appendRequestHead(const RequestHead& in, std::string& out);
 
 void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out);
 
-// `body_allowed`: false for responses to HEAD and for 1xx/204/304, which carry no body.
-void toBeastResponse(const ResponseHead& in, bool body_allowed, bhttp::response_header<>& out);
+// Appends the response head. `body_allowed`: false for responses to HEAD and for 204/304,
+// which carry no body; `keep_alive` false adds `Connection: close`.
+void appendResponseHead(const ResponseHead& in, bool body_allowed, bool keep_alive,
+                        std::string& out);
 
 }  // namespace weft::http::http1

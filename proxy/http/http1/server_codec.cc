@@ -4,7 +4,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "proxy/common/log.h"
 #include "proxy/http/http1/convert.h"
@@ -132,16 +131,14 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const Respo
   // A request body left unread cannot be skipped safely: say so, and close after this response.
   if (draining_ || !parser_ || !parser_->is_done()) keep_alive_ = false;
   bool body_allowed = !head_request_ && head.status != 204 && head.status != 304;
-  response_.emplace();
-  toBeastResponse(head, body_allowed, response_->base());
-  response_->keep_alive(keep_alive_);
-  serializer_.emplace(*response_);
+  bool has_body = head.body.present && body_allowed;
+  writer_.startResponse(head, body_allowed, keep_alive_);
   // Held back, the head goes out with the first body bytes in one write.
-  if (!flush && head.body.present && body_allowed) co_return error_code{};
+  if (!flush && has_body) co_return error_code{};
   armDeadline(settings_.read_timeout);
-  auto [ec, n] = co_await bhttp::async_write_header(stream_, *serializer_, kUseTuple);
+  auto [ec, n] = co_await writer_.write(stream_, {}, !has_body);
   stats_.wrote(n);
-  if (!ec && (!head.body.present || !body_allowed)) response_done_ = true;
+  if (!ec && !has_body) response_done_ = true;
   co_return ec;
 }
 
@@ -150,7 +147,7 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseBody(std::span<c
                                                                      bool end) {
   if (response_done_) co_return error_code{};
   armDeadline(settings_.read_timeout);
-  auto [ec, n] = co_await writeBodySome(stream_, *serializer_, *response_, data, end);
+  auto [ec, n] = co_await writer_.write(stream_, data, end);
   stats_.wrote(n);
   if (!ec && end) response_done_ = true;
   co_return ec;

@@ -5,10 +5,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 
 #include "proxy/common/asio.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/http1/message_writer.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/metrics/connection_stats.h"
 
@@ -38,8 +38,6 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
 
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-  using Response = boost::beast::http::response<boost::beast::http::buffer_body>;
-  using Serializer = boost::beast::http::response_serializer<boost::beast::http::buffer_body>;
 
   awaitable<void> rejectMalformed(const error_code& ec);
   awaitable<void> sendLocal(unsigned status, std::string_view reason);
@@ -55,8 +53,7 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   RequestHead request_;
-  std::optional<Response> response_;
-  std::optional<Serializer> serializer_;
+  MessageWriter writer_;
 
   bool idle_ = true;
   bool draining_ = false;

@@ -9,7 +9,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "proxy/common/asio.h"
 #include "proxy/http/codec.h"
@@ -37,20 +36,6 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
   }
   r.end = parser.is_done();
   co_return r;
-}
-
-// Writes one piece of body (and, with `end`, the end of the message) through a serializer.
-template <typename Stream, typename Serializer, typename Message>
-awaitable<std::pair<error_code, size_t>> writeBodySome(Stream& stream, Serializer& sr, Message& msg,
-                                                       std::span<const char> data, bool end) {
-  if (data.empty() && !end) co_return std::pair{error_code{}, size_t{0}};
-  auto& body = msg.body();
-  body.data = data.empty() ? nullptr : const_cast<char*>(data.data());
-  body.size = data.size();
-  body.more = !end;
-  auto [ec, n] = co_await beast::http::async_write(stream, sr, kUseTuple);
-  if (ec == beast::http::error::need_buffer) ec = {};
-  co_return std::pair{ec, n};
 }
 
 inline awaitable<void> shutdownStream(PlainStream& stream) {

@@ -160,9 +160,22 @@ RequestHead requestWith(Body body) {
   return head;
 }
 
-TEST(ToBeastRequestTest, HostTargetAndHeaders) {
-  bhttp::request_header<> out;
-  toBeastRequest(requestWith({}), out);
+// The serialized head, parsed back by Beast as a peer would.
+bhttp::request_header<> written(const RequestHead& head) {
+  std::string wire;
+  appendRequestHead(head, wire);
+  EXPECT_TRUE(wire.ends_with("\r\n\r\n"));
+  bhttp::request_parser<bhttp::empty_body> parser;
+  parser.eager(false);
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(wire), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_header_done());
+  return parser.release().base();
+}
+
+TEST(AppendRequestHeadTest, HostTargetAndHeaders) {
+  bhttp::request_header<> out = written(requestWith({}));
   EXPECT_EQ(out.version(), 11u);
   EXPECT_EQ(out.method(), bhttp::verb::post);
   EXPECT_EQ(out.target(), "/submit?a=1");
@@ -172,16 +185,24 @@ TEST(ToBeastRequestTest, HostTargetAndHeaders) {
   EXPECT_EQ(out.count(bhttp::field::transfer_encoding), 0u);
 }
 
-TEST(ToBeastRequestTest, Framing) {
-  bhttp::request_header<> sized;
-  toBeastRequest(requestWith({.present = true, .length = 42}), sized);
+TEST(AppendRequestHeadTest, Framing) {
+  bhttp::request_header<> sized = written(requestWith({.present = true, .length = 42}));
   EXPECT_EQ(sized[bhttp::field::content_length], "42");
   EXPECT_EQ(sized.count(bhttp::field::transfer_encoding), 0u);
 
-  bhttp::request_header<> streamed;
-  toBeastRequest(requestWith({.present = true, .length = std::nullopt}), streamed);
+  bhttp::request_header<> streamed =
+      written(requestWith({.present = true, .length = std::nullopt}));
   EXPECT_EQ(streamed[bhttp::field::transfer_encoding], "chunked");
   EXPECT_EQ(streamed.count(bhttp::field::content_length), 0u);
+}
+
+// A value can never split the head, whatever it holds.
+TEST(AppendRequestHeadTest, LineBreaksInValuesAreDropped) {
+  RequestHead head = requestWith({});
+  head.headers.add("x-note", "a\r\nx-injected: 1");
+  bhttp::request_header<> out = written(head);
+  EXPECT_EQ(out.count("x-injected"), 0u);
+  EXPECT_EQ(out["x-note"], "ax-injected: 1");
 }
 
 TEST(ToResponseHeadTest, StatusAndEndToEndHeaders) {
@@ -205,33 +226,55 @@ ResponseHead responseWith(Body body) {
   return head;
 }
 
-TEST(ToBeastResponseTest, Framing) {
-  bhttp::response_header<> sized;
-  toBeastResponse(responseWith({.present = true, .length = 5}), true, sized);
+// The serialized head, parsed back by Beast as a client would (`head_request`: it asked HEAD).
+bhttp::response_header<> writtenResponse(const ResponseHead& head, bool body_allowed,
+                                         bool keep_alive = true) {
+  std::string wire;
+  appendResponseHead(head, body_allowed, keep_alive, wire);
+  bhttp::response_parser<bhttp::empty_body> parser;
+  parser.eager(false);
+  if (!body_allowed) parser.skip(true);
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(wire), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_header_done());
+  return parser.release().base();
+}
+
+TEST(AppendResponseHeadTest, Framing) {
+  bhttp::response_header<> sized =
+      writtenResponse(responseWith({.present = true, .length = 5}), true);
   EXPECT_EQ(sized.result_int(), 200u);
+  EXPECT_EQ(sized.reason(), "OK");
   EXPECT_EQ(sized[bhttp::field::content_type], "text/plain");
   EXPECT_EQ(sized[bhttp::field::content_length], "5");
   EXPECT_EQ(sized.count(bhttp::field::transfer_encoding), 0u);
 
-  bhttp::response_header<> streamed;
-  toBeastResponse(responseWith({.present = true, .length = std::nullopt}), true, streamed);
+  bhttp::response_header<> streamed =
+      writtenResponse(responseWith({.present = true, .length = std::nullopt}), true);
   EXPECT_EQ(streamed[bhttp::field::transfer_encoding], "chunked");
   EXPECT_EQ(streamed.count(bhttp::field::content_length), 0u);
 
-  bhttp::response_header<> empty;
-  toBeastResponse(responseWith({}), true, empty);
+  bhttp::response_header<> empty = writtenResponse(responseWith({}), true);
   EXPECT_EQ(empty[bhttp::field::content_length], "0");
 }
 
-TEST(ToBeastResponseTest, NoBodyAllowed) {
-  bhttp::response_header<> streamed;  // e.g. a response to HEAD
-  toBeastResponse(responseWith({.present = true, .length = std::nullopt}), false, streamed);
+TEST(AppendResponseHeadTest, NoBodyAllowed) {
+  bhttp::response_header<> streamed =  // e.g. a response to HEAD
+      writtenResponse(responseWith({.present = true, .length = std::nullopt}), false);
   EXPECT_EQ(streamed.count(bhttp::field::transfer_encoding), 0u);
   EXPECT_EQ(streamed.count(bhttp::field::content_length), 0u);
 
-  bhttp::response_header<> none;  // e.g. 204
-  toBeastResponse(responseWith({}), false, none);
+  bhttp::response_header<> none = writtenResponse(responseWith({}), false);  // e.g. 204
   EXPECT_EQ(none.count(bhttp::field::content_length), 0u);
+}
+
+TEST(AppendResponseHeadTest, ConnectionCloseAndUnknownStatus) {
+  ResponseHead head = responseWith({});
+  head.status = 299;
+  bhttp::response_header<> out = writtenResponse(head, true, false);
+  EXPECT_EQ(out.result_int(), 299u);
+  EXPECT_EQ(out[bhttp::field::connection], "close");
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "proxy/http/http1/convert.h"
 
-#include <array>
 #include <string_view>
 
 #include "common/strings.h"
@@ -8,24 +7,25 @@
 namespace weft::http::http1 {
 namespace {
 
-// Connection-scoped headers (RFC 9110 §7.6.1) and those the codec owns.
-constexpr std::array<std::string_view, 11> kHopByHop = {"connection",
-                                                        "keep-alive",
-                                                        "proxy-connection",
-                                                        "te",
-                                                        "trailer",
-                                                        "transfer-encoding",
-                                                        "upgrade",
-                                                        "proxy-authorization",
-                                                        "host",
-                                                        "content-length",
-                                                        "expect"};
-
-bool isHopByHop(std::string_view lower_name) {
-  for (auto h : kHopByHop) {
-    if (h == lower_name) return true;
+// Connection-scoped headers (RFC 9110 §7.6.1) and those the codec owns. All are fields Beast
+// knows, so the check is an enum compare.
+bool isHopByHop(bhttp::field f) {
+  switch (f) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+    case bhttp::field::proxy_authorization:
+    case bhttp::field::host:
+    case bhttp::field::content_length:
+    case bhttp::field::expect:
+      return true;
+    default:
+      return false;
   }
-  return false;
 }
 
 // Copies end-to-end fields, dropping hop-by-hop ones and any named in Connection.
@@ -40,8 +40,8 @@ void copyEndToEnd(const Fields& in, HeaderMap& out) {
   }
   out.reserve(std::distance(in.begin(), in.end()));
   for (const auto& f : in) {
+    if (isHopByHop(f.name())) continue;
     std::string name = weft::toLower(f.name_string());
-    if (isHopByHop(name)) continue;
     bool listed = false;
     for (const auto& t : connection_tokens) listed = listed || t == name;
     if (listed) continue;
@@ -93,8 +93,12 @@ namespace {
 void appendHeader(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
-  for (char c : value) {
-    if (c != '\r' && c != '\n') out.push_back(c);
+  if (value.find_first_of("\r\n") == std::string_view::npos) {
+    out.append(value);
+  } else {
+    for (char c : value) {
+      if (c != '\r' && c != '\n') out.push_back(c);
+    }
   }
   out.append("\r\n");
 }

@@ -42,14 +42,14 @@ void AdminServer::stop() {
 
 awaitable<void> AdminServer::acceptLoop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor_->async_accept(kUseTuple);
+    auto [ec, socket] = co_await acceptor_->async_accept(io_, kUseTuple);
     if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
     if (ec) continue;
     asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
   }
 }
 
-awaitable<void> AdminServer::serve(tcp::socket socket) {
+awaitable<void> AdminServer::serve(Socket socket) {
   PlainStream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {

@@ -33,7 +33,7 @@ class AdminServer {
 
  private:
   awaitable<void> acceptLoop();
-  awaitable<void> serve(tcp::socket socket);
+  awaitable<void> serve(Socket socket);
 
   asio::io_context& io_;
   AdminSources sources_;

@@ -26,7 +26,10 @@ using awaitable = asio::awaitable<T>;
 
 inline constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
-using PlainStream = beast::tcp_stream;
+// Streams bound to a concrete io_context executor: no type-erased executor copies per operation.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using PlainStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 }  // namespace weft

@@ -39,8 +39,7 @@ awaitable<void> serveHttp(WorkerContext& ctx, Stream&& stream, const http::Downs
   co_await conn.run();
 }
 
-awaitable<void> serveOutbound(WorkerContext& ctx, tcp::socket socket,
-                              http::StreamHandler& pipeline) {
+awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHandler& pipeline) {
   metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kOutboundSrc));
   // Coroutine arguments are named locals, never temporaries: GCC 12 destroys temporaries in a
   // co_await full-expression twice.
@@ -49,8 +48,7 @@ awaitable<void> serveOutbound(WorkerContext& ctx, tcp::socket socket,
   co_await serveHttp(ctx, std::move(stream), info, pipeline, stats);
 }
 
-awaitable<void> serveInbound(WorkerContext& ctx, tcp::socket socket,
-                             http::StreamHandler& pipeline) {
+awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHandler& pipeline) {
   metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kInboundSrc));
   error_code ignored;
   tcp::endpoint remote = socket.remote_endpoint(ignored);
@@ -99,7 +97,8 @@ absl::StatusOr<std::unique_ptr<tcp::acceptor>> bindReusePort(asio::io_context& i
 awaitable<void> acceptLoop(WorkerContext& ctx, tcp::acceptor& acceptor, bool inbound,
                            http::StreamHandler& pipeline) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kUseTuple);
+    // Accepted onto this worker's io_context with its concrete executor type.
+    auto [ec, socket] = co_await acceptor.async_accept(ctx.io, kUseTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors and the like: say so and back off instead of spinning.

@@ -33,7 +33,7 @@ Target Target::mtls(const api::HostPort& hp, std::string address, std::string id
                 std::move(identity)};
 }
 
-ConnectorImpl::ConnectorImpl(asio::any_io_executor executor, const http::http1::Settings& settings,
+ConnectorImpl::ConnectorImpl(Executor executor, const http::http1::Settings& settings,
                              std::chrono::steady_clock::duration connect_timeout,
                              metrics::Metrics& metrics, CredentialsSource credentials)
     : executor_(std::move(executor)),

@@ -40,7 +40,7 @@ using CredentialsSource = std::function<std::shared_ptr<const identity::Credenti
 
 class ConnectorImpl final : public Connector {
  public:
-  ConnectorImpl(asio::any_io_executor executor, const http::http1::Settings& settings,
+  ConnectorImpl(Executor executor, const http::http1::Settings& settings,
                 std::chrono::steady_clock::duration connect_timeout, metrics::Metrics& metrics,
                 CredentialsSource credentials);
 
@@ -48,7 +48,7 @@ class ConnectorImpl final : public Connector {
   awaitable<absl::StatusOr<http::ClientConnectionPtr>> connect(const Target& target) override;
 
  private:
-  asio::any_io_executor executor_;
+  Executor executor_;
   const http::http1::Settings& settings_;
   std::chrono::steady_clock::duration connect_timeout_;
   metrics::Metrics& metrics_;

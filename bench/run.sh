@@ -1,0 +1,486 @@
+#!/usr/bin/env bash
+# bench/run.sh -- sidecar-pair benchmark: weft-proxy vs nginx vs HAProxy.
+#
+# Four setups, each with a fresh set of processes on 127.0.0.1 ephemeral ports:
+#   direct   h2load -> app (nginx)
+#   weft     h2load -> weft-proxy (web, outbound) =mTLS=> weft-proxy (backend, inbound) -> app
+#   nginx    h2load -> nginx (outbound)          =mTLS=> nginx (inbound)                -> app
+#   haproxy  h2load -> haproxy (outbound)        =mTLS=> haproxy (inbound)              -> app
+# For each: latency p50/p99 at a fixed 200 and 2000 req/s, max req/s at full
+# speed (32 connections), CPU ms per 1000 requests of each proxy process during
+# the full-speed run, and peak RSS (VmHWM) of each proxy process.
+#
+# Usage: bench/run.sh [--duration N] [--quick] [--out FILE] [--setups LIST]
+#                     [--weft PATH] [--keep]
+#   --duration N   seconds per measurement (default 10)
+#   --quick        duration 3 and shorter warm-ups (smoke check)
+#   --out FILE     also write the markdown report to FILE
+#   --setups LIST  comma-separated subset of direct,weft,nginx,haproxy (default: all)
+#   --weft PATH    weft-proxy binary (default: $WEFT_PROXY or build/proxy/weft-proxy)
+#   --keep         keep the work directory (configs, logs, raw h2load output)
+# Environment: WEFT_MAKE_CERTS overrides the cert script (default tests/certs/make-certs.sh).
+#
+# All traffic stays on 127.0.0.1; every h2load run is bounded (-n or -D, plus
+# an outer timeout); every process started here is killed on exit.
+set -uo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+
+DURATION=10
+QUICK=0
+OUT=""
+KEEP=0
+SETUPS="direct,weft,nginx,haproxy"
+WEFT=${WEFT_PROXY:-$REPO/build/proxy/weft-proxy}
+MAKE_CERTS=${WEFT_MAKE_CERTS:-$REPO/tests/certs/make-certs.sh}
+
+usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+while (($#)); do
+    case $1 in
+        --duration) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--duration needs a positive integer"
+                    DURATION=$2; shift 2 ;;
+        --duration=*) DURATION=${1#*=}; [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "bad --duration"; shift ;;
+        --quick)    QUICK=1; shift ;;
+        --out)      [[ -n ${2:-} ]] || die "--out needs a file"; OUT=$2; shift 2 ;;
+        --out=*)    OUT=${1#*=}; shift ;;
+        --setups)   [[ -n ${2:-} ]] || die "--setups needs a list"; SETUPS=$2; shift 2 ;;
+        --setups=*) SETUPS=${1#*=}; shift ;;
+        --weft)     [[ -n ${2:-} ]] || die "--weft needs a path"; WEFT=$2; shift 2 ;;
+        --weft=*)   WEFT=${1#*=}; shift ;;
+        --keep)     KEEP=1; shift ;;
+        -h|--help)  usage; exit 0 ;;
+        *)          usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+if ((QUICK)); then
+    DURATION=3
+    WARM_START=1   # seconds of full-speed warm-up after a setup starts
+    WARM_FULL=1    # seconds of full-speed warm-up right before the full-speed run
+else
+    WARM_START=2
+    WARM_FULL=1
+fi
+IFS=, read -ra SETUP_LIST <<<"$SETUPS"
+for s in "${SETUP_LIST[@]}"; do
+    [[ $s =~ ^(direct|weft|nginx|haproxy)$ ]] || die "unknown setup '$s' (direct,weft,nginx,haproxy)"
+done
+
+for tool in h2load nginx haproxy curl openssl python3; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+done
+[[ -n $OUT ]] && OUT=$(realpath -m "$OUT")
+
+# Load shapes. h2load's --rps timers of clients that connect together fire
+# together (bursts of C requests), so the clients are started staggered with
+# -r 1 --rate-period: at 200 req/s 5 clients x 40 req/s started 5 ms apart
+# give one request every 5 ms; at 2000 req/s 5 clients x 400 req/s started
+# 1 ms apart (mod 2.5 ms) give one request every 0.5 ms. -n (not -D) because
+# -r and -D are mutually exclusive; -n = rate x duration.
+RATE_CLIENTS=5
+FULL_CLIENTS=32
+H2LOAD_COMMON=(--h1 -H ':authority: backend' -N 5s)
+
+W=$(mktemp -d /tmp/weft-bench.XXXXXX) || die "mktemp failed"
+mkdir -p "$W/tmp" "$W/results"
+
+SETUP_PIDS=()   # long-running processes of the current setup (earlier setups are already stopped)
+declare -A PID_NAME=()
+CUR_H2LOAD=""
+
+kill_pids() { # PIDS... : TERM, wait up to 5 s, then KILL
+    local pid alive i
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null; done
+    for ((i = 0; i < 50; i++)); do
+        alive=0
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "$@"; do kill -KILL "$pid" 2>/dev/null; done
+    for pid in "$@"; do wait "$pid" 2>/dev/null; done
+    return 0
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [[ -n $CUR_H2LOAD ]] && kill -TERM "$CUR_H2LOAD" 2>/dev/null  # timeout(1) passes it on to h2load
+    ((${#SETUP_PIDS[@]})) && kill_pids "${SETUP_PIDS[@]}"
+    if ((KEEP)); then
+        echo "work directory kept: $W" >&2
+    else
+        rm -rf "$W"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+# start NAME CMD... : start a long-running process, output to $W/NAME.{out,err}; sets LAST_PID
+start() {
+    local name=$1; shift
+    "$@" >"$W/$name.out" 2>"$W/$name.err" </dev/null &
+    LAST_PID=$!
+    SETUP_PIDS+=("$LAST_PID")
+    PID_NAME[$LAST_PID]=$name
+}
+
+# check_alive WHEN : every process of the setup still runs, else FAIL names the dead one
+check_alive() {
+    local pid name rc dead=()
+    for pid in "${SETUP_PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null && continue
+        name=${PID_NAME[$pid]}
+        wait "$pid" 2>/dev/null
+        rc=$?
+        ((rc > 128)) && rc="signal $((rc - 128))" || rc="status $rc"
+        dead+=("$name (pid $pid, exit $rc; last output: $(fail_tail "$name"))")
+    done
+    ((${#dead[@]})) || return 0
+    local IFS=';'
+    FAIL="died $1: ${dead[*]}"
+    return 1
+}
+
+stop_setup() {
+    ((${#SETUP_PIDS[@]})) && kill_pids "${SETUP_PIDS[@]}"
+    SETUP_PIDS=()
+    PID_NAME=()
+}
+
+# free_ports N : N distinct free TCP ports on 127.0.0.1 (held open together, then released)
+free_ports() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# render TEMPLATE OUTFILE ROLE KEY=VALUE... : substitute @KEY@; keep "#ROLE " lines (ROLE: OUT/IN/-)
+render() {
+    local tmpl=$1 out=$2 role=$3; shift 3
+    local args=() kv
+    for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+    [[ $role != - ]] && args+=(-e "s/^#$role ?//")
+    sed -E "${args[@]}" "$BENCH_DIR/$tmpl" >"$out"
+}
+
+# fail_tail NAME : last lines of a process's stderr/stdout, for failure messages
+fail_tail() { tail -n 5 "$W/$1.err" "$W/$1.out" 2>/dev/null | grep -v '^==> .* <==$' | grep -v '^$' | tail -n 6 | tr '\n' ' '; }
+
+# wait_port PORT PID NAME : until something accepts on 127.0.0.1:PORT (10 s), or the process dies
+wait_port() {
+    local port=$1 pid=$2 name=$3 i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || { FAIL="$name exited during start-up: $(fail_tail "$name")"; return 1; }
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    FAIL="$name did not listen on 127.0.0.1:$port within 10 s"
+    return 1
+}
+
+# wait_ready ADMIN_PORT PID NAME : until GET /ready on the admin port succeeds (15 s)
+wait_ready() {
+    local port=$1 pid=$2 name=$3 i
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || { FAIL="$name exited during start-up: $(fail_tail "$name")"; return 1; }
+        curl -sf -m 1 -o /dev/null "http://127.0.0.1:$port/ready" && return 0
+        sleep 0.1
+    done
+    FAIL="$name: http://127.0.0.1:$port/ready not OK within 15 s: $(fail_tail "$name")"
+    return 1
+}
+
+# check_e2e PORT : one request through the chain must return 200 and the app's body
+check_e2e() {
+    local port=$1 i code
+    for ((i = 0; i < 20; i++)); do
+        code=$(curl -s -m 3 -o "$W/e2e.body" -w '%{http_code}' -H 'Host: backend' "http://127.0.0.1:$port/") || code="curl-error"
+        if [[ $code == 200 ]] && cmp -s "$W/e2e.body" "$W/app.body"; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    FAIL="end-to-end check via 127.0.0.1:$port: HTTP $code, body: $(head -c 300 "$W/e2e.body" 2>/dev/null | tr '\n' ' ')"
+    return 1
+}
+
+# h2load_run OUTFILE TIMEOUT ARGS... : bounded h2load run in the background (so traps fire promptly)
+h2load_run() {
+    local outfile=$1 limit=$2; shift 2
+    timeout -k 5 "$limit" h2load "${H2LOAD_COMMON[@]}" "$@" >"$outfile" 2>&1 &
+    CUR_H2LOAD=$!
+    wait "$CUR_H2LOAD"
+    local rc=$?
+    CUR_H2LOAD=""
+    return "$rc"
+}
+
+# pid_tree PID : PID and all its descendants
+pid_tree() {
+    local p c
+    for p in "$@"; do
+        echo "$p"
+        for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pid_tree "$c"; done
+    done
+}
+
+# cpu_ticks PID : utime+stime (clock ticks) of PID and its descendants
+cpu_ticks() {
+    local total=0 p s f
+    for p in $(pid_tree "$1"); do
+        s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        s=${s##*) }                    # drop "pid (comm) "; field 3 (state) is now f[0]
+        read -ra f <<<"$s"
+        total=$((total + f[11] + f[12]))  # fields 14 utime, 15 stime
+    done
+    echo "$total"
+}
+
+# hwm_kb PID : VmHWM (kB) of PID and its descendants
+hwm_kb() {
+    local total=0 p v
+    for p in $(pid_tree "$1"); do
+        v=$(awk '/^VmHWM:/{print $2}' "/proc/$p/status" 2>/dev/null) || continue
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+# machine_busy : busy clock ticks of all CPUs since boot (user+nice+system+irq+softirq+steal)
+machine_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+
+# children_cpu_ms : CPU ms used by waited-for children of this shell (bash `times`,
+# 2nd line). `times` must run in this shell, not in a $(...) subshell.
+children_cpu_ms() {
+    local t
+    times >"$W/times.txt"
+    t=$(tail -n 1 "$W/times.txt")
+    awk -v t="$t" 'BEGIN { n = split(t, a, " "); ms = 0
+        for (i = 1; i <= n; i++) { split(a[i], b, "m"); sub("s", "", b[2]); ms += (b[1] * 60 + b[2]) * 1000 }
+        printf "%d\n", ms }'
+}
+
+APP_PORT=""
+start_app() {
+    APP_PORT=$(free_ports 1)
+    render nginx-app.conf.tmpl "$W/app.conf" - DIR="$W" APP_PORT="$APP_PORT" BODY="$BODY"
+    start app nginx -p "$W" -c "$W/app.conf" -e "$W/app-error.log"
+    APP_PID=$LAST_PID
+    wait_port "$APP_PORT" "$APP_PID" app
+}
+
+# Each setup_* starts its processes and sets TARGET_PORT, CLIENT_PID, SERVER_PID
+# (empty for direct); on failure it sets FAIL and returns 1.
+setup_direct() {
+    start_app || return 1
+    TARGET_PORT=$APP_PORT CLIENT_PID="" SERVER_PID=""
+}
+
+setup_weft() {
+    if [[ ! -x $WEFT ]]; then
+        FAIL="weft-proxy binary not found or not executable: $WEFT"
+        return 1
+    fi
+    start_app || return 1
+    local p
+    read -ra p <<<"$(free_ports 7)"
+    local s_out=${p[0]} s_in=${p[1]} s_admin=${p[2]} c_out=${p[3]} c_in=${p[4]} c_admin=${p[5]} c_app=${p[6]}
+    render mesh.yaml.tmpl "$W/mesh.yaml" - IN_PORT="$s_in"
+    start weft-server "$WEFT" --service backend --namespace default --service-account backend \
+        --outbound "127.0.0.1:$s_out" --inbound "127.0.0.1:$s_in" --admin "127.0.0.1:$s_admin" \
+        --app "127.0.0.1:$APP_PORT" --cert "$CERTS/backend.pem" --key "$CERTS/backend-key.pem" \
+        --trust-bundle "$CERTS/ca.pem" --trust-domain cluster.local --config "$W/mesh.yaml" --workers 1
+    SERVER_PID=$LAST_PID
+    start weft-client "$WEFT" --service web --namespace default --service-account web \
+        --outbound "127.0.0.1:$c_out" --inbound "127.0.0.1:$c_in" --admin "127.0.0.1:$c_admin" \
+        --app "127.0.0.1:$c_app" --cert "$CERTS/web.pem" --key "$CERTS/web-key.pem" \
+        --trust-bundle "$CERTS/ca.pem" --trust-domain cluster.local --config "$W/mesh.yaml" --workers 1
+    CLIENT_PID=$LAST_PID
+    wait_ready "$s_admin" "$SERVER_PID" weft-server || return 1
+    wait_ready "$c_admin" "$CLIENT_PID" weft-client || return 1
+    TARGET_PORT=$c_out
+}
+
+setup_nginx() {
+    start_app || return 1
+    local p
+    read -ra p <<<"$(free_ports 2)"
+    local out=${p[0]} in=${p[1]}
+    local vars=(DIR="$W" CERTS="$CERTS" APP_PORT="$APP_PORT" IN_PORT="$in" OUT_PORT="$out"
+                SERVER_CN=backend.default CLIENT_CN_RE='web\\.default')
+    render nginx-pair.conf.tmpl "$W/nginx-in.conf" IN ROLE=nginx-in "${vars[@]}"
+    render nginx-pair.conf.tmpl "$W/nginx-out.conf" OUT ROLE=nginx-out "${vars[@]}"
+    start nginx-in nginx -p "$W" -c "$W/nginx-in.conf" -e "$W/nginx-in-error.log"
+    SERVER_PID=$LAST_PID
+    start nginx-out nginx -p "$W" -c "$W/nginx-out.conf" -e "$W/nginx-out-error.log"
+    CLIENT_PID=$LAST_PID
+    wait_port "$in" "$SERVER_PID" nginx-in || return 1
+    wait_port "$out" "$CLIENT_PID" nginx-out || return 1
+    TARGET_PORT=$out
+}
+
+setup_haproxy() {
+    start_app || return 1
+    local p
+    read -ra p <<<"$(free_ports 2)"
+    local out=${p[0]} in=${p[1]}
+    # HAProxy wants certificate and key in one file.
+    cat "$CERTS/web.pem" "$CERTS/web-key.pem" >"$W/web-combined.pem"
+    cat "$CERTS/backend.pem" "$CERTS/backend-key.pem" >"$W/backend-combined.pem"
+    chmod 600 "$W"/*-combined.pem
+    local vars=(DIR="$W" CERTS="$CERTS" APP_PORT="$APP_PORT" IN_PORT="$in" OUT_PORT="$out"
+                SERVER_CN=backend.default CLIENT_CN=web.default)
+    render haproxy-pair.cfg.tmpl "$W/haproxy-in.cfg" IN "${vars[@]}"
+    render haproxy-pair.cfg.tmpl "$W/haproxy-out.cfg" OUT "${vars[@]}"
+    haproxy -c -q -f "$W/haproxy-in.cfg" >"$W/haproxy-check.txt" 2>&1 &&
+        haproxy -c -q -f "$W/haproxy-out.cfg" >>"$W/haproxy-check.txt" 2>&1 ||
+        { FAIL="haproxy config check failed: $(tr '\n' ' ' <"$W/haproxy-check.txt")"; return 1; }
+    start haproxy-in haproxy -db -f "$W/haproxy-in.cfg"
+    SERVER_PID=$LAST_PID
+    start haproxy-out haproxy -db -f "$W/haproxy-out.cfg"
+    CLIENT_PID=$LAST_PID
+    wait_port "$in" "$SERVER_PID" haproxy-in || return 1
+    wait_port "$out" "$CLIENT_PID" haproxy-out || return 1
+    TARGET_PORT=$out
+}
+
+# measure SETUP : run the load phases against $TARGET_PORT, write results into $W/results/SETUP
+measure() {
+    local name=$1 R="$W/results/$1" url="http://127.0.0.1:$TARGET_PORT/"
+    local limit=$((DURATION * 3 + 30))
+
+    log "$name: warm-up ${WARM_START}s"
+    h2load_run "$R/warmup.txt" 60 -c "$FULL_CLIENTS" -D "$WARM_START" "$url"
+    check_alive "during the warm-up run" || return 1
+
+    log "$name: 200 req/s for ${DURATION}s"
+    h2load_run "$R/rate200.txt" "$limit" -c "$RATE_CLIENTS" --rps $((200 / RATE_CLIENTS)) \
+        -r 1 --rate-period 5ms -n $((200 * DURATION)) --log-file "$R/rate200.log" "$url" ||
+        echo "h2load exit status $?" >>"$R/rate200.txt"
+    check_alive "during the 200 req/s run" || return 1
+
+    log "$name: 2000 req/s for ${DURATION}s"
+    h2load_run "$R/rate2000.txt" "$limit" -c "$RATE_CLIENTS" --rps $((2000 / RATE_CLIENTS)) \
+        -r 1 --rate-period 1ms -n $((2000 * DURATION)) --log-file "$R/rate2000.log" "$url" ||
+        echo "h2load exit status $?" >>"$R/rate2000.txt"
+    check_alive "during the 2000 req/s run" || return 1
+
+    log "$name: full speed, $FULL_CLIENTS connections, ${DURATION}s"
+    h2load_run "$R/warmup-full.txt" 60 -c "$FULL_CLIENTS" -D "$WARM_FULL" "$url"
+    check_alive "during the second warm-up run" || return 1
+    local c0="" s0="" c1="" s1="" a0 a1
+    [[ -n $CLIENT_PID ]] && c0=$(cpu_ticks "$CLIENT_PID")
+    [[ -n $SERVER_PID ]] && s0=$(cpu_ticks "$SERVER_PID")
+    a0=$(cpu_ticks "$APP_PID")
+    local m0 h0 m1 h1 t0 t1
+    children_cpu_ms >"$W/h0"; h0=$(<"$W/h0"); m0=$(machine_busy); t0=$(date +%s%N)
+    h2load_run "$R/full.txt" "$limit" -c "$FULL_CLIENTS" -t 1 -D "$DURATION" "$url" ||
+        echo "h2load exit status $?" >>"$R/full.txt"
+    m1=$(machine_busy); t1=$(date +%s%N); children_cpu_ms >"$W/h1"; h1=$(<"$W/h1")
+    [[ -n $CLIENT_PID ]] && c1=$(cpu_ticks "$CLIENT_PID")
+    [[ -n $SERVER_PID ]] && s1=$(cpu_ticks "$SERVER_PID")
+    a1=$(cpu_ticks "$APP_PID")
+    check_alive "during the full-speed run" || return 1
+
+    {
+        echo "status=ok"
+        echo "clk_tck=$(getconf CLK_TCK)"
+        echo "client_ticks=${c0:+$((c1 - c0))}"
+        echo "server_ticks=${s0:+$((s1 - s0))}"
+        echo "app_ticks=$((a1 - a0))"
+        # whole machine during the full-speed run, and what h2load itself used,
+        # so report.py can flag CPU taken by processes outside the benchmark
+        echo "machine_busy_ticks=$((m1 - m0))"
+        echo "h2load_cpu_ms=$((h1 - h0))"
+        echo "full_wall_ms=$(((t1 - t0) / 1000000))"
+        echo "client_hwm_kb=${CLIENT_PID:+$(hwm_kb "$CLIENT_PID")}"
+        echo "server_hwm_kb=${SERVER_PID:+$(hwm_kb "$SERVER_PID")}"
+        echo "app_hwm_kb=$(hwm_kb "$APP_PID")"
+    } >"$R/meta.env"
+}
+
+run_setup() {
+    local name=$1 R="$W/results/$1" attempt f earlier=()
+    for attempt in 1 2; do
+        rm -rf "$R"
+        mkdir -p "$R"
+        log "$name: starting${earlier:+ (attempt $attempt)}"
+        FAIL="" TARGET_PORT="" CLIENT_PID="" SERVER_PID="" APP_PID=""
+        if "setup_$name" && check_e2e "$TARGET_PORT" &&
+            { sleep 0.3; check_alive "after the end-to-end check (one curl request, connection then closed)"; } &&
+            measure "$name"; then
+            FAIL=""
+        else
+            log "$name: FAILED: $FAIL"
+        fi
+        stop_setup
+        # keep the logs of this setup's processes next to its results
+        for f in "$W"/*.out "$W"/*.err "$W"/*-error.log; do
+            [[ -e $f ]] && mv "$f" "$R/"
+        done
+        [[ -z $FAIL ]] && break
+        earlier+=("attempt $attempt failed: ${FAIL//$'\n'/ }")
+        # a missing binary or a broken config does not get better by retrying
+        [[ $FAIL == *"not found"* || $FAIL == *"config check failed"* ]] && break
+    done
+    if [[ -n $FAIL ]]; then
+        printf 'status=failed\nreason=%s\n' "${FAIL//$'\n'/ }" >"$R/meta.env"
+        ((${#earlier[@]} > 1)) && printf 'note=%s\n' "${earlier[0]}" >>"$R/meta.env"
+    else
+        for f in "${earlier[@]}"; do printf 'note=%s (retried)\n' "$f" >>"$R/meta.env"; done
+    fi
+}
+
+# --- certificates and app body -------------------------------------------
+[[ -x $MAKE_CERTS ]] || die "certificate script not found: $MAKE_CERTS"
+CERTS="$W/certs"
+"$MAKE_CERTS" "$CERTS" >"$W/make-certs.log" 2>&1 || die "$MAKE_CERTS failed: $(tail -n 5 "$W/make-certs.log")"
+for f in ca.pem web.pem web-key.pem backend.pem backend-key.pem; do
+    [[ -s $CERTS/$f ]] || die "$MAKE_CERTS did not create $f"
+done
+# The nginx/haproxy configs check the peer's subject CN (see the templates).
+for n in web backend; do
+    openssl x509 -in "$CERTS/$n.pem" -noout -subject -nameopt RFC2253 | grep -q "CN=$n\.default" ||
+        log "warning: $n.pem subject is not CN=$n.default; the nginx/haproxy identity checks will fail"
+done
+
+BODY=$(python3 -c 'import string; s=(string.ascii_letters+string.digits)*20; print(s[:1023], end="")')
+printf '%s\n' "$BODY" >"$W/app.body"   # 1024 bytes, as the app returns it
+
+{
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "duration=$DURATION"
+    echo "quick=$QUICK"
+    echo "cpus=$(nproc)"
+    echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "kernel=$(uname -r)"
+    echo "h2load=$(h2load --version 2>&1 | head -n 1)"
+    echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+    echo "haproxy=$(haproxy -v 2>&1 | head -n 1 | awk '{print $3}')"
+    echo "weft=$WEFT"
+    echo "setups=${SETUP_LIST[*]}"
+    echo "rate_clients=$RATE_CLIENTS"
+    echo "full_clients=$FULL_CLIENTS"
+} >"$W/results/run.env"
+
+log "work directory: $W (duration ${DURATION}s per phase)"
+for s in "${SETUP_LIST[@]}"; do
+    run_setup "$s"
+done
+
+report_args=("$W/results")
+[[ -n $OUT ]] && report_args+=(--out "$OUT")
+python3 "$BENCH_DIR/report.py" "${report_args[@]}"

@@ -20,6 +20,19 @@ absl::Status parseSeconds(std::string_view flag, std::string_view v, std::chrono
   return absl::OkStatus();
 }
 
+bool isKnownFlag(std::string_view flag) {
+  static constexpr std::string_view kFlags[] = {
+      "--service",      "--namespace",    "--service-account", "--labels",
+      "--outbound",     "--inbound",      "--admin",           "--app",
+      "--cert",         "--key",          "--trust-bundle",    "--trust-domain",
+      "--config",       "--workers",      "--drain-seconds",   "--connect-timeout",
+      "--idle-timeout", "--read-timeout", "--log-level"};
+  for (auto f : kFlags) {
+    if (f == flag) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string Options::identity() const {
@@ -54,6 +67,8 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view flag = argv[i];
     if (flag == "--help" || flag == "-h") return absl::NotFoundError(usage());
+    std::string_view name = flag.substr(0, flag.find('='));
+    if (!isKnownFlag(name)) return bad(name, "unknown flag (see --help)");
     std::string_view value;
     if (size_t eq = flag.find('='); eq != std::string_view::npos && flag.starts_with("--")) {
       value = flag.substr(eq + 1);

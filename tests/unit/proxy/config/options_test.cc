@@ -155,6 +155,8 @@ TEST(OptionsTest, UnknownFlag) {
   EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(message(o.status()), HasSubstr("--bogus: unknown flag"));
   EXPECT_THAT(message(parseWith({"--bogus=1"}).status()), HasSubstr("--bogus: unknown flag"));
+  // A misspelled last flag is unknown, not "missing value".
+  EXPECT_THAT(message(parseWith({"--wrokers"}).status()), HasSubstr("--wrokers: unknown flag"));
 }
 
 TEST(OptionsTest, MissingValue) {

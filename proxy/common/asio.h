@@ -30,6 +30,6 @@ inline constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 using Executor = asio::io_context::executor_type;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
 using PlainStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 }  // namespace weft

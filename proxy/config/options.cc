@@ -1,6 +1,8 @@
 #include "proxy/config/options.h"
 
+#include <functional>
 #include <string_view>
+#include <utility>
 
 #include "common/strings.h"
 #include "identity/spiffe.h"
@@ -20,17 +22,50 @@ absl::Status parseSeconds(std::string_view flag, std::string_view v, std::chrono
   return absl::OkStatus();
 }
 
-bool isKnownFlag(std::string_view flag) {
-  static constexpr std::string_view kFlags[] = {
-      "--service",      "--namespace",    "--service-account", "--labels",
-      "--outbound",     "--inbound",      "--admin",           "--app",
-      "--cert",         "--key",          "--trust-bundle",    "--trust-domain",
-      "--config",       "--workers",      "--drain-seconds",   "--connect-timeout",
-      "--idle-timeout", "--read-timeout", "--log-level"};
-  for (auto f : kFlags) {
-    if (f == flag) return true;
-  }
-  return false;
+// Applies one flag's value to the options.
+using Setter = std::function<absl::Status(std::string_view flag, std::string_view value)>;
+
+Setter text(std::string* field) {
+  return [field](std::string_view, std::string_view v) {
+    *field = std::string(v);
+    return absl::OkStatus();
+  };
+}
+
+Setter address(api::HostPort* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    auto hp = api::parseHostPort(v);
+    if (!hp.ok()) return bad(flag, weft::sv(hp.status().message()));
+    *field = *hp;
+    return absl::OkStatus();
+  };
+}
+
+Setter seconds(std::chrono::seconds* field) {
+  return
+      [field](std::string_view flag, std::string_view v) { return parseSeconds(flag, v, field); };
+}
+
+Setter labels(std::map<std::string, std::string>* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    for (std::string_view kv : weft::split(v, ',', true)) {
+      size_t eq = kv.find('=');
+      if (eq == 0 || eq == std::string_view::npos) {
+        return bad(flag, weft::strCat("want k=v, got '", kv, "'"));
+      }
+      (*field)[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+    }
+    return absl::OkStatus();
+  };
+}
+
+Setter workers(unsigned* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    if (!weft::parseUnsigned(v, field) || *field > 256) {
+      return bad(flag, "want a number of threads from 1 to 256");
+    }
+    return absl::OkStatus();
+  };
 }
 
 }  // namespace
@@ -64,75 +99,46 @@ std::string usage() {
 
 absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   Options o;
+  // Every flag, once: the flag name and how its value is applied.
+  const std::pair<std::string_view, Setter> flags[] = {
+      {"--service", text(&o.service)},
+      {"--namespace", text(&o.ns)},
+      {"--service-account", text(&o.service_account)},
+      {"--labels", labels(&o.labels)},
+      {"--outbound", address(&o.outbound)},
+      {"--inbound", address(&o.inbound)},
+      {"--admin", address(&o.admin)},
+      {"--app", address(&o.app)},
+      {"--cert", text(&o.cert)},
+      {"--key", text(&o.key)},
+      {"--trust-bundle", text(&o.trust_bundle)},
+      {"--trust-domain", text(&o.trust_domain)},
+      {"--config", text(&o.config)},
+      {"--workers", workers(&o.workers)},
+      {"--drain-seconds", seconds(&o.drain)},
+      {"--connect-timeout", seconds(&o.connect_timeout)},
+      {"--idle-timeout", seconds(&o.idle_timeout)},
+      {"--read-timeout", seconds(&o.read_timeout)},
+      {"--log-level", text(&o.log_level)},
+  };
   for (int i = 1; i < argc; ++i) {
-    std::string_view flag = argv[i];
-    if (flag == "--help" || flag == "-h") return absl::NotFoundError(usage());
-    std::string_view name = flag.substr(0, flag.find('='));
-    if (!isKnownFlag(name)) return bad(name, "unknown flag (see --help)");
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return absl::NotFoundError(usage());
+    size_t eq = arg.starts_with("--") ? arg.find('=') : std::string_view::npos;
+    std::string_view flag = arg.substr(0, eq);
+    const Setter* apply = nullptr;
+    for (const auto& [name, setter] : flags) {
+      if (name == flag) apply = &setter;
+    }
+    if (apply == nullptr) return bad(flag, "unknown flag (see --help)");
     std::string_view value;
-    if (size_t eq = flag.find('='); eq != std::string_view::npos && flag.starts_with("--")) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
+    if (eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
     } else {
       if (i + 1 >= argc) return bad(flag, "missing value");
       value = argv[++i];
     }
-    absl::Status st;
-    auto address = [&](api::HostPort* out) {
-      auto hp = api::parseHostPort(value);
-      if (!hp.ok()) return bad(flag, weft::sv(hp.status().message()));
-      *out = *hp;
-      return absl::OkStatus();
-    };
-    if (flag == "--service")
-      o.service = value;
-    else if (flag == "--namespace")
-      o.ns = value;
-    else if (flag == "--service-account")
-      o.service_account = value;
-    else if (flag == "--labels") {
-      for (std::string_view kv : weft::split(value, ',', true)) {
-        size_t eq = kv.find('=');
-        if (eq == 0 || eq == std::string_view::npos) {
-          return bad(flag, weft::strCat("want k=v, got '", kv, "'"));
-        }
-        o.labels[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
-      }
-    } else if (flag == "--outbound")
-      st = address(&o.outbound);
-    else if (flag == "--inbound")
-      st = address(&o.inbound);
-    else if (flag == "--admin")
-      st = address(&o.admin);
-    else if (flag == "--app")
-      st = address(&o.app);
-    else if (flag == "--cert")
-      o.cert = value;
-    else if (flag == "--key")
-      o.key = value;
-    else if (flag == "--trust-bundle")
-      o.trust_bundle = value;
-    else if (flag == "--trust-domain")
-      o.trust_domain = value;
-    else if (flag == "--config")
-      o.config = value;
-    else if (flag == "--workers") {
-      if (!weft::parseUnsigned(value, &o.workers) || o.workers > 256) {
-        return bad(flag, "want a number of threads from 1 to 256");
-      }
-    } else if (flag == "--drain-seconds")
-      st = parseSeconds(flag, value, &o.drain);
-    else if (flag == "--connect-timeout")
-      st = parseSeconds(flag, value, &o.connect_timeout);
-    else if (flag == "--idle-timeout")
-      st = parseSeconds(flag, value, &o.idle_timeout);
-    else if (flag == "--read-timeout")
-      st = parseSeconds(flag, value, &o.read_timeout);
-    else if (flag == "--log-level")
-      o.log_level = value;
-    else
-      return bad(flag, "unknown flag (see --help)");
-    if (!st.ok()) return st;
+    if (auto st = (*apply)(flag, value); !st.ok()) return st;
   }
   if (o.service.empty()) return bad("--service", "required");
   if (o.service_account.empty()) return bad("--service-account", "required");

@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <initializer_list>
-#include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>

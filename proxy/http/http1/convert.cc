@@ -58,8 +58,8 @@ absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out) 
   }
   std::string_view target = in.target();
   if (weft::startsWithIgnoreCase(target, "http://")) {
-    // Absolute form (the app uses us as an HTTP proxy): the authority comes from the URI.
-    // The authority is the URI's, up to the first '/', '?' or '#'.
+    // Absolute form (the app uses us as an HTTP proxy): the authority is the URI's, up to the
+    // first '/', '?' or '#'.
     std::string_view rest = target.substr(7);
     size_t end = rest.find_first_of("/?#");
     out.authority = std::string(rest.substr(0, end));

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <array>
+#include <cstdio>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/write.hpp>

@@ -228,7 +228,8 @@ absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
   if (yaml.size() > kMaxConfigBytes) {
     return absl::InvalidArgumentError(weft::strCat(source, ": larger than 16 MiB"));
   }
-  std::vector<Service> services;
+  Resources resources;
+  std::vector<Service>& services = resources.services;
   for (const Document& d : splitDocuments(yaml)) {
     try {
       YAML::Node doc = YAML::Load(d.text);
@@ -246,7 +247,7 @@ absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
           weft::strCat(source, ":", d.first_line + e.mark.line + 1, ": invalid YAML: ", e.msg));
     }
   }
-  return std::make_shared<const MeshConfig>(std::move(services), std::string(source), version);
+  return std::make_shared<const MeshConfig>(std::move(resources), std::string(source), version);
 }
 
 absl::StatusOr<MeshConfigConstSharedPtr> loadMeshConfigFile(const std::string& path,

@@ -27,7 +27,7 @@ absl::Status Server::start() {
   metrics_.setCertificateExpiry(credentials_->notAfter());
 
   if (options_.config.empty()) {
-    mesh_ = std::make_shared<const api::MeshConfig>(std::vector<api::Service>{}, "(none)", 0);
+    mesh_ = std::make_shared<const api::MeshConfig>(api::Resources{}, "(none)", 0);
   } else {
     auto mesh = api::loadMeshConfigFile(options_.config, next_version_++);
     if (!mesh.ok()) return mesh.status();

@@ -15,8 +15,10 @@ const weft::api::MeshConfig& mesh() {
     Endpoint ep{
         "127.0.0.1:15006", "127.0.0.1", 15006, "spiffe://cluster.local/ns/default/sa/b", {}};
     return new weft::api::MeshConfig(
-        {Service{"backend", "default", 8080, {ep, ep}}, Service{"backend", "other", 80, {ep}},
-         Service{"api", "svc", 443, {ep}}, Service{"empty", "default", 80, {}}},
+        {.services = {Service{"backend", "default", 8080, {}, {ep, ep}},
+                      Service{"backend", "other", 80, {}, {ep}},
+                      Service{"api", "svc", 443, {}, {ep}},
+                      Service{"empty", "default", 80, {}, {}}}},
         "fuzz", 1);
   }();
   return *config;

@@ -24,17 +24,18 @@ api::Endpoint endpoint(std::string host, uint16_t port) {
 
 api::Service service(std::string name, std::string ns, uint16_t port,
                      std::vector<api::Endpoint> endpoints = {}) {
-  return api::Service{std::move(name), std::move(ns), port, std::move(endpoints)};
+  return api::Service{std::move(name), std::move(ns), port, {}, std::move(endpoints)};
 }
 
 class OutboundRouterTest : public ::testing::Test {
  protected:
   api::MeshConfig config_{
-      {service(
-           "backend", "default", 8080,
-           {endpoint("10.0.0.1", 15006), endpoint("10.0.0.2", 15006), endpoint("10.0.0.3", 15006)}),
-       service("backend", "other", 9090, {endpoint("10.1.0.1", 15006)}),
-       service("empty", "default", 80), service("api", "svc", 80, {endpoint("10.2.0.1", 15006)})},
+      {.services = {service("backend", "default", 8080,
+                            {endpoint("10.0.0.1", 15006), endpoint("10.0.0.2", 15006),
+                             endpoint("10.0.0.3", 15006)}),
+                    service("backend", "other", 9090, {endpoint("10.1.0.1", 15006)}),
+                    service("empty", "default", 80),
+                    service("api", "svc", 80, {endpoint("10.2.0.1", 15006)})}},
       "test",
       1};
 
@@ -137,7 +138,8 @@ TEST_F(OutboundRouterTest, RoundRobinIsPerService) {
 TEST_F(OutboundRouterTest, NewSnapshotStartsFresh) {
   OutboundRouter router("default");
   EXPECT_EQ(router.route(config_, "backend")->endpoint->host, "10.0.0.1");
-  api::MeshConfig next({service("backend", "default", 8080, {endpoint("10.9.0.1", 1)})}, "t", 2);
+  api::MeshConfig next(
+      {.services = {service("backend", "default", 8080, {endpoint("10.9.0.1", 1)})}}, "t", 2);
   auto route = router.route(next, "backend");
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(route->endpoint->host, "10.9.0.1");

@@ -110,19 +110,25 @@ void TargetMetrics::recordResponse(unsigned status, bool failure,
 TargetMetrics& WorkerMetrics::target(const RequestLabels& labels) {
   const char* direction = labels.inbound ? "inbound" : "outbound";
   const char* tls = labels.tls ? "true" : "false";
-  std::string key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.authority);
+  std::string key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.route, "\n",
+                                 labels.dst_subset, "\n", labels.authority);
   auto it = targets_.find(key);
   if (it != targets_.end()) return *it->second;
   std::string_view authority = labels.authority;
   if (targets_.size() >= kMaxTargets) {
     authority = "overflow";
-    key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", authority);
+    key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.route, "\n",
+                       labels.dst_subset, "\n", authority);
     if (auto o = targets_.find(key); o != targets_.end()) return *o->second;
   }
   prometheus::Labels l{{"direction", direction},
                        {"authority", std::string(authority)},
                        {"dst_service", labels.dst_service},
                        {"tls", tls}};
+  if (!labels.inbound) {
+    l.emplace("route", labels.route);
+    l.emplace("dst_subset", labels.dst_subset);
+  }
   auto t = std::make_unique<TargetMetrics>(metrics_, std::move(l));
   return *targets_.emplace(std::move(key), std::move(t)).first->second;
 }

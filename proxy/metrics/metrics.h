@@ -34,6 +34,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& requests() { return *requests_; }
   prometheus::Family<prometheus::Counter>& responses() { return *responses_; }
   prometheus::Family<prometheus::Histogram>& latency() { return *latency_; }
+  prometheus::Registry& registry() { return *registry_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -50,10 +51,13 @@ struct RequestLabels {
   bool inbound = false;
   std::string authority;
   std::string dst_service;
-  bool tls = false;  // the request crossed mTLS (inbound from a peer, or outbound to one)
+  std::string route;       // outbound: the HTTPRoute that matched, "default" without one
+  std::string dst_subset;  // outbound: the subset the request went to, "" for all endpoints
+  bool tls = false;        // the request crossed mTLS (inbound from a peer, or outbound to one)
 };
 
-// The metric children of one request target (direction × authority × dst_service × tls).
+// The metric children of one request target (direction × authority × dst_service × route ×
+// dst_subset × tls).
 class TargetMetrics {
  public:
   TargetMetrics(Metrics& metrics, prometheus::Labels labels);

@@ -1,0 +1,58 @@
+#include "proxy/metrics/resilience_metrics.h"
+
+namespace weft::metrics {
+
+std::string_view limitName(Limit limit) {
+  switch (limit) {
+    case Limit::kMaxConnections:
+      return "maxConnections";
+    case Limit::kMaxPendingRequests:
+      return "maxPendingRequests";
+    case Limit::kMaxRequests:
+      return "maxRequests";
+    case Limit::kMaxRetries:
+      return "maxRetries";
+  }
+  return "unknown";
+}
+
+ResilienceMetrics::ResilienceMetrics(prometheus::Registry& registry)
+    : ejections_(prometheus::BuildCounter()
+                     .Name("outlier_ejections_total")
+                     .Help("Total count of endpoints ejected by outlier detection.")
+                     .Register(registry)),
+      ejected_(prometheus::BuildGauge()
+                   .Name("outlier_ejected_endpoints")
+                   .Help("Number of endpoints currently ejected by outlier detection.")
+                   .Register(registry)),
+      overflow_(prometheus::BuildCounter()
+                    .Name("circuit_breaker_overflow_total")
+                    .Help("Total count of requests refused because a connection-pool limit was "
+                          "reached.")
+                    .Register(registry)),
+      retries_(prometheus::BuildCounter()
+                   .Name("retry_total")
+                   .Help("Total count of retried requests.")
+                   .Register(registry)),
+      budget_exhausted_(prometheus::BuildCounter()
+                            .Name("retry_budget_exhausted_total")
+                            .Help("Total count of retries skipped because the retry budget or "
+                                  "maxRetries was exhausted.")
+                            .Register(registry)) {}
+
+ServiceResilienceMetrics ResilienceMetrics::forService(const std::string& dst_service) {
+  const prometheus::Labels labels{{"dst_service", dst_service}};
+  ServiceResilienceMetrics m{};
+  m.ejections = &ejections_.Add(labels);
+  m.ejected_endpoints = &ejected_.Add(labels);
+  for (int i = 0; i < kLimitCount; ++i) {
+    prometheus::Labels l = labels;
+    l.emplace("limit", std::string(limitName(static_cast<Limit>(i))));
+    m.overflow[i] = &overflow_.Add(l);
+  }
+  m.retries = &retries_.Add(labels);
+  m.budget_exhausted = &budget_exhausted_.Add(labels);
+  return m;
+}
+
+}  // namespace weft::metrics

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
+#include "proxy/metrics/metrics.h"
+
+namespace weft::metrics {
+
+// Which connection-pool limit turned a request away.
+enum class Limit { kMaxConnections, kMaxPendingRequests, kMaxRequests, kMaxRetries };
+inline constexpr int kLimitCount = 4;
+
+std::string_view limitName(Limit limit);
+
+// The resilience counters of one destination Service (label dst_service="name.namespace").
+struct ServiceResilienceMetrics {
+  prometheus::Counter* ejections;
+  prometheus::Gauge* ejected_endpoints;
+  prometheus::Counter* overflow[kLimitCount];
+  prometheus::Counter* retries;
+  prometheus::Counter* budget_exhausted;
+
+  void recordOverflow(Limit limit) { overflow[static_cast<int>(limit)]->Increment(); }
+};
+
+// The process-wide families: outlier_ejections_total, outlier_ejected_endpoints,
+// circuit_breaker_overflow_total{limit}, retry_total, retry_budget_exhausted_total.
+class ResilienceMetrics {
+ public:
+  explicit ResilienceMetrics(prometheus::Registry& registry);
+
+  // Children for one Service; the prometheus registry makes repeated calls return the same ones.
+  ServiceResilienceMetrics forService(const std::string& dst_service);
+
+ private:
+  prometheus::Family<prometheus::Counter>& ejections_;
+  prometheus::Family<prometheus::Gauge>& ejected_;
+  prometheus::Family<prometheus::Counter>& overflow_;
+  prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Family<prometheus::Counter>& budget_exhausted_;
+};
+
+}  // namespace weft::metrics

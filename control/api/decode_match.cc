@@ -1,6 +1,8 @@
 // HTTPRoute spec.rules[].matches[]: path, headers, query parameters and method, validated as
 // Gateway API does.
 
+#include <unordered_set>
+
 #include <re2/re2.h>
 
 #include "common/strings.h"
@@ -149,6 +151,7 @@ absl::StatusOr<RouteMatch> decodeRouteMatch(const Decoder& d, const YAML::Node& 
     match.path = std::move(*path);
   }
 
+  std::unordered_set<std::string> header_names, query_names;
   auto st = d.list(n, field, "headers", [&](const YAML::Node& h, const std::string& f) {
     auto nv = decodeNameValue(d, h, f);
     if (!nv.ok()) return nv.status();
@@ -160,10 +163,8 @@ absl::StatusOr<RouteMatch> decodeRouteMatch(const Decoder& d, const YAML::Node& 
         nv->value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
       return d.error(h["value"], f + ".value", "must not contain CR, LF or NUL");
     }
-    for (const HeaderMatch& other : match.headers) {
-      if (other.name == name) {
-        return d.error(h["name"], f + ".name", weft::strCat("duplicate header '", name, "'"));
-      }
+    if (!header_names.insert(name).second) {
+      return d.error(h["name"], f + ".name", weft::strCat("duplicate header '", name, "'"));
     }
     match.headers.push_back({nv->type, std::move(name), std::move(nv->value)});
     return absl::OkStatus();
@@ -173,11 +174,9 @@ absl::StatusOr<RouteMatch> decodeRouteMatch(const Decoder& d, const YAML::Node& 
   st = d.list(n, field, "queryParams", [&](const YAML::Node& q, const std::string& f) {
     auto nv = decodeNameValue(d, q, f);
     if (!nv.ok()) return nv.status();
-    for (const QueryParamMatch& other : match.query_params) {
-      if (other.name == nv->name) {
-        return d.error(q["name"], f + ".name",
-                       weft::strCat("duplicate query parameter '", nv->name, "'"));
-      }
+    if (!query_names.insert(nv->name).second) {
+      return d.error(q["name"], f + ".name",
+                     weft::strCat("duplicate query parameter '", nv->name, "'"));
     }
     match.query_params.push_back({nv->type, std::move(nv->name), std::move(nv->value)});
     return absl::OkStatus();

@@ -1,6 +1,8 @@
 // kind: HTTPRoute — parentRefs and rules (backendRefs, timeouts, retry); matches are in
 // decode_match.cc.
 
+#include <unordered_set>
+
 #include "common/strings.h"
 #include "control/api/decode_kinds.h"
 
@@ -157,16 +159,15 @@ absl::StatusOr<HTTPRoute> decodeHTTPRoute(const Decoder& d, const YAML::Node& do
   const YAML::Node spec = *spec_or;
   if (auto st = d.requireMap(spec, "spec", {"parentRefs", "rules"}); !st.ok()) return st;
 
+  std::unordered_set<std::string> parents;  // "<ns>/<name>"
   auto st = d.list(
       spec, "spec", "parentRefs",
       [&](const YAML::Node& n, const std::string& field) {
         if (auto bad = d.requireMap(n, field, {"name", "namespace"}); !bad.ok()) return bad;
         auto ref = decodeServiceRef(d, n, field, route.ns);
         if (!ref.ok()) return ref.status();
-        for (const ParentRef& other : route.parent_refs) {
-          if (other.name == ref->name && other.ns == ref->ns) {
-            return d.error(n, field, weft::strCat("duplicate parentRef ", ref->ns, "/", ref->name));
-          }
+        if (!parents.insert(weft::strCat(ref->ns, "/", ref->name)).second) {
+          return d.error(n, field, weft::strCat("duplicate parentRef ", ref->ns, "/", ref->name));
         }
         route.parent_refs.push_back({ref->name, ref->ns});
         refs->push_back(std::move(*ref));

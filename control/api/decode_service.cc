@@ -1,5 +1,7 @@
 // kind: Service, and the {name, namespace} references other kinds make to Services.
 
+#include <unordered_set>
+
 #include "common/strings.h"
 #include "control/api/address.h"
 #include "control/api/decode_kinds.h"
@@ -71,10 +73,11 @@ absl::StatusOr<Service> decodeService(const Decoder& d, const YAML::Node& doc) {
   }
   svc.port = static_cast<uint16_t>(p);
 
+  std::unordered_set<std::string> subset_names;
   auto st = d.list(spec, "spec", "subsets", [&](const YAML::Node& n, const std::string& field) {
     auto subset = decodeSubset(d, n, field);
     if (!subset.ok()) return subset.status();
-    if (svc.findSubset(subset->name) != nullptr) {
+    if (!subset_names.insert(subset->name).second) {
       return d.error(n["name"], field + ".name",
                      weft::strCat("duplicate subset '", subset->name, "'"));
     }

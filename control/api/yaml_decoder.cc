@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <yaml-cpp/yaml.h>
 
@@ -18,6 +19,8 @@ constexpr size_t kMaxConfigBytes = 16 << 20;
 struct Decoded {
   Resources resources;
   std::vector<decoder::ServiceRef> refs;
+  std::unordered_set<std::string> names;                    // "<kind>/<ns>/<name>"
+  std::unordered_map<std::string, std::string> policy_for;  // "<ns>/<name>" -> its policy
 };
 
 absl::Status errorAt(std::string_view source, int line, std::string_view field,
@@ -25,15 +28,13 @@ absl::Status errorAt(std::string_view source, int line, std::string_view field,
   return absl::InvalidArgumentError(weft::strCat(source, ":", line, ": ", field, ": ", reason));
 }
 
+// Names are unique per kind and namespace.
 template <typename T>
 absl::Status checkUniqueName(const decoder::Decoder& d, const YAML::Node& doc,
-                             std::string_view kind, const std::vector<T>& existing,
-                             const T& added) {
-  for (const T& other : existing) {
-    if (other.name == added.name && other.ns == added.ns) {
-      return d.error(doc["metadata"], "metadata.name",
-                     weft::strCat("duplicate ", kind, " ", added.ns, "/", added.name));
-    }
+                             std::string_view kind, const T& added, Decoded& out) {
+  if (!out.names.insert(weft::strCat(kind, "/", added.ns, "/", added.name)).second) {
+    return d.error(doc["metadata"], "metadata.name",
+                   weft::strCat("duplicate ", kind, " ", added.ns, "/", added.name));
   }
   return absl::OkStatus();
 }
@@ -55,26 +56,26 @@ absl::Status decodeDocument(const decoder::Decoder& d, const YAML::Node& doc, De
   if (*kind == "Service") {
     auto svc = decoder::decodeService(d, doc);
     if (!svc.ok()) return svc.status();
-    if (auto st = checkUniqueName(d, doc, "Service", r.services, *svc); !st.ok()) return st;
+    if (auto st = checkUniqueName(d, doc, "Service", *svc, out); !st.ok()) return st;
     r.services.push_back(std::move(*svc));
   } else if (*kind == "HTTPRoute") {
     auto route = decoder::decodeHTTPRoute(d, doc, &out.refs);
     if (!route.ok()) return route.status();
-    if (auto st = checkUniqueName(d, doc, "HTTPRoute", r.routes, *route); !st.ok()) return st;
+    if (auto st = checkUniqueName(d, doc, "HTTPRoute", *route, out); !st.ok()) return st;
     r.routes.push_back(std::move(*route));
   } else if (*kind == "DestinationPolicy") {
     auto policy = decoder::decodeDestinationPolicy(d, doc, &out.refs);
     if (!policy.ok()) return policy.status();
-    auto st = checkUniqueName(d, doc, "DestinationPolicy", r.policies, *policy);
+    auto st = checkUniqueName(d, doc, "DestinationPolicy", *policy, out);
     if (!st.ok()) return st;
     const TargetRef& target = policy->target_ref;
-    for (const DestinationPolicy& other : r.policies) {
-      if (other.target_ref.name == target.name && other.target_ref.ns == target.ns) {
-        const decoder::ServiceRef& ref = out.refs.back();  // this policy's targetRef
-        return errorAt(d.source(), ref.line, "spec.targetRef",
-                       weft::strCat("Service ", target.ns, "/", target.name,
-                                    " already has DestinationPolicy ", other.ns, "/", other.name));
-      }
+    auto [it, added] = out.policy_for.emplace(weft::strCat(target.ns, "/", target.name),
+                                              weft::strCat(policy->ns, "/", policy->name));
+    if (!added) {
+      const decoder::ServiceRef& ref = out.refs.back();  // this policy's targetRef
+      return errorAt(
+          d.source(), ref.line, "spec.targetRef",
+          weft::strCat("Service ", it->first, " already has DestinationPolicy ", it->second));
     }
     r.policies.push_back(std::move(*policy));
   } else {

@@ -1,7 +1,5 @@
 #include "control/api/resources.h"
 
-#include <nlohmann/json.hpp>
-
 #include "common/strings.h"
 
 namespace weft::api {
@@ -52,21 +50,6 @@ const DestinationPolicy& MeshConfig::policyFor(const Service& service) const {
   const DestinationPolicy* p =
       policy_by_service_[static_cast<size_t>(&service - resources_.services.data())];
   return p != nullptr ? *p : default_policy_;
-}
-
-nlohmann::json MeshConfig::toJson() const {
-  nlohmann::json resources = nlohmann::json::array();
-  for (const Service& s : resources_.services) {
-    nlohmann::json endpoints = nlohmann::json::array();
-    for (const Endpoint& e : s.endpoints) {
-      endpoints.push_back({{"address", e.address}, {"identity", e.identity}, {"labels", e.labels}});
-    }
-    resources.push_back({{"apiVersion", kApiVersion},
-                         {"kind", "Service"},
-                         {"metadata", {{"name", s.name}, {"namespace", s.ns}}},
-                         {"spec", {{"port", s.port}, {"endpoints", endpoints}}}});
-  }
-  return {{"version", version_}, {"source", source_}, {"resources", resources}};
 }
 
 }  // namespace weft::api

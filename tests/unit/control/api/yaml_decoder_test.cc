@@ -92,8 +92,9 @@ TEST(YamlDecoderTest, EmptyInputIsEmptyConfig) {
 }
 
 TEST(YamlDecoderTest, UnknownKind) {
-  EXPECT_EQ(errorOf(withLine(2, "kind: Gateway")),
-            "mesh.yaml:2: kind: unknown kind 'Gateway' (known: Service)");
+  EXPECT_EQ(
+      errorOf(withLine(2, "kind: Gateway")),
+      "mesh.yaml:2: kind: unknown kind 'Gateway' (known: Service, HTTPRoute, DestinationPolicy)");
 }
 
 TEST(YamlDecoderTest, UnsupportedApiVersion) {

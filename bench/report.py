@@ -3,8 +3,8 @@
 
 Usage: bench/report.py RESULTS_DIR [--out FILE]
 
-RESULTS_DIR holds run.env and one directory per setup (direct, weft, nginx,
-haproxy) with meta.env, the h2load outputs (rate200.txt, rate2000.txt,
+RESULTS_DIR holds run.env and one directory per setup (direct, weft, weft-split,
+nginx, haproxy) with meta.env, the h2load outputs (rate200.txt, rate2000.txt,
 full.txt) and the per-request logs of the fixed-rate runs (rate200.log,
 rate2000.log: start time in us since the epoch, HTTP status, duration in us).
 Standard library only.
@@ -16,7 +16,8 @@ import os
 import re
 import sys
 
-SETUPS = ["direct", "weft", "nginx", "haproxy"]
+SETUPS = ["direct", "weft", "weft-split", "nginx", "haproxy"]
+SPLIT_TARGET = 1.05  # issue #3: a split route may raise p99@2000 by at most 5%
 RATES = [200, 2000]
 
 
@@ -165,7 +166,26 @@ def load_setup(results, name, cpus):
         kb = meta.get(f"{side}_hwm_kb")
         if kb not in (None, ""):
             r[f"rss_{side}"] = int(kb) / 1024.0
+    if name == "weft-split":
+        r["notes"].extend(split_notes(meta))
     return r
+
+
+def split_notes(meta):
+    """Whether the split route carried the weft-split load, from the client's response_total."""
+    try:
+        a, b, other = (float(meta[f"split_{k}"]) for k in ("a", "b", "other"))
+    except (KeyError, ValueError):
+        return ["no split-route metrics from the client sidecar: cannot tell whether the "
+                "HTTPRoute carried the load"]
+    total = a + b + other
+    if not total or not a or not b:
+        return [f"the split route did not carry the load (subset a {a:.0f}, b {b:.0f}, "
+                f"outside the route {other:.0f} responses): the comparison with weft is void"]
+    note = f"split route: subset a {100 * a / total:.1f}%, b {100 * b / total:.1f}%"
+    if other:
+        note += f", outside the route {100 * other / total:.1f}%"
+    return [note + f" of {total:,.0f} responses"]
 
 
 def pair(a, b, fmt):
@@ -212,6 +232,10 @@ def build_report(results):
             pair(r.get("cpu_client"), r.get("cpu_server"), f1) if n != "direct" else "–",
             pair(r.get("rss_client"), r.get("rss_server"), f1) if n != "direct" else "–"))
     weft = rows.get("weft")
+    split = rows.get("weft-split")
+    if weft is not None and split is not None:
+        lines.append(f"| weft-split/weft | | | | {fmt_ratio(split.get('p99_2000'), weft.get('p99_2000'))} "
+                     f"| {fmt_ratio(split.get('max_rps'), weft.get('max_rps'))} | | |")
     for other in ("nginx", "haproxy"):
         if weft is None or other not in rows:
             continue
@@ -228,6 +252,14 @@ def build_report(results):
                 added.append(f"{n} {rows[n]['p99_2000'] - direct['p99_2000']:+.3f} ms")
         if added:
             lines.append("Added p99@2000 over direct: " + ", ".join(added) + ".")
+    if weft is not None and split is not None:
+        a, b = split.get("p99_2000"), weft.get("p99_2000")
+        if a is not None and b:
+            verdict = "within" if a / b <= SPLIT_TARGET else "over"
+            lines.append(f"Split route: weft-split/weft p99@2000 = {a / b:.3f}× ({a:.3f} ms vs "
+                         f"{b:.3f} ms), {verdict} the issue #3 target of ≤ {SPLIT_TARGET:.2f}×.")
+        else:
+            lines.append("Split route: weft-split/weft p99@2000 = – (a setup has no p99@2000).")
     apps = [f"{n} {rows[n]['cpu_app']:.1f}" for n in names if rows[n].get("cpu_app") is not None]
     if apps:
         lines.append("App nginx CPU ms/1k req in the full-speed run (same app in every setup): "

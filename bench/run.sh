@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # bench/run.sh -- sidecar-pair benchmark: weft-proxy vs nginx vs HAProxy.
 #
-# Four setups, each with a fresh set of processes on 127.0.0.1 ephemeral ports:
-#   direct   h2load -> app (nginx)
-#   weft     h2load -> weft-proxy (web, outbound) =mTLS=> weft-proxy (backend, inbound) -> app
-#   nginx    h2load -> nginx (outbound)          =mTLS=> nginx (inbound)                -> app
-#   haproxy  h2load -> haproxy (outbound)        =mTLS=> haproxy (inbound)              -> app
+# Five setups, each with a fresh set of processes on 127.0.0.1 ephemeral ports:
+#   direct      h2load -> app (nginx)
+#   weft        h2load -> weft-proxy (web, outbound) =mTLS=> weft-proxy (backend, inbound) -> app
+#   weft-split  the weft pair, but the client's mesh.yaml has an HTTPRoute that splits 50/50
+#               between two subsets of backend (both select the one backend sidecar), so a
+#               request is matched, weighted and balanced (issue #3: p99@2000 within 5% of weft)
+#   nginx       h2load -> nginx (outbound)          =mTLS=> nginx (inbound)                -> app
+#   haproxy     h2load -> haproxy (outbound)        =mTLS=> haproxy (inbound)              -> app
 # For each: latency p50/p99 at a fixed 200 and 2000 req/s, max req/s at full
 # speed (32 connections), CPU ms per 1000 requests of each proxy process during
 # the full-speed run, and peak RSS (VmHWM) of each proxy process.
@@ -15,7 +18,7 @@
 #   --duration N   seconds per measurement (default 10)
 #   --quick        duration 3 and shorter warm-ups (smoke check)
 #   --out FILE     also write the markdown report to FILE
-#   --setups LIST  comma-separated subset of direct,weft,nginx,haproxy (default: all)
+#   --setups LIST  comma-separated subset of direct,weft,weft-split,nginx,haproxy (default: all)
 #   --weft PATH    weft-proxy binary (default: $WEFT_PROXY or build/proxy/weft-proxy)
 #   --keep         keep the work directory (configs, logs, raw h2load output)
 # Environment: WEFT_MAKE_CERTS overrides the cert script (default tests/certs/make-certs.sh).
@@ -31,7 +34,7 @@ DURATION=10
 QUICK=0
 OUT=""
 KEEP=0
-SETUPS="direct,weft,nginx,haproxy"
+SETUPS="direct,weft,weft-split,nginx,haproxy"
 WEFT=${WEFT_PROXY:-$REPO/build/proxy/weft-proxy}
 MAKE_CERTS=${WEFT_MAKE_CERTS:-$REPO/tests/certs/make-certs.sh}
 
@@ -65,7 +68,8 @@ else
 fi
 IFS=, read -ra SETUP_LIST <<<"$SETUPS"
 for s in "${SETUP_LIST[@]}"; do
-    [[ $s =~ ^(direct|weft|nginx|haproxy)$ ]] || die "unknown setup '$s' (direct,weft,nginx,haproxy)"
+    [[ $s =~ ^(direct|weft|weft-split|nginx|haproxy)$ ]] ||
+        die "unknown setup '$s' (direct,weft,weft-split,nginx,haproxy)"
 done
 
 for tool in h2load nginx haproxy curl openssl python3; do
@@ -289,7 +293,10 @@ setup_direct() {
     TARGET_PORT=$APP_PORT CLIENT_PID="" SERVER_PID=""
 }
 
-setup_weft() {
+# setup_weft_pair CLIENT_MESH_TEMPLATE : the weft pair; the server sidecar loads mesh.yaml.tmpl,
+# the client sidecar the given template. Also sets CLIENT_ADMIN.
+setup_weft_pair() {
+    local client_tmpl=$1
     if [[ ! -x $WEFT ]]; then
         FAIL="weft-proxy binary not found or not executable: $WEFT"
         return 1
@@ -299,6 +306,7 @@ setup_weft() {
     read -ra p <<<"$(free_ports 7)"
     local s_out=${p[0]} s_in=${p[1]} s_admin=${p[2]} c_out=${p[3]} c_in=${p[4]} c_admin=${p[5]} c_app=${p[6]}
     render mesh.yaml.tmpl "$W/mesh.yaml" - IN_PORT="$s_in"
+    render "$client_tmpl" "$W/client-mesh.yaml" - IN_PORT="$s_in"
     start weft-server "$WEFT" --service backend --namespace default --service-account backend \
         --outbound "127.0.0.1:$s_out" --inbound "127.0.0.1:$s_in" --admin "127.0.0.1:$s_admin" \
         --app "127.0.0.1:$APP_PORT" --cert "$CERTS/backend.pem" --key "$CERTS/backend-key.pem" \
@@ -307,11 +315,35 @@ setup_weft() {
     start weft-client "$WEFT" --service web --namespace default --service-account web \
         --outbound "127.0.0.1:$c_out" --inbound "127.0.0.1:$c_in" --admin "127.0.0.1:$c_admin" \
         --app "127.0.0.1:$c_app" --cert "$CERTS/web.pem" --key "$CERTS/web-key.pem" \
-        --trust-bundle "$CERTS/ca.pem" --trust-domain cluster.local --config "$W/mesh.yaml" --workers 1
+        --trust-bundle "$CERTS/ca.pem" --trust-domain cluster.local --config "$W/client-mesh.yaml" --workers 1
     CLIENT_PID=$LAST_PID
     wait_ready "$s_admin" "$SERVER_PID" weft-server || return 1
     wait_ready "$c_admin" "$CLIENT_PID" weft-client || return 1
-    TARGET_PORT=$c_out
+    TARGET_PORT=$c_out CLIENT_ADMIN=$c_admin
+}
+
+setup_weft() { setup_weft_pair mesh.yaml.tmpl; }
+setup_weft_split() { setup_weft_pair mesh-split.yaml.tmpl; }
+
+# split_shares : for weft-split, the client's outbound response_total per subset of the
+# split route (so the report can show that the route, not a fallback, carried the load)
+split_shares() {
+    curl -sf -m 5 -o "$W/client-metrics.txt" "http://127.0.0.1:$CLIENT_ADMIN/metrics" || return 0
+    python3 - "$W/client-metrics.txt" <<'EOF'
+import re, sys
+n = {"a": 0.0, "b": 0.0, "other": 0.0}
+for line in open(sys.argv[1]):
+    if not line.startswith("response_total{") or 'direction="outbound"' not in line:
+        continue
+    route = re.search(r'route="([^"]*)"', line)
+    subset = re.search(r'dst_subset="([^"]*)"', line)
+    key = "other"
+    if route and subset and route.group(1) == "backend-split" and subset.group(1) in ("a", "b"):
+        key = subset.group(1)
+    n[key] += float(line.rsplit(None, 1)[1])
+for k in ("a", "b", "other"):
+    print("split_%s=%.0f" % (k, n[k]))
+EOF
 }
 
 setup_nginx() {
@@ -409,6 +441,7 @@ measure() {
         echo "client_hwm_kb=${CLIENT_PID:+$(hwm_kb "$CLIENT_PID")}"
         echo "server_hwm_kb=${SERVER_PID:+$(hwm_kb "$SERVER_PID")}"
         echo "app_hwm_kb=$(hwm_kb "$APP_PID")"
+        if [[ $name == weft-split ]]; then split_shares; fi
     } >"$R/meta.env"
 }
 
@@ -418,8 +451,8 @@ run_setup() {
         rm -rf "$R"
         mkdir -p "$R"
         log "$name: starting${earlier:+ (attempt $attempt)}"
-        FAIL="" TARGET_PORT="" CLIENT_PID="" SERVER_PID="" APP_PID=""
-        if "setup_$name" && check_e2e "$TARGET_PORT" &&
+        FAIL="" TARGET_PORT="" CLIENT_PID="" SERVER_PID="" APP_PID="" CLIENT_ADMIN=""
+        if "setup_${name//-/_}" && check_e2e "$TARGET_PORT" &&
             { sleep 0.3; check_alive "after the end-to-end check (one curl request, connection then closed)"; } &&
             measure "$name"; then
             FAIL=""

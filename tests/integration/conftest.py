@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fleet as F  # noqa: E402
 import mesh as M  # noqa: E402
 
 
@@ -62,6 +63,30 @@ def app(module_dir):
     n = M.Nginx(module_dir / "nginx").start()
     yield n
     n.stop()
+
+
+@pytest.fixture(scope="module")
+def version_apps(module_dir):
+    """nginx apps answering every request with "v1\\n" and "v2\\n" (fleet.VersionApp)."""
+    apps = {v: F.VersionApp(module_dir / f"app-{v}", v).start() for v in ("v1", "v2")}
+    yield apps
+    for a in apps.values():
+        a.stop()
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Factory for this test's own version apps: make_app("v2", status=503)."""
+    started: list[F.VersionApp] = []
+
+    def make(version: str, status: int = 200) -> F.VersionApp:
+        a = F.VersionApp(tmp_path / f"app-{version}-{len(started)}", version, status)
+        started.append(a)
+        return a.start()
+
+    yield make
+    for a in started:
+        a.stop()
 
 
 @pytest.fixture(scope="module")

@@ -159,12 +159,15 @@ class Nginx:
     def error_log(self) -> Path:
         return self.prefix / "error.log"
 
+    def config_text(self) -> str:
+        """nginx.conf; subclasses serve other locations."""
+        return NGINX_CONF.format(prefix=self.prefix, port=self.port, slow_rate=self.SLOW_RATE)
+
     def start(self) -> "Nginx":
         for d in ("www/dav", "www/slow", "tmp"):
             (self.prefix / d).mkdir(parents=True, exist_ok=True)
         conf = self.prefix / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(prefix=self.prefix, port=self.port,
-                                          slow_rate=self.SLOW_RATE))
+        conf.write_text(self.config_text())
         self.proc = subprocess.Popen(
             ["nginx", "-c", str(conf), "-p", str(self.prefix), "-e", str(self.error_log)],
             stdout=open(self.prefix / "stdout.log", "wb"), stderr=subprocess.STDOUT)
@@ -185,7 +188,7 @@ class Nginx:
 
 
 # --------------------------------------------------------------------------
-# Python echo application (for request bodies, incl. chunked)
+# Python echo application (request bodies, incl. chunked; /slow?ms=N answers late)
 
 def _read_chunked(rfile) -> bytes:
     body = bytearray()
@@ -244,6 +247,12 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
     do_PUT = _echo
 
     def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/slow":  # /slow?ms=N: answer after N ms (at most 30 s)
+            ms = int(parse_qs(url.query).get("ms", ["1000"])[0])
+            time.sleep(min(ms, 30_000) / 1000)
+            self._reply(b"slow\n", {}, chunked=False)
+            return
         self._reply(b"echo\n", {"x-echo-peer": self.headers.get("x-weft-peer-identity", "")},
                     chunked=False)
 

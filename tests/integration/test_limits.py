@@ -1,0 +1,77 @@
+"""Circuit breaking and request timeouts (issue #3), toward a slow app.
+
+web sidecar (1 worker) -> reviews sidecar -> Python echo app (/slow?ms=N answers after N ms)
+"""
+
+import fleet as F
+import load
+import mesh as M
+
+SVC = dict(dst_service=F.DST_SERVICE)
+SLOW_MS = 1000
+BURST = 10
+
+
+def test_pending_overflow_answered_503_at_once(proxies, echo_app):
+    # Over HTTP/1.1 one connection carries one request at a time: one request in
+    # progress, one waiting for it, and the other eight are refused at once.
+    fleet = F.start_fleet(proxies, {"v1": echo_app.port}, lambda addrs: F.documents(
+        F.service_yaml(addrs, subsets=False),
+        F.policy_yaml(connectionPool="{maxConnections: 1, maxPendingRequests: 1, "
+                                     "maxRequests: 100, connectTimeout: 10s}")))
+    c = fleet.client_for()
+    warm = c.get("/")  # the upstream connection is open and pooled before the burst
+    c.close()
+    assert warm.status == 200, warm
+
+    done = load.burst(fleet.client.outbound, F.SERVICE, f"/slow?ms={SLOW_MS}", BURST)
+    assert len(done) == BURST, [str(r) for r in done]
+    ok = [r for r in done if r.status == 200]
+    refused = [r for r in done if r.status == 503]
+    assert len(ok) == 2 and len(refused) == BURST - 2, \
+        f"want 2 served (1 in progress + 1 pending) and {BURST - 2} refused: {load.tally(done)}"
+    assert all(r.body == b"slow\n" for r in ok), load.tally(ok)
+    want = "circuit open: maxPendingRequests=1"
+    wrong = [r for r in refused if r.weft_error != want]
+    assert not wrong, f"refused requests must carry x-weft-error: {want}: {[str(r) for r in wrong]}"
+    # refused at once: every 503 arrived before the first slow request finished
+    assert max(r.end for r in refused) < min(r.end for r in ok), \
+        "an overflow 503 waited for the slow request: " + \
+        ", ".join(f"{r.status}@{r.end - done[0].start:.3f}s" for r in done)
+
+    counted = F.settled(fleet.client, len(refused), "circuit_breaker_overflow_total",
+                        limit="maxPendingRequests", **SVC)
+    assert counted == len(refused), \
+        f"circuit_breaker_overflow_total{{limit=maxPendingRequests}} = {counted}, " \
+        f"{len(refused)} requests were refused"
+    samples = fleet.client.metrics()
+    for limit in ("maxConnections", "maxRequests", "maxRetries"):
+        series = M.select(samples, "circuit_breaker_overflow_total", limit=limit, **SVC)
+        assert sum(s.value for s in series) == 0, f"{limit} counted overflows: {series}"
+    problems = F.promtool_problems(fleet.client.metrics_text())
+    assert not problems, "unexpected promtool complaints:\n" + "\n".join(problems)
+
+    # the breaker closes again: the next request is served
+    c = fleet.client_for()
+    after = c.get("/slow?ms=10")
+    c.close()
+    assert after.status == 200 and after.body == b"slow\n", after
+
+
+def test_request_timeout_504(proxies, echo_app):
+    fleet = F.start_fleet(proxies, {"v1": echo_app.port}, lambda addrs: F.documents(
+        F.service_yaml(addrs, subsets=False),
+        F.route_yaml("""
+            - backendRefs: [{name: reviews}]
+              timeouts: {request: 1s}
+            """)))
+    c = fleet.client_for()
+    try:
+        fast = c.get("/slow?ms=10")
+        slow = c.get("/slow?ms=3000")
+    finally:
+        c.close()
+    assert fast.status == 200 and fast.body == b"slow\n", fast
+    assert slow.status == 504, slow
+    assert "timed out" in (slow.weft_error or ""), f"x-weft-error must say 'timed out': {slow}"
+    assert b"timed out" in slow.body, f"generated 504 must give the reason in its body: {slow}"

@@ -6,7 +6,7 @@ namespace weft::balancer {
 namespace {
 
 size_t computeMaxEjected(size_t hosts, uint32_t percent) {
-  if (percent == 0 || hosts < 2) return 0;
+  if (hosts < 2) return 0;
   size_t by_percent = hosts * std::min<uint32_t>(percent, 100) / 100;
   return std::min(std::max<size_t>(1, by_percent), hosts - 1);
 }

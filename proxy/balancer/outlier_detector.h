@@ -35,8 +35,8 @@ Result classifyStatus(unsigned status);
 // another full run of failures.
 //
 // Ejection limit: at most max(1, floor(n × maxEjectionPercent / 100)) of the n hosts are ejected
-// at once (none when maxEjectionPercent is 0), and never the last one that is not ejected: a
-// host set of one endpoint is never ejected.
+// at once (one even when maxEjectionPercent is 0, as in Envoy), and never the last one that is not
+// ejected: a host set of one endpoint is never ejected.
 //
 // Return: an endpoint is back when now >= ejected_until (checked lazily, no timer). Each full
 // `interval` it then spends un-ejected lowers times_ejected by one (Envoy), so an endpoint that

@@ -1,6 +1,14 @@
 #include "proxy/context/worker_context.h"
 
+#include "common/strings.h"
+
 namespace weft {
+
+WorkerSnapshot::WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstSharedPtr table)
+    : ctx_(ctx),
+      table_(std::move(table)),
+      host_sets_(table_->hostSetCount()),
+      services_(table_->mesh().services().size(), nullptr) {}
 
 const upstream::Target& WorkerSnapshot::targetFor(const api::Endpoint& endpoint) {
   auto it = targets_.find(&endpoint);
@@ -13,21 +21,63 @@ const upstream::Target& WorkerSnapshot::targetFor(const api::Endpoint& endpoint)
   return it->second;
 }
 
+ServiceState& WorkerSnapshot::serviceState(const api::Service& service) {
+  auto index = static_cast<size_t>(&service - mesh().services().data());
+  ServiceState*& state = services_[index];
+  if (state == nullptr) {
+    state = &ctx_.serviceState(service);
+    state->apply(mesh().policyFor(service));  // this snapshot's policy from now on
+  }
+  return *state;
+}
+
+HostSetState& WorkerSnapshot::hostSet(const router::Backend& backend) {
+  std::unique_ptr<HostSetState>& set = host_sets_[backend.host_set];
+  if (!set) {
+    const api::Service& service = *backend.service;
+    std::vector<std::shared_ptr<balancer::EndpointState>> states;
+    states.reserve(service.endpoints.size());
+    for (const api::Endpoint& ep : service.endpoints) states.push_back(ctx_.endpoints.share(ep));
+    set = std::make_unique<HostSetState>(service, backend.endpoints, std::move(states),
+                                         mesh().policyFor(service), serviceState(service),
+                                         ctx_.random);
+  }
+  return *set;
+}
+
 WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options& opts,
                              metrics::Metrics& process_metrics,
-                             api::MeshConfigConstSharedPtr initial_mesh,
+                             router::RouteTableConstSharedPtr initial_routes,
                              std::shared_ptr<const identity::Credentials> initial_credentials)
     : io(io_context),
       options(opts),
       process_metrics(process_metrics),
       http1{opts.max_header_bytes, opts.idle_timeout, opts.read_timeout},
-      snapshot(std::make_shared<WorkerSnapshot>(std::move(initial_mesh))),
-      credentials(std::move(initial_credentials)),
       metrics(process_metrics),
-      router(opts.ns),
+      resilience_metrics(process_metrics.resilience()),
+      credentials(std::move(initial_credentials)),
       connector(io_context.get_executor(), http1, opts.connect_timeout, process_metrics,
                 [this] { return credentials; }),
       pool(connector, opts.pool_idle_timeout),
-      app_target(upstream::Target::plain(opts.app)) {}
+      app_target(upstream::Target::plain(opts.app)) {
+  installRoutes(std::move(initial_routes));
+}
+
+void WorkerContext::installRoutes(router::RouteTableConstSharedPtr routes) {
+  snapshot = std::make_shared<WorkerSnapshot>(*this, std::move(routes));
+  endpoints.prune(snapshot->mesh());  // states old snapshots still use are kept
+}
+
+ServiceState& WorkerContext::serviceState(const api::Service& service) {
+  std::string key = weft::strCat(service.ns, "/", service.name);
+  auto it = services.find(key);
+  if (it == services.end()) {
+    auto state = std::make_unique<ServiceState>(
+        io.get_executor(),
+        resilience_metrics.forService(weft::strCat(service.name, ".", service.ns)));
+    it = services.emplace(std::move(key), std::move(state)).first;
+  }
+  return *it->second;
+}
 
 }  // namespace weft

@@ -7,32 +7,46 @@
 
 #include "control/api/resources.h"
 #include "identity/credentials.h"
+#include "proxy/balancer/endpoint_state.h"
+#include "proxy/balancer/random.h"
 #include "proxy/common/asio.h"
 #include "proxy/config/options.h"
+#include "proxy/context/service_state.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/metrics/metrics.h"
-#include "proxy/router/outbound_router.h"
+#include "proxy/metrics/resilience_metrics.h"
+#include "proxy/router/route_table.h"
 #include "proxy/upstream/connector.h"
 #include "proxy/upstream/pool.h"
 
 namespace weft {
 
-// The mesh config as one worker sees it: the immutable snapshot plus what the worker derives
-// from it (an upstream target per endpoint, built once). A request pins it with a shared_ptr
-// whose control block belongs to this worker, so pinning never bounces a cache line between
-// workers. Only the owning worker thread touches it.
+struct WorkerContext;
+
+// The mesh config as one worker sees it: the immutable route table (which holds the MeshConfig)
+// plus what the worker derives from it lazily — an upstream target per endpoint, balancing state
+// per host set, the resilience state per Service. A request pins it with a shared_ptr whose
+// control block belongs to this worker, so pinning never bounces a cache line between workers.
+// Only the owning worker thread touches it.
 class WorkerSnapshot {
  public:
-  explicit WorkerSnapshot(api::MeshConfigConstSharedPtr mesh) : mesh_(std::move(mesh)) {}
+  WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstSharedPtr table);
 
-  const api::MeshConfig& mesh() const { return *mesh_; }
-  // Stable reference: valid while this snapshot lives.
+  const api::MeshConfig& mesh() const { return table_->mesh(); }
+  const router::RouteTable& routes() const { return *table_; }
+
+  // Stable references: valid while this snapshot lives.
   const upstream::Target& targetFor(const api::Endpoint& endpoint);
+  HostSetState& hostSet(const router::Backend& backend);
+  ServiceState& serviceState(const api::Service& service);
 
  private:
-  api::MeshConfigConstSharedPtr mesh_;
+  WorkerContext& ctx_;
+  router::RouteTableConstSharedPtr table_;
   std::unordered_map<const api::Endpoint*, upstream::Target> targets_;
+  std::vector<std::unique_ptr<HostSetState>> host_sets_;  // by RouteTable host-set id
+  std::vector<ServiceState*> services_;                   // by service index
 };
 
 // Everything one worker thread owns. Only that thread touches it, except `active_connections`,
@@ -41,19 +55,29 @@ class WorkerSnapshot {
 // started with.
 struct WorkerContext {
   WorkerContext(asio::io_context& io_context, const config::Options& opts,
-                metrics::Metrics& process_metrics, api::MeshConfigConstSharedPtr initial_mesh,
+                metrics::Metrics& process_metrics, router::RouteTableConstSharedPtr initial_routes,
                 std::shared_ptr<const identity::Credentials> initial_credentials);
+
+  // Installs a new config: requests in flight keep the snapshot they started with.
+  void installRoutes(router::RouteTableConstSharedPtr routes);
+  ServiceState& serviceState(const api::Service& service);
 
   asio::io_context& io;
   const config::Options& options;
   metrics::Metrics& process_metrics;
   http::http1::Settings http1;
 
+  metrics::WorkerMetrics metrics;
+  metrics::ResilienceMetrics& resilience_metrics;
+  balancer::Random random;
+  balancer::EndpointRegistry endpoints;  // survives config swaps
+  // Per destination Service ("<ns>/<name>"), for the worker's life: permits of old requests
+  // point into them.
+  std::unordered_map<std::string, std::unique_ptr<ServiceState>> services;
+
   std::shared_ptr<WorkerSnapshot> snapshot;
   std::shared_ptr<const identity::Credentials> credentials;
 
-  metrics::WorkerMetrics metrics;
-  router::OutboundRouter router;
   upstream::ConnectorImpl connector;
   upstream::ConnectionPool pool;
   upstream::Target app_target;

@@ -74,6 +74,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                          .Help("Version of the mesh configuration this proxy serves.")
                          .Register(*registry_)
                          .Add({});
+  resilience_ = std::make_unique<ResilienceMetrics>(*registry_);
 }
 
 void Metrics::setCertificateExpiry(std::chrono::system_clock::time_point not_after) {

@@ -13,6 +13,7 @@
 #include <prometheus/registry.h>
 
 #include "proxy/metrics/connection_stats.h"
+#include "proxy/metrics/resilience_metrics.h"
 
 namespace weft::metrics {
 
@@ -34,7 +35,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& requests() { return *requests_; }
   prometheus::Family<prometheus::Counter>& responses() { return *responses_; }
   prometheus::Family<prometheus::Histogram>& latency() { return *latency_; }
-  prometheus::Registry& registry() { return *registry_; }
+  ResilienceMetrics& resilience() { return *resilience_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -43,6 +44,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* latency_;
   prometheus::Gauge* cert_expiry_;
   prometheus::Gauge* config_version_;
+  std::unique_ptr<ResilienceMetrics> resilience_;
   TcpCounters tcp_[4];
 };
 

@@ -8,8 +8,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-
-#include "proxy/metrics/metrics.h"
+#include <prometheus/registry.h>
 
 namespace weft::metrics {
 

@@ -1,26 +1,32 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "proxy/common/asio.h"
 #include "proxy/context/worker_context.h"
 #include "proxy/http/codec.h"
 #include "proxy/metrics/metrics.h"
+#include "proxy/pipeline/upstream_try.h"
 #include "proxy/upstream/connector.h"
 
 namespace weft::pipeline {
 
 // The per-request path, codec-neutral: filters on the request head, the router, the upstream
-// exchange through the pool with both bodies streamed, and the golden metrics. One instance per
-// worker and direction.
+// exchange (tries with deadlines, retries and the circuit breaker) with both bodies streamed,
+// and the golden metrics. One instance per worker and direction.
 //
 //   inbound:  strip client-sent x-weft-peer-identity, add the verified one -> app (plain)
-//   outbound: authority -> Service -> endpoint -> peer sidecar (mTLS, identity checked)
+//   outbound: authority -> Service -> HTTPRoute rule -> weighted backend -> balanced endpoint
+//             -> peer sidecar (mTLS, identity checked)
 class RequestPipelineImpl final : public http::StreamHandler {
  public:
+  static constexpr size_t kBodyChunk = 16 * 1024;
+
   RequestPipelineImpl(WorkerContext& ctx, bool inbound);
 
   // http::StreamHandler
@@ -33,20 +39,35 @@ class RequestPipelineImpl final : public http::StreamHandler {
     bool failure = true;
   };
 
-  absl::StatusOr<const upstream::Target*> resolve(http::ServerStream& stream,
-                                                  WorkerSnapshot& snapshot,
-                                                  metrics::RequestLabels& labels);
+  // Where a request goes: the app (inbound), or a host set chosen by the route (outbound).
+  struct Plan {
+    WorkerSnapshot* snapshot = nullptr;
+    const api::RouteRule* rule = nullptr;     // timeouts and retries; none without a route
+    HostSetState* hosts = nullptr;            // outbound
+    const upstream::Target* fixed = nullptr;  // inbound: the app
+  };
+
+  absl::Status planInbound(http::ServerStream& stream, metrics::RequestLabels& labels, Plan& plan);
+  absl::Status planOutbound(http::ServerStream& stream, WorkerSnapshot& snapshot,
+                            metrics::RequestLabels& labels, Plan& plan);
   std::unique_ptr<char[]> takeBuffer();
   void returnBuffer(std::unique_ptr<char[]> buffer);
-  awaitable<Outcome> forward(http::ServerStream& stream, const upstream::Target& target);
-  awaitable<Outcome> pumpResponse(http::ServerStream& stream, http::ClientStream& upstream,
-                                  http::ResponseHead& head, std::span<char> buffer,
-                                  const upstream::Target& target);
+  awaitable<Outcome> forward(http::ServerStream& stream, const Plan& plan,
+                             std::chrono::steady_clock::time_point start);
+  // Sets `retry` when the try may and should be repeated; counts what stopped it otherwise.
+  bool shouldRetry(const Plan& plan, const http::RequestHead& request, const Attempt& attempt,
+                   const BodySource& body, bool replayable, uint32_t attempts_left,
+                   std::optional<std::chrono::steady_clock::time_point> request_deadline);
+  awaitable<bool> readReplayBody(http::ServerStream& stream, std::span<char> buffer,
+                                 std::string& out);
+  awaitable<Outcome> pumpResponse(http::ServerStream& stream, Attempt& attempt,
+                                  std::span<char> buffer, const upstream::Target& target);
   awaitable<Outcome> localReply(http::ServerStream& stream, unsigned status,
                                 const std::string& reason);
 
   WorkerContext& ctx_;
   bool inbound_;
+  const char* hop_;          // "app" or "upstream", as errors name the next hop
   std::string own_service_;  // "<name>.<namespace>", the inbound dst_service label
   std::vector<std::unique_ptr<char[]>> free_buffers_;  // body buffers, reused across requests
 };

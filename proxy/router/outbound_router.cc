@@ -49,21 +49,4 @@ absl::StatusOr<const api::Service*> resolveAuthority(const api::MeshConfig& conf
   return svc;
 }
 
-absl::StatusOr<Route> OutboundRouter::route(const api::MeshConfig& config,
-                                            std::string_view authority) {
-  auto svc = resolveAuthority(config, authority, ns_);
-  if (!svc.ok()) return svc.status();
-  const api::Service& s = **svc;
-  if (s.endpoints.empty()) {
-    return absl::UnavailableError(weft::strCat("no endpoints for service ", s.name, ".", s.ns));
-  }
-  if (cursor_config_ != &config) {  // a new snapshot: its Services live at new addresses
-    next_.clear();
-    cursor_config_ = &config;
-  }
-  size_t& cursor = next_[&s];
-  const api::Endpoint& ep = s.endpoints[cursor++ % s.endpoints.size()];
-  return Route{&s, &ep};
-}
-
 }  // namespace weft::router

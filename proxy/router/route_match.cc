@@ -116,6 +116,11 @@ absl::StatusOr<CompiledMatch> CompiledMatch::compile(const api::RouteMatch& matc
     }
   }
   m.method = match.method;
+  const bool has_conditions =
+      !match.method.empty() || !match.headers.empty() || !match.query_params.empty();
+  if (m.path_class == PathClass::kPathPrefix && m.path.value.empty() && has_conditions) {
+    m.path_class = PathClass::kConditionsOnly;
+  }
   for (const api::HeaderMatch& h : match.headers) {
     std::string name = weft::toLower(h.name);
     if (seen(m.headers, name)) continue;
@@ -140,6 +145,8 @@ bool CompiledMatch::pathMatches(std::string_view p) const {
       return p == path.value;
     case PathClass::kPathPrefix:
       return prefixMatches(path.value, p);
+    case PathClass::kConditionsOnly:
+      return true;
     case PathClass::kRegularExpression:
       return fullMatch(p, *path.regex);
   }

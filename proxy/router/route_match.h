@@ -61,8 +61,15 @@ struct StringMatcher {
   bool matches(std::string_view s) const;
 };
 
-// Where a match sits in Gateway API precedence (lower sorts first).
-enum class PathClass : uint8_t { kExact = 0, kRegularExpression = 1, kPathPrefix = 2 };
+// Where a match sits in precedence (lower sorts first). kConditionsOnly is a match on the "/"
+// prefix (or no path) with at least one method, header or query condition: it targets a kind
+// of request wherever it goes (testers pinned by a header), so it ranks above path prefixes.
+enum class PathClass : uint8_t {
+  kExact = 0,
+  kRegularExpression = 1,
+  kConditionsOnly = 2,
+  kPathPrefix = 3
+};
 
 // One api::RouteMatch of one rule, compiled: a candidate of the route table's lookup.
 struct CompiledMatch {
@@ -70,9 +77,10 @@ struct CompiledMatch {
   // query parameter name already used are dropped, as Gateway API requires.
   static absl::StatusOr<CompiledMatch> compile(const api::RouteMatch& match, RegexCache& regexes);
 
-  // Gateway API precedence: exact path; then regex path, longer pattern first; then path
-  // prefix, more characters first; then a method match; then more header matches; then more
-  // query param matches; then configuration order (route, rule, match).
+  // Gateway API precedence: exact path; then regex path, longer pattern first; then (our one
+  // departure) conditions on any path; then path prefix, more characters first; then a method
+  // match; then more header matches; then more query param matches; then configuration order
+  // (route, rule, match).
   bool precedes(const CompiledMatch& other) const;
 
   bool pathMatches(std::string_view path) const;

@@ -60,6 +60,7 @@ struct RouteTable::ServiceRoutes {
   // set's pattern i is the path of the candidates regex_positions[i].
   std::unique_ptr<re2::RE2::Set> regex_set;
   std::vector<std::vector<uint32_t>> regex_positions;
+  Bucket conditional;                // kConditionsOnly matches: any path
   StringMap<Bucket> prefix;          // by normalized prefix ("" is "/")
   std::vector<bool> prefix_lengths;  // [n]: some prefix key has n characters
 
@@ -117,6 +118,9 @@ const RouteEntry* RouteTable::ServiceRoutes::lookup(const RequestView& req) cons
   }
   if (hit == nullptr && (!regex.unkeyed.empty() || !regex.keyed.empty())) {
     hit = firstRegex(req);
+  }
+  if (hit == nullptr && (!conditional.unkeyed.empty() || !conditional.keyed.empty())) {
+    hit = first(conditional, req, false);
   }
   // Prefixes, longest first: the whole path, then the path up to each '/' from the right (each
   // a prefix the path matches by whole elements), down to "" (the "/" prefix).
@@ -203,7 +207,7 @@ class RouteTableBuilder {
     std::stable_sort(out.matches.begin(), out.matches.end(),
                      [](const CompiledMatch& a, const CompiledMatch& b) { return a.precedes(b); });
     StringMap<std::vector<uint32_t>> exact, prefix;
-    std::vector<uint32_t> regex;
+    std::vector<uint32_t> regex, conditional;
     for (uint32_t pos = 0; pos < out.matches.size(); ++pos) {
       const CompiledMatch& m = out.matches[pos];
       switch (m.path_class) {
@@ -212,6 +216,9 @@ class RouteTableBuilder {
           break;
         case PathClass::kRegularExpression:
           regex.push_back(pos);
+          break;
+        case PathClass::kConditionsOnly:
+          conditional.push_back(pos);
           break;
         case PathClass::kPathPrefix:
           prefix[m.path.value].push_back(pos);
@@ -225,6 +232,7 @@ class RouteTableBuilder {
     for (auto& [path, positions] : exact) out.exact.emplace(path, bucket(out, positions));
     for (auto& [path, positions] : prefix) out.prefix.emplace(path, bucket(out, positions));
     out.regex = bucket(out, regex);
+    out.conditional = bucket(out, conditional);
     if (regex.size() >= kRegexSetMin) buildRegexSet(out, regex);
   }
 

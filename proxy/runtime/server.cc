@@ -26,19 +26,16 @@ absl::Status Server::start() {
   credentials_ = *creds;
   metrics_.setCertificateExpiry(credentials_->notAfter());
 
-  if (options_.config.empty()) {
-    mesh_ = std::make_shared<const api::MeshConfig>(api::Resources{}, "(none)", 0);
-  } else {
-    auto mesh = api::loadMeshConfigFile(options_.config, next_version_++);
-    if (!mesh.ok()) return mesh.status();
-    mesh_ = *mesh;
-  }
+  auto routes = loadRoutes();
+  if (!routes.ok()) return routes.status();
+  routes_ = std::move(*routes);
+  mesh_ = routes_->meshPtr();
   metrics_.setConfigVersion(mesh_->version());
 
   unsigned n =
       options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) {
-    auto worker = std::make_unique<Worker>(options_, metrics_, mesh_, credentials_);
+    auto worker = std::make_unique<Worker>(options_, metrics_, routes_, credentials_);
     if (auto st = worker->bind(); !st.ok()) return st;
     workers_.push_back(std::move(worker));
   }
@@ -80,20 +77,36 @@ void Server::onSignal(int sig) {
   });
 }
 
+absl::StatusOr<router::RouteTableConstSharedPtr> Server::loadRoutes() {
+  api::MeshConfigConstSharedPtr mesh;
+  if (options_.config.empty()) {
+    mesh = std::make_shared<const api::MeshConfig>(api::Resources{}, "(none)", 0);
+  } else {
+    auto loaded = api::loadMeshConfigFile(options_.config, next_version_);
+    if (!loaded.ok()) return loaded.status();
+    mesh = std::move(*loaded);
+  }
+  auto routes = router::RouteTable::build(std::move(mesh));
+  if (!routes.ok()) return routes.status();
+  ++next_version_;
+  return routes;
+}
+
 void Server::reloadConfig() {
   if (options_.config.empty()) return;
-  auto mesh = api::loadMeshConfigFile(options_.config, next_version_);
-  if (!mesh.ok()) {
+  auto routes = loadRoutes();
+  if (!routes.ok()) {
     log::error("config reload rejected, keeping version ", mesh_->version(), ": ",
-               mesh.status().message());
+               routes.status().message());
     return;
   }
-  ++next_version_;
-  mesh_ = *mesh;
-  for (auto& w : workers_) w->updateMesh(mesh_);
+  routes_ = std::move(*routes);
+  mesh_ = routes_->meshPtr();
+  for (auto& w : workers_) w->updateRoutes(routes_);
   metrics_.setConfigVersion(mesh_->version());
   log::info("config version ", mesh_->version(), " loaded from ", options_.config, ": ",
-            mesh_->services().size(), " services");
+            mesh_->services().size(), " services, ", mesh_->routes().size(), " routes, ",
+            mesh_->policies().size(), " policies");
 }
 
 void Server::beginDrain() {

@@ -12,6 +12,7 @@
 #include "proxy/common/asio.h"
 #include "proxy/config/options.h"
 #include "proxy/metrics/metrics.h"
+#include "proxy/router/route_table.h"
 #include "proxy/runtime/worker.h"
 
 namespace weft::runtime {
@@ -32,6 +33,8 @@ class Server {
  private:
   void onSignal(int signal);
   void reloadConfig();
+  // Reads --config (if any) and compiles its routes; the version is used only on success.
+  absl::StatusOr<router::RouteTableConstSharedPtr> loadRoutes();
   void beginDrain();
   awaitable<void> waitForDrain();
   int activeConnections() const;
@@ -40,7 +43,8 @@ class Server {
   asio::io_context io_{1};
   asio::signal_set signals_;
   metrics::Metrics metrics_;
-  api::MeshConfigConstSharedPtr mesh_;
+  router::RouteTableConstSharedPtr routes_;
+  api::MeshConfigConstSharedPtr mesh_;  // routes_->mesh(), for /config
   std::shared_ptr<const identity::Credentials> credentials_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;

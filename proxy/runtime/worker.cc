@@ -8,10 +8,10 @@
 namespace weft::runtime {
 
 Worker::Worker(const config::Options& options, metrics::Metrics& metrics,
-               api::MeshConfigConstSharedPtr mesh,
+               router::RouteTableConstSharedPtr routes,
                std::shared_ptr<const identity::Credentials> creds)
     : io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
-      ctx_(std::make_unique<WorkerContext>(*io_, options, metrics, std::move(mesh),
+      ctx_(std::make_unique<WorkerContext>(*io_, options, metrics, std::move(routes),
                                            std::move(creds))),
       outbound_pipeline_(std::make_unique<pipeline::RequestPipelineImpl>(*ctx_, false)),
       inbound_pipeline_(std::make_unique<pipeline::RequestPipelineImpl>(*ctx_, true)) {}
@@ -55,9 +55,9 @@ awaitable<void> Worker::sweepPool() {
   }
 }
 
-void Worker::updateMesh(api::MeshConfigConstSharedPtr mesh) {
-  asio::post(*io_, [this, mesh = std::move(mesh)]() mutable {
-    ctx_->snapshot = std::make_shared<WorkerSnapshot>(std::move(mesh));
+void Worker::updateRoutes(router::RouteTableConstSharedPtr routes) {
+  asio::post(*io_, [this, routes = std::move(routes)]() mutable {
+    ctx_->installRoutes(std::move(routes));
   });
 }
 

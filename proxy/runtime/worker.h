@@ -19,7 +19,8 @@ namespace weft::runtime {
 class Worker {
  public:
   Worker(const config::Options& options, metrics::Metrics& metrics,
-         api::MeshConfigConstSharedPtr mesh, std::shared_ptr<const identity::Credentials> creds);
+         router::RouteTableConstSharedPtr routes,
+         std::shared_ptr<const identity::Credentials> creds);
   ~Worker();
 
   // Binds this worker's listeners; called on the main thread before start().
@@ -27,7 +28,7 @@ class Worker {
   void start();
 
   // Thread-safe: each posts to the worker.
-  void updateMesh(api::MeshConfigConstSharedPtr mesh);
+  void updateRoutes(router::RouteTableConstSharedPtr routes);
   void updateCredentials(std::shared_ptr<const identity::Credentials> creds);
   // Stop accepting, close idle connections, let exchanges in flight finish.
   void drain();

@@ -139,10 +139,12 @@ TEST_F(OutlierDetectorTest, AtLeastOneButNeverTheLastEndpoint) {
   EXPECT_TRUE(fail(0, 5, kT0));
   EXPECT_FALSE(fail(1, 5, kT0));
 
-  api::OutlierDetectionSettings none;
-  none.max_ejection_percent = 0;
-  make(10, none);
-  EXPECT_FALSE(fail(0, 5, kT0));
+  api::OutlierDetectionSettings zero;  // Envoy: at least one host regardless of the percent
+  zero.max_ejection_percent = 0;
+  make(10, zero);
+  EXPECT_EQ(detector_->maxEjected(), 1u);
+  EXPECT_TRUE(fail(0, 5, kT0));
+  EXPECT_FALSE(fail(1, 5, kT0));
 }
 
 TEST_F(OutlierDetectorTest, ResultsWhileEjectedAreIgnored) {

@@ -114,53 +114,5 @@ TEST_F(OutboundRouterTest, UnknownNamesTheHost) {
   }
 }
 
-TEST_F(OutboundRouterTest, RouteRoundRobinsAcrossEndpoints) {
-  OutboundRouter router("default");
-  std::vector<std::string> picked;
-  for (int i = 0; i < 6; ++i) {
-    auto route = router.route(config_, i % 2 ? "backend" : "backend.default.svc:8080");
-    ASSERT_TRUE(route.ok()) << route.status();
-    EXPECT_EQ(route->service, config_.findService("backend", "default"));
-    picked.push_back(route->endpoint->host);
-  }
-  EXPECT_EQ(picked, (std::vector<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1",
-                                              "10.0.0.2", "10.0.0.3"}));
-}
-
-TEST_F(OutboundRouterTest, RoundRobinIsPerService) {
-  OutboundRouter router("default");
-  EXPECT_EQ(router.route(config_, "backend")->endpoint->host, "10.0.0.1");
-  EXPECT_EQ(router.route(config_, "backend.other")->endpoint->host, "10.1.0.1");
-  EXPECT_EQ(router.route(config_, "backend.other")->endpoint->host, "10.1.0.1");
-  EXPECT_EQ(router.route(config_, "backend")->endpoint->host, "10.0.0.2");
-}
-
-TEST_F(OutboundRouterTest, NewSnapshotStartsFresh) {
-  OutboundRouter router("default");
-  EXPECT_EQ(router.route(config_, "backend")->endpoint->host, "10.0.0.1");
-  api::MeshConfig next(
-      {.services = {service("backend", "default", 8080, {endpoint("10.9.0.1", 1)})}}, "t", 2);
-  auto route = router.route(next, "backend");
-  ASSERT_TRUE(route.ok()) << route.status();
-  EXPECT_EQ(route->endpoint->host, "10.9.0.1");
-  EXPECT_EQ(route->service, next.findService("backend", "default"));
-}
-
-TEST_F(OutboundRouterTest, ServiceWithoutEndpointsIsUnavailable) {
-  OutboundRouter router("default");
-  auto route = router.route(config_, "empty:80");
-  ASSERT_FALSE(route.ok());
-  EXPECT_EQ(route.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(weft::sv(route.status().message())), HasSubstr("empty.default"));
-}
-
-TEST_F(OutboundRouterTest, RouteUnknownIsNotFound) {
-  OutboundRouter router("default");
-  auto route = router.route(config_, "nope.default");
-  ASSERT_FALSE(route.ok());
-  EXPECT_EQ(route.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(weft::sv(route.status().message())), HasSubstr("nope.default"));
-}
-
 }  // namespace
 }  // namespace weft::router

@@ -92,13 +92,29 @@ TEST(RoutePrecedenceTest, LongerRegexFirst) {
   EXPECT_EQ(matched(*t, "svc", request("/a/1")), "r#0");
 }
 
-TEST(RoutePrecedenceTest, LongerPrefixBeatsHeaderMatches) {
+// Our one departure from Gateway API: a match with conditions but no path (header-pinned
+// testers) beats every path prefix, so `canary: true` reaches its backend on every path.
+TEST(RoutePrecedenceTest, ConditionsOnAnyPathBeatPrefixes) {
   api::RouteMatch canary;
   canary.headers = {header("canary", "true")};
-  auto t = table({rule({canary}), rule({onPath(prefix("/api"))})});
+  auto t = table({rule({onPath(prefix("/api"))}), rule({canary})});
   EXPECT_EQ(matched(*t, "svc", request("/api/x", {{"canary", "true"}})), "r#1");
-  EXPECT_EQ(matched(*t, "svc", request("/web", {{"canary", "true"}})), "r#0");
+  EXPECT_EQ(matched(*t, "svc", request("/web", {{"canary", "true"}})), "r#1");
+  EXPECT_EQ(matched(*t, "svc", request("/api/x", {{"canary", "false"}})), "r#0");
   EXPECT_EQ(matched(*t, "svc", request("/web")), "404");
+}
+
+TEST(RoutePrecedenceTest, ExactAndRegexPathsStillBeatConditionsOnAnyPath) {
+  api::RouteMatch canary;
+  canary.headers = {header("canary", "true")};
+  api::RouteMatch by_method;
+  by_method.method = "POST";
+  auto t = table({rule({canary}), rule({onPath(exact("/login"))}), rule({onPath(regex("/img/.*"))}),
+                  rule({by_method})});
+  EXPECT_EQ(matched(*t, "svc", request("/login", {{"canary", "true"}})), "r#1");
+  EXPECT_EQ(matched(*t, "svc", request("/img/a", {{"canary", "true"}})), "r#2");
+  EXPECT_EQ(matched(*t, "svc", request("/x", {{"canary", "true"}})), "r#0");
+  EXPECT_EQ(matched(*t, "svc", request("/x", {}, "POST")), "r#3");
 }
 
 TEST(RoutePrecedenceTest, MethodBeatsHeadersBeatQueryParams) {

@@ -1,0 +1,83 @@
+#include "proxy/context/service_state.h"
+
+namespace weft {
+namespace {
+
+bool sameBudget(const api::RetryBudgetSettings& a, const api::RetryBudgetSettings& b) {
+  return a.percent == b.percent && a.min_retries_per_second == b.min_retries_per_second;
+}
+
+std::vector<balancer::EndpointState*> hostsOf(
+    const std::vector<uint32_t>& endpoints,
+    const std::vector<std::shared_ptr<balancer::EndpointState>>& states) {
+  std::vector<balancer::EndpointState*> hosts;
+  hosts.reserve(endpoints.size());
+  for (uint32_t i : endpoints) hosts.push_back(states[i].get());
+  return hosts;
+}
+
+}  // namespace
+
+ServiceState::ServiceState(Executor executor, metrics::ServiceResilienceMetrics metrics)
+    : limits_(executor),
+      budget_(std::make_unique<balancer::RetryBudget>(policy_.retry_budget)),
+      metrics_(metrics) {
+  limits_.update(policy_.connection_pool);
+}
+
+void ServiceState::apply(const api::DestinationPolicy& policy) {
+  limits_.update(policy.connection_pool);
+  if (!sameBudget(policy.retry_budget, policy_.retry_budget)) {
+    budget_ = std::make_unique<balancer::RetryBudget>(policy.retry_budget);
+  }
+  policy_ = policy;
+}
+
+HostSetState::HostSetState(const api::Service& service, std::vector<uint32_t> endpoints,
+                           std::vector<std::shared_ptr<balancer::EndpointState>> states,
+                           const api::DestinationPolicy& policy, ServiceState& owner,
+                           balancer::Random& random)
+    : service_(service),
+      endpoints_(std::move(endpoints)),
+      states_(std::move(states)),
+      owner_(owner),
+      balancer_(balancer::makeLoadBalancer(policy.load_balancer, random)),
+      outlier_(policy.outlier_detection, hostsOf(endpoints_, states_)) {
+  raw_states_.reserve(states_.size());
+  for (const auto& s : states_) raw_states_.push_back(s.get());
+}
+
+HostSetState::~HostSetState() {
+  owner_.metrics().ejected_endpoints->Decrement(static_cast<double>(reported_ejected_));
+}
+
+uint32_t HostSetState::pick(balancer::Random& random, balancer::TimePoint now, uint32_t avoid) {
+  uint32_t chosen = balancer_->pick(endpoints_, raw_states_, random, now);
+  // A retry goes elsewhere when it can: a few more draws, then take what the balancer says.
+  for (int i = 0; i < 3 && chosen == avoid && endpoints_.size() > 1; ++i) {
+    chosen = balancer_->pick(endpoints_, raw_states_, random, now);
+  }
+  if (chosen == avoid && endpoints_.size() > 1) {
+    for (uint32_t e : endpoints_) {
+      if (e != avoid && !raw_states_[e]->isEjected(now)) return e;
+    }
+  }
+  return chosen;
+}
+
+void HostSetState::onResult(uint32_t endpoint, balancer::Result result, balancer::TimePoint now) {
+  bool ejected = outlier_.onResult(*raw_states_[endpoint], result, now);
+  if (ejected) owner_.metrics().ejections->Increment();
+  // Counting is O(endpoints): only while something is (or was just) ejected.
+  if (ejected || reported_ejected_ > 0) refreshEjectedGauge(now);
+}
+
+void HostSetState::refreshEjectedGauge(balancer::TimePoint now) {
+  auto ejected = static_cast<int64_t>(outlier_.ejectedCount(now));
+  if (ejected != reported_ejected_) {
+    owner_.metrics().ejected_endpoints->Increment(static_cast<double>(ejected - reported_ejected_));
+    reported_ejected_ = ejected;
+  }
+}
+
+}  // namespace weft

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "proxy/common/asio.h"
+#include "proxy/http/codec.h"
+
+namespace weft::pipeline {
+
+// Enforces a request or per-try deadline on an upstream exchange without touching the codec:
+// when the deadline passes, the watched connection is closed, so whatever operation is pending
+// on it completes with an error that the caller then reads as a timeout (fired() is true).
+// No deadline: nothing is armed. Single-threaded, like the worker that owns it.
+class DeadlineGuard {
+ public:
+  DeadlineGuard(Executor executor, std::optional<std::chrono::steady_clock::time_point> deadline)
+      : state_(std::make_shared<State>()) {
+    if (!deadline) return;
+    timer_.emplace(executor);
+    timer_->expires_at(*deadline);
+    timer_->async_wait([state = state_](const error_code& ec) {
+      if (ec) return;  // cancelled: the exchange ended in time
+      state->fired = true;
+      if (state->connection != nullptr) state->connection->close();
+    });
+  }
+  ~DeadlineGuard() {
+    state_->connection = nullptr;
+    if (timer_) timer_->cancel();
+  }
+  DeadlineGuard(const DeadlineGuard&) = delete;
+  DeadlineGuard& operator=(const DeadlineGuard&) = delete;
+
+  // The connection to close at the deadline; nullptr to stop watching (before it is released).
+  void watch(http::ClientConnection* connection) {
+    state_->connection = connection;
+    if (connection != nullptr && state_->fired) connection->close();
+  }
+  bool fired() const { return state_->fired; }
+
+ private:
+  struct State {
+    bool fired = false;
+    http::ClientConnection* connection = nullptr;
+  };
+  std::shared_ptr<State> state_;  // shared with the timer's handler, which may run after us
+  std::optional<asio::steady_timer> timer_;
+};
+
+}  // namespace weft::pipeline

@@ -1,0 +1,194 @@
+// The upstream half of RequestPipelineImpl: tries, retries, deadlines, the circuit breaker and
+// streaming the response back.
+#include <variant>
+
+#include "common/strings.h"
+#include "control/api/duration.h"
+#include "proxy/balancer/outlier_detector.h"
+#include "proxy/common/log.h"
+#include "proxy/pipeline/request_pipeline.h"
+
+namespace weft::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+balancer::Result outlierResult(const TryResult& r) {
+  switch (r.failure) {
+    case TryFailure::kConnect:
+      return balancer::Result::kConnectFailure;
+    case TryFailure::kReset:
+    case TryFailure::kTimeout:
+      return balancer::Result::kGatewayError;
+    case TryFailure::kNone:
+      break;
+  }
+  return balancer::classifyStatus(r.status);
+}
+
+}  // namespace
+
+awaitable<bool> RequestPipelineImpl::readReplayBody(http::ServerStream& stream,
+                                                    std::span<char> buffer, std::string& out) {
+  for (;;) {
+    http::BodyRead r = co_await stream.readRequestBody(buffer);
+    if (r.ec) {
+      log::info(hop_, " request body aborted by client: ", r.ec.message());
+      co_return false;
+    }
+    out.append(buffer.data(), r.n);
+    if (r.end) co_return true;
+    if (out.size() > kMaxReplayableBody) co_return false;  // content-length lied: give up
+  }
+}
+
+bool RequestPipelineImpl::shouldRetry(const Plan& plan, const http::RequestHead& request,
+                                      const Attempt& attempt, const BodySource& body,
+                                      bool replayable, uint32_t attempts_left,
+                                      std::optional<Clock::time_point> request_deadline) {
+  const api::RetryPolicy* retry =
+      plan.rule != nullptr && plan.rule->retry ? &*plan.rule->retry : nullptr;
+  if (retry == nullptr || attempts_left == 0) return false;
+  if (!retryOnMatches(*retry, attempt.result)) return false;
+  if (!safeToResend(request, !request.body.present || replayable, attempt.result)) return false;
+  if (body.consumed && attempt.result.failure != TryFailure::kConnect) return false;
+  auto now = Clock::now();
+  if (request_deadline && now >= *request_deadline) return false;
+  if (plan.hosts == nullptr) return true;
+  ServiceState& service = plan.hosts->owner();
+  if (service.limits().activeRetries() >= service.limits().settings().max_retries) {
+    service.metrics().recordOverflow(metrics::Limit::kMaxRetries);
+    service.metrics().budget_exhausted->Increment();
+    return false;
+  }
+  if (!service.budget().tryWithdraw(now)) {
+    service.metrics().budget_exhausted->Increment();
+    return false;
+  }
+  service.metrics().retries->Increment();
+  return true;
+}
+
+awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::ServerStream& stream,
+                                                                     const Plan& plan,
+                                                                     Clock::time_point start) {
+  const http::RequestHead& req = stream.request();
+  struct BufferLease {  // back to the worker's free list on every exit path
+    RequestPipelineImpl& owner;
+    std::unique_ptr<char[]> storage;
+    ~BufferLease() { owner.returnBuffer(std::move(storage)); }
+  } lease_buffer{*this, takeBuffer()};
+  std::span<char> buffer(lease_buffer.storage.get(), kBodyChunk);
+
+  const api::RouteRule* rule = plan.rule;
+  std::optional<Clock::time_point> request_deadline;
+  if (rule != nullptr && rule->timeouts.request) request_deadline = start + *rule->timeouts.request;
+  uint32_t attempts_left = rule != nullptr && rule->retry ? rule->retry->attempts : 0;
+
+  // A small body of known length is held back so that a retry can send it again.
+  std::string replay;
+  const bool replayable = attempts_left > 0 && req.body.present && bodyReplayable(req);
+  if (replayable && !co_await readReplayBody(stream, buffer, replay)) co_return Outcome{};
+  BodySource body{stream, replayable ? &replay : nullptr, buffer};
+
+  ServiceState* service = plan.hosts != nullptr ? &plan.hosts->owner() : nullptr;
+  UpstreamTry upstream_try(ctx_.pool, ctx_.io.get_executor(), hop_);
+  uint32_t previous = balancer::kNoEndpoint;
+  for (int attempt = 0;; ++attempt) {
+    const upstream::Target* target = plan.fixed;
+    uint32_t endpoint = balancer::kNoEndpoint;
+    if (plan.hosts != nullptr) {
+      endpoint = plan.hosts->pick(ctx_.random, Clock::now(), previous);
+      target = &plan.snapshot->targetFor(plan.hosts->service().endpoints[endpoint]);
+    }
+    upstream::ServiceLimits::PermitPtr permit;
+    if (service != nullptr) {
+      auto admitted = co_await service->limits().admit(
+          attempt > 0, request_deadline.value_or(Clock::time_point::max()));
+      if (auto* refused = std::get_if<upstream::ServiceLimits::Refused>(&admitted)) {
+        const auto& pool = service->limits().settings();
+        if (refused->timed_out) {
+          const std::string reason = weft::strCat(
+              "request timed out after ", api::formatDuration(*rule->timeouts.request),
+              ": waiting for a connection to ", plan.hosts->service().name, ".",
+              plan.hosts->service().ns, " (maxConnections=", pool.max_connections, ")");
+          co_return co_await localReply(stream, 504, reason);
+        }
+        service->metrics().recordOverflow(refused->limit);
+        uint32_t limit = refused->limit == metrics::Limit::kMaxRequests ? pool.max_requests
+                         : refused->limit == metrics::Limit::kMaxRetries
+                             ? pool.max_retries
+                             : pool.max_pending_requests;
+        const std::string reason =
+            weft::strCat("circuit open: ", metrics::limitName(refused->limit), "=", limit);
+        co_return co_await localReply(stream, 503, reason);
+      }
+      permit = std::move(std::get<upstream::ServiceLimits::PermitPtr>(admitted));
+      if (attempt == 0) service->budget().deposit(Clock::now());
+    }
+
+    Attempt a;
+    const auto try_start = Clock::now();
+    balancer::EndpointState* state = plan.hosts != nullptr ? &plan.hosts->state(endpoint) : nullptr;
+    if (state != nullptr) state->requestStarted();
+    const auto deadline = tryDeadline(rule, try_start, request_deadline);
+    co_await upstream_try.run(a, req, body, *target, deadline);
+    const auto now = Clock::now();
+    if (state != nullptr) {
+      if (a.result.failure == TryFailure::kNone) {
+        state->requestFinished(now - try_start, now);
+      } else {
+        state->requestFinished();
+      }
+      if (!a.client_gone) plan.hosts->onResult(endpoint, outlierResult(a.result), now);
+    }
+    if (a.client_gone) co_return Outcome{};
+    if (a.result.failure == TryFailure::kTimeout && request_deadline && now >= *request_deadline) {
+      a.reason = weft::strCat("request timed out after ",
+                              api::formatDuration(*rule->timeouts.request), ": ", a.reason);
+    }
+    if (shouldRetry(plan, req, a, body, replayable, attempts_left, request_deadline)) {
+      log::info(hop_, " retrying ", req.method, " ", req.authority, req.path, " after ",
+                a.result.failure == TryFailure::kNone ? weft::strCat("status ", a.result.status)
+                                                      : a.reason);
+      if (a.lease.connection) a.lease.connection->close();
+      --attempts_left;
+      previous = endpoint;
+      continue;
+    }
+    if (a.result.failure != TryFailure::kNone) {
+      co_return co_await localReply(stream, a.local_status, a.reason);
+    }
+    Outcome outcome = co_await pumpResponse(stream, a, buffer, *target);
+    ctx_.pool.release(*target, std::move(a.lease.connection));
+    co_return outcome;
+  }
+}
+
+awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::pumpResponse(
+    http::ServerStream& stream, Attempt& attempt, std::span<char> buffer,
+    const upstream::Target& target) {
+  // Timeouts end with the response head: a response being streamed is never cut for time.
+  http::ClientStream& upstream = *attempt.upstream;
+  const http::ResponseHead& head = attempt.head;
+  Outcome outcome{head.status, head.status >= 500};
+  if (auto ec = co_await stream.sendResponseHead(head, !upstream.responseBodyBuffered()); ec) {
+    co_return Outcome{head.status, true};
+  }
+  if (!head.body.present) co_return outcome;
+  for (;;) {
+    http::BodyRead r = co_await upstream.readResponseBody(buffer);
+    if (r.ec) {
+      // Headers are gone already: all that is left is to cut the response short.
+      log::warn(inbound_ ? "inbound" : "outbound", " response from ", target.address,
+                " aborted mid-body: ", r.ec.message());
+      co_return Outcome{head.status, true};
+    }
+    if (auto ec = co_await stream.sendResponseBody(buffer.first(r.n), r.end); ec) {
+      co_return Outcome{head.status, true};
+    }
+    if (r.end) co_return outcome;
+  }
+}
+
+}  // namespace weft::pipeline

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "proxy/common/asio.h"
+#include "proxy/http/codec.h"
+#include "proxy/pipeline/deadline_guard.h"
+#include "proxy/pipeline/retry_policy.h"
+#include "proxy/upstream/connector.h"
+#include "proxy/upstream/pool.h"
+
+namespace weft::pipeline {
+
+// Where the request body comes from on a try: the client's stream (once), or the copy held for
+// replay (any number of times).
+struct BodySource {
+  http::ServerStream& stream;
+  const std::string* replay = nullptr;  // set: send this and never touch the stream's body
+  std::span<char> buffer;               // scratch for streaming
+  bool consumed = false;                // part of the stream's body was sent: it cannot be resent
+};
+
+// What one try left behind.
+struct Attempt {
+  TryResult result;
+  bool client_gone = false;   // the client aborted its request body: no response to send
+  unsigned local_status = 0;  // on failure: what to answer with (502, 503, 504)
+  std::string reason;         // on failure: what failed, for x-weft-error and the log
+  http::ResponseHead head;    // on a response
+  upstream::ConnectionPool::Lease lease;  // on a response: the connection to read the body from
+  http::ClientStream* upstream = nullptr;
+};
+
+// One try of `request` against `target`: a pooled (or new) connection, the head and body sent,
+// the response head read, all before `deadline` (if any). A reused connection the peer had
+// closed is replaced transparently when nothing of the request's body was consumed.
+class UpstreamTry {
+ public:
+  UpstreamTry(upstream::ConnectionPool& pool, Executor executor, const char* hop)
+      : pool_(pool), executor_(executor), hop_(hop) {}
+
+  awaitable<void> run(Attempt& out, const http::RequestHead& request, BodySource& body,
+                      const upstream::Target& target,
+                      std::optional<std::chrono::steady_clock::time_point> deadline);
+
+ private:
+  upstream::ConnectionPool& pool_;
+  Executor executor_;
+  const char* hop_;
+};
+
+}  // namespace weft::pipeline

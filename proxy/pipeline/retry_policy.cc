@@ -18,9 +18,9 @@ bool retryOnMatches(const api::RetryPolicy& policy, const TryResult& result) {
       if (asked(api::RetryOn::kConnectFailure)) return true;
       break;
     case TryFailure::kReset:
+    case TryFailure::kTimeout:  // Envoy's `reset`: no response at all, reset or timed out
       if (asked(api::RetryOn::kReset)) return true;
       break;
-    case TryFailure::kTimeout:
     case TryFailure::kNone:
       break;
   }
@@ -41,6 +41,8 @@ bool bodyReplayable(const http::RequestHead& request) {
 }
 
 bool safeToResend(const http::RequestHead& request, bool body_replayable, const TryResult& result) {
+  // A body known to be over 64 KiB is never sent twice, not even after a connect failure.
+  if (request.body.length && *request.body.length > kMaxReplayableBody) return false;
   if (result.failure == TryFailure::kConnect) return true;
   return isIdempotent(request.method) && body_replayable;
 }

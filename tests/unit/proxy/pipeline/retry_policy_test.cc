@@ -51,14 +51,18 @@ TEST(RetryPolicyTest, TimeoutCountsAs504AndResetIsItsOwnCondition) {
   EXPECT_TRUE(retryOnMatches(policy({RetryOn::kGatewayError}), timeout));
   EXPECT_TRUE(retryOnMatches(policy({RetryOn::kStatus}, {504}), timeout));
   EXPECT_FALSE(retryOnMatches(policy({RetryOn::kConnectFailure}), timeout));
+  EXPECT_TRUE(retryOnMatches(policy({RetryOn::kReset}), timeout));
   const TryResult reset{TryFailure::kReset, 0};
   EXPECT_TRUE(retryOnMatches(policy({RetryOn::kReset}), reset));
   EXPECT_TRUE(retryOnMatches(policy({RetryOn::k5xx}), reset));
   EXPECT_FALSE(retryOnMatches(policy({RetryOn::kConnectFailure}), reset));
 }
 
-TEST(RetryPolicyTest, NotYetSentIsAlwaysSafe) {
+TEST(RetryPolicyTest, NotYetSentIsSafeUnlessTheBodyIsKnownToBeLarge) {
   EXPECT_TRUE(safeToResend(request("POST", std::nullopt, true), false, {TryFailure::kConnect, 0}));
+  EXPECT_TRUE(safeToResend(request("POST", 100), false, {TryFailure::kConnect, 0}));
+  EXPECT_FALSE(
+      safeToResend(request("PUT", kMaxReplayableBody + 1), false, {TryFailure::kConnect, 0}));
 }
 
 TEST(RetryPolicyTest, SentRequestsOnlyWhenIdempotentWithReplayableBody) {

@@ -29,7 +29,12 @@ inline constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // Streams bound to a concrete io_context executor: no type-erased executor copies per operation.
 using Executor = asio::io_context::executor_type;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
+// Data-path streams: bare sockets, no per-operation timers; codecs keep one weft::Deadline per
+// connection instead.
+using TcpStream = Socket;
+using TlsStream = beast::ssl_stream<Socket>;
+// Beast's timed stream (a timer armed and cancelled around every operation), for the admin
+// endpoint.
 using PlainStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
-using TlsStream = beast::ssl_stream<PlainStream>;
 
 }  // namespace weft

@@ -1,6 +1,10 @@
 #include "proxy/http/http1/convert.h"
 
+#include <array>
 #include <string_view>
+#include <vector>
+
+#include <boost/beast/core/string.hpp>
 
 #include "common/strings.h"
 
@@ -28,24 +32,58 @@ bool isHopByHop(bhttp::field f) {
   }
 }
 
+// The Connection header's tokens that name other fields (RFC 9110 §7.6.1). "close" and
+// "keep-alive" are left out: neither names a field that survives isHopByHop.
+class ConnectionTokens {
+ public:
+  template <typename Fields>
+  explicit ConnectionTokens(const Fields& in) {
+    for (auto it = in.find(bhttp::field::connection);
+         it != in.end() && it->name() == bhttp::field::connection; ++it) {
+      std::string_view value = it->value();
+      while (!value.empty()) {
+        size_t comma = value.find(',');
+        std::string_view tok = weft::trim(value.substr(0, comma));
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+        if (tok.empty() || boost::beast::iequals(tok, "close") ||
+            boost::beast::iequals(tok, "keep-alive")) {
+          continue;
+        }
+        if (count_ < inline_.size()) {
+          inline_[count_++] = tok;
+        } else {
+          more_.push_back(tok);
+        }
+      }
+    }
+  }
+  bool lists(std::string_view name) const {
+    for (size_t i = 0; i < count_; ++i) {
+      if (boost::beast::iequals(inline_[i], name)) return true;
+    }
+    for (std::string_view t : more_) {
+      if (boost::beast::iequals(t, name)) return true;
+    }
+    return false;
+  }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  std::array<std::string_view, 4> inline_;
+  size_t count_ = 0;
+  std::vector<std::string_view> more_;  // rarely more than a few
+};
+
 // Copies end-to-end fields, dropping hop-by-hop ones and any named in Connection.
 template <typename Fields>
 void copyEndToEnd(const Fields& in, HeaderMap& out) {
-  std::vector<std::string> connection_tokens;
-  for (auto it = in.find(bhttp::field::connection);
-       it != in.end() && it->name() == bhttp::field::connection; ++it) {
-    for (std::string_view tok : weft::split(it->value(), ',')) {
-      connection_tokens.push_back(weft::toLower(weft::trim(tok)));
-    }
-  }
+  const ConnectionTokens listed(in);
   out.reserve(std::distance(in.begin(), in.end()));
   for (const auto& f : in) {
     if (isHopByHop(f.name())) continue;
-    std::string name = weft::toLower(f.name_string());
-    bool listed = false;
-    for (const auto& t : connection_tokens) listed = listed || t == name;
-    if (listed) continue;
-    out.add(std::move(name), std::string(f.value()));
+    std::string_view name = f.name_string();
+    if (!listed.empty() && listed.lists(name)) continue;
+    out.add(weft::toLower(name), std::string(f.value()));
   }
 }
 
@@ -93,7 +131,8 @@ namespace {
 void appendHeader(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
-  if (value.find_first_of("\r\n") == std::string_view::npos) {
+  // Two memchr scans: find_first_of would call memchr once per character.
+  if (value.find('\r') == std::string_view::npos && value.find('\n') == std::string_view::npos) {
     out.append(value);
   } else {
     for (char c : value) {

@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/deadline.h"
 #include "proxy/http/codec.h"
 
 namespace weft::http::http1 {
@@ -38,30 +39,32 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
   co_return r;
 }
 
-inline awaitable<void> shutdownStream(PlainStream& stream) {
+inline awaitable<void> shutdownStream(TcpStream& stream, Deadline&) {
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
+  stream.shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close(ignored);
   co_return;
 }
 
-inline awaitable<void> shutdownStream(TlsStream& stream) {
+inline awaitable<void> shutdownStream(TlsStream& stream, Deadline& deadline) {
   auto& lowest = beast::get_lowest_layer(stream);
-  if (lowest.socket().is_open()) {
-    lowest.expires_after(std::chrono::seconds(1));
+  if (lowest.is_open()) {
+    deadline.arm(std::chrono::seconds(1));
     co_await stream.async_shutdown(kUseTuple);
+    deadline.disarm();
   }
-  lowest.close();
+  error_code ignored;
+  lowest.close(ignored);
 }
 
 // Half-closes, then discards what the peer still sends, for at most a second or 1 MiB, so the
 // peer reads our last response before the connection goes away.
 template <typename Stream>
-awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer) {
+awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer, Deadline& deadline) {
   auto& lowest = beast::get_lowest_layer(stream);
   error_code ignored;
-  lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  lowest.expires_after(std::chrono::seconds(1));
+  lowest.shutdown(tcp::socket::shutdown_send, ignored);
+  deadline.arm(std::chrono::seconds(1));
   size_t discarded = 0;
   while (discarded < (1u << 20)) {
     buffer.consume(buffer.size());
@@ -69,7 +72,8 @@ awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer) {
     if (ec) break;
     discarded += n;
   }
-  lowest.close();
+  deadline.disarm();
+  lowest.close(ignored);
 }
 
 }  // namespace weft::http::http1

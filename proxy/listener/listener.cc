@@ -7,6 +7,7 @@
 #include "proxy/common/deadline.h"
 #include "proxy/common/log.h"
 #include "proxy/http/http1/server_codec.h"
+#include "proxy/http/http1/stream_ops.h"
 
 namespace weft::listener {
 namespace {
@@ -55,6 +56,7 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHand
   tcp::endpoint remote = socket.remote_endpoint(ignored);
   std::shared_ptr<const identity::Credentials> creds = ctx.credentials;  // this connection's
   TlsStream stream(std::move(socket), creds->serverContext());
+  http::http1::keepTlsBuffers(stream);
   error_code ec;
   {
     Deadline deadline(beast::get_lowest_layer(stream));

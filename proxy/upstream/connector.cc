@@ -6,6 +6,7 @@
 #include "common/strings.h"
 #include "proxy/common/deadline.h"
 #include "proxy/http/http1/client_codec.h"
+#include "proxy/http/http1/stream_ops.h"
 
 namespace weft::upstream {
 namespace {
@@ -71,6 +72,7 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
 
   std::shared_ptr<const identity::Credentials> creds = credentials_();
   TlsStream tls(std::move(stream), creds->clientContext());
+  http::http1::keepTlsBuffers(tls);
   error_code hec;
   {
     Deadline deadline(beast::get_lowest_layer(tls));

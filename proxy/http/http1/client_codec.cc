@@ -80,7 +80,7 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
     parser_->body_limit(boost::none);
     if (head_request_) parser_->skip(true);
     armDeadline();
-    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, *parser_, kUseTuple);
+    auto [ec, n] = co_await readHeader(stream_, buffer_, *parser_);
     deadline_.disarm();
     stats_.read(n);
     if (ec) co_return timedOut(deadline_, ec);

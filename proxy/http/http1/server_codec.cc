@@ -35,7 +35,7 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
     parser_->body_limit(boost::none);  // bodies stream through; no size cap on the proxy
     deadline_.arm(settings_.idle_timeout);
-    auto [read_ec, n] = co_await bhttp::async_read_header(stream_, buffer_, *parser_, kUseTuple);
+    auto [read_ec, n] = co_await readHeader(stream_, buffer_, *parser_);
     deadline_.disarm();
     const error_code ec = timedOut(deadline_, read_ec);
     idle_ = false;

@@ -7,14 +7,70 @@
 #include <utility>
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include "proxy/common/asio.h"
 #include "proxy/common/deadline.h"
 #include "proxy/http/codec.h"
 
 namespace weft::http::http1 {
+
+// Beast's http::async_read_some, as a plain loop in the caller's coroutine: what is buffered is
+// parsed without a trip through the scheduler, and no composed-operation layers (work guards,
+// handler binders, a posted completion) wrap each socket read. Parses what `buffer` holds; reads
+// more while the parser needs more. Returns the bytes the parser consumed; `need_buffer` when a
+// buffer_body is full; `end_of_stream` for an EOF before any byte of a message.
+template <typename Stream, typename Parser>
+awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_buffer& buffer,
+                                                  Parser& parser) {
+  error_code ec;
+  size_t consumed = 0;
+  bool parse = buffer.size() != 0;
+  for (;;) {
+    if (parse) {
+      size_t used = parser.put(buffer.data(), ec);
+      consumed += used;
+      buffer.consume(used);
+      if (ec != beast::http::error::need_more) break;
+      ec = {};
+    }
+    parse = true;
+    size_t size = beast::read_size(buffer, 65536);
+    if (size == 0) {
+      ec = beast::http::error::buffer_overflow;
+      break;
+    }
+    auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(size), kUseTuple);
+    buffer.commit(n);
+    if (read_ec == asio::error::eof) {
+      if (parser.got_some()) {
+        parser.put_eof(ec);  // the message ends with the connection, or is cut short
+      } else {
+        ec = beast::http::error::end_of_stream;
+      }
+      break;
+    }
+    if (read_ec) {
+      ec = read_ec;
+      break;
+    }
+  }
+  co_return std::pair{ec, consumed};
+}
+
+// Reads until the parser has the whole header (Beast's http::async_read_header).
+template <typename Stream, typename Parser>
+awaitable<std::pair<error_code, size_t>> readHeader(Stream& stream, beast::flat_buffer& buffer,
+                                                    Parser& parser) {
+  size_t consumed = 0;
+  while (!parser.is_header_done()) {
+    auto [ec, n] = co_await readSome(stream, buffer, parser);
+    consumed += n;
+    if (ec) co_return std::pair{ec, consumed};
+  }
+  co_return std::pair{error_code{}, consumed};
+}
 
 // Reads at least one byte of body (or the end of it) into `out` through a buffer_body parser.
 template <typename Stream, typename Parser>
@@ -25,7 +81,7 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
     auto& body = parser.get().body();
     body.data = out.data();
     body.size = out.size();
-    auto [ec, consumed] = co_await beast::http::async_read_some(stream, buffer, parser, kUseTuple);
+    auto [ec, consumed] = co_await readSome(stream, buffer, parser);
     (void)consumed;
     r.n = out.size() - body.size;
     if (ec == beast::http::error::need_buffer) ec = {};
@@ -37,6 +93,13 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
   }
   r.end = parser.is_done();
   co_return r;
+}
+
+// Asio turns on SSL_MODE_RELEASE_BUFFERS for every stream: OpenSSL then frees its ~17 KB read
+// and write buffers whenever they empty and allocates them again for the next record, three
+// times per proxied request. A busy keep-alive connection keeps them instead.
+inline void keepTlsBuffers(TlsStream& stream) {
+  SSL_clear_mode(stream.native_handle(), SSL_MODE_RELEASE_BUFFERS);
 }
 
 inline awaitable<void> shutdownStream(TcpStream& stream, Deadline&) {

@@ -89,12 +89,12 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
     if (status >= 100 && status < 200 && status != 101) continue;
     break;
   }
-  const auto& msg = parser_->get();
-  toResponseHead(msg.base(), head);
+  HopInfo hop;
+  toResponseHead(parser_->get().base(), head, &hop);
   auto length = parser_->content_length();
   head.body.length = length ? std::optional<uint64_t>(*length) : std::nullopt;
   head.body.present = !parser_->is_done();
-  keep_alive_ = msg.keep_alive();
+  keep_alive_ = hop.keep_alive;
   finishIfDone();
   co_return error_code{};
 }

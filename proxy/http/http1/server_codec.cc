@@ -48,11 +48,12 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     request_ = RequestHead{};
     response_started_ = response_done_ = false;
     const auto& msg = parser_->get();
-    keep_alive_ = msg.keep_alive();
     head_request_ = msg.method() == bhttp::verb::head;
-    auto expect = msg.find(bhttp::field::expect);
-    expect_continue_ = expect != msg.end() && beast::iequals(expect->value(), "100-continue");
-    if (auto st = toRequestHead(msg.base(), request_); !st.ok()) {
+    HopInfo hop;
+    auto st = toRequestHead(msg.base(), request_, &hop);
+    keep_alive_ = hop.keep_alive;
+    expect_continue_ = hop.expect_continue;
+    if (!st.ok()) {
       keep_alive_ = false;
       const std::string reason(weft::sv(st.message()));
       co_await sendLocal(st.code() == absl::StatusCode::kUnimplemented ? 405 : 400, reason);

@@ -21,15 +21,23 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
-template <typename T>
-using awaitable = asio::awaitable<T>;
+// Everything runs on a worker's io_context: coroutines carry its concrete executor, so resuming
+// one copies no type-erased any_io_executor.
+using Executor = asio::io_context::executor_type;
 
-inline constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+template <typename T>
+using awaitable = asio::awaitable<T, Executor>;
+
+inline constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 // Streams bound to a concrete io_context executor: no type-erased executor copies per operation.
-using Executor = asio::io_context::executor_type;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
+// Data-path streams: bare sockets, no per-operation timers; codecs keep one weft::Deadline per
+// connection instead.
+using TcpStream = Socket;
+using TlsStream = beast::ssl_stream<Socket>;
+// Beast's timed stream (a timer armed and cancelled around every operation), for the admin
+// endpoint.
 using PlainStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
-using TlsStream = beast::ssl_stream<PlainStream>;
 
 }  // namespace weft

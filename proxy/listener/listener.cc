@@ -4,8 +4,10 @@
 
 #include "common/strings.h"
 #include "identity/credentials.h"
+#include "proxy/common/deadline.h"
 #include "proxy/common/log.h"
 #include "proxy/http/http1/server_codec.h"
+#include "proxy/http/http1/stream_ops.h"
 
 namespace weft::listener {
 namespace {
@@ -43,7 +45,7 @@ awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHan
   metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kOutboundSrc));
   // Coroutine arguments are named locals, never temporaries: GCC 12 destroys temporaries in a
   // co_await full-expression twice.
-  PlainStream stream(std::move(socket));
+  TcpStream stream(std::move(socket));
   const http::DownstreamInfo info{false, false, ""};
   co_await serveHttp(ctx, std::move(stream), info, pipeline, stats);
 }
@@ -53,16 +55,22 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHand
   error_code ignored;
   tcp::endpoint remote = socket.remote_endpoint(ignored);
   std::shared_ptr<const identity::Credentials> creds = ctx.credentials;  // this connection's
-  TlsStream stream(PlainStream(std::move(socket)), creds->serverContext());
-  beast::get_lowest_layer(stream).expires_after(ctx.options.connect_timeout);
-  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
+  TlsStream stream(std::move(socket), creds->serverContext());
+  http::http1::keepTlsBuffers(stream);
+  error_code ec;
+  {
+    Deadline deadline(beast::get_lowest_layer(stream));
+    deadline.arm(ctx.options.connect_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
+    ec = timedOut(deadline, hec);
+  }
   if (ec) {
     std::string why = ec.message();
     long verify = SSL_get_verify_result(stream.native_handle());
     if (verify != X509_V_OK) weft::strAppend(why, " (", X509_verify_cert_error_string(verify), ")");
     log::warn("inbound tls handshake from ", remote.address().to_string(), ":", remote.port(),
               " refused: ", why);
-    beast::get_lowest_layer(stream).close();
+    beast::get_lowest_layer(stream).close(ignored);
     co_return;
   }
   auto peer = identity::peerIdentity(stream.native_handle());

@@ -4,7 +4,9 @@
 #include <openssl/x509_vfy.h>
 
 #include "common/strings.h"
+#include "proxy/common/deadline.h"
 #include "proxy/http/http1/client_codec.h"
+#include "proxy/http/http1/stream_ops.h"
 
 namespace weft::upstream {
 namespace {
@@ -47,26 +49,37 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   tcp::endpoint endpoint(asio::ip::make_address(target.host_port.host, ec), target.host_port.port);
   if (ec) co_return absl::InvalidArgumentError(weft::strCat("bad address: ", ec.message()));
 
-  PlainStream stream(executor_);
-  stream.expires_after(connect_timeout_);
-  auto [cec] = co_await stream.async_connect(endpoint, kUseTuple);
+  TcpStream stream(executor_);
+  error_code cec;
+  {
+    Deadline deadline(stream);
+    deadline.arm(connect_timeout_);
+    auto [connect_ec] = co_await stream.async_connect(endpoint, kUseTuple);
+    cec = timedOut(deadline, connect_ec);
+  }
   if (cec == beast::error::timeout) {
     co_return absl::UnavailableError(weft::strCat(
         "connect timed out after ",
         std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout_).count(), "ms"));
   }
   if (cec) co_return absl::UnavailableError(weft::strCat("connect: ", cec.message()));
-  stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.set_option(tcp::no_delay(true), ec);
 
   if (!target.tls) {
-    co_return std::make_unique<http::http1::ClientConnectionImpl<PlainStream>>(
+    co_return std::make_unique<http::http1::ClientConnectionImpl<TcpStream>>(
         std::move(stream), settings_, metrics_.tcp(metrics::TcpRole::kInboundDst));
   }
 
   std::shared_ptr<const identity::Credentials> creds = credentials_();
   TlsStream tls(std::move(stream), creds->clientContext());
-  beast::get_lowest_layer(tls).expires_after(connect_timeout_);
-  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
+  http::http1::keepTlsBuffers(tls);
+  error_code hec;
+  {
+    Deadline deadline(beast::get_lowest_layer(tls));
+    deadline.arm(connect_timeout_);
+    auto [handshake_ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
+    hec = timedOut(deadline, handshake_ec);
+  }
   if (hec == beast::error::timeout) {
     co_return absl::UnavailableError("tls handshake timed out");
   }

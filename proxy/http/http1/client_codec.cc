@@ -11,7 +11,10 @@ namespace bhttp = boost::beast::http;
 template <typename Stream>
 ClientConnectionImpl<Stream>::ClientConnectionImpl(Stream stream, const Settings& settings,
                                                    metrics::TcpCounters& counters)
-    : stream_(std::move(stream)), settings_(settings), stats_(counters) {
+    : stream_(std::move(stream)),
+      deadline_(beast::get_lowest_layer(stream_)),
+      settings_(settings),
+      stats_(counters) {
   buffer_.reserve(kReadBufferBytes);
 }
 
@@ -26,7 +29,7 @@ ClientStream& ClientConnectionImpl<Stream>::startStream() {
 
 template <typename Stream>
 bool ClientConnectionImpl<Stream>::staleWhileIdle() {
-  auto& socket = beast::get_lowest_layer(stream_).socket();
+  auto& socket = beast::get_lowest_layer(stream_);
   if (!socket.is_open() || buffer_.size() != 0) return true;
   // Anything readable on an idle connection (EOF, a reset, stray bytes) makes it unusable.
   char byte;
@@ -37,7 +40,8 @@ bool ClientConnectionImpl<Stream>::staleWhileIdle() {
 template <typename Stream>
 void ClientConnectionImpl<Stream>::close() {
   reusable_ = false;
-  beast::get_lowest_layer(stream_).close();
+  error_code ignored;
+  beast::get_lowest_layer(stream_).close(ignored);
 }
 
 template <typename Stream>
@@ -48,7 +52,9 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const Reques
   // Held back, the head goes out with the first body bytes in one write.
   if (head.body.present && !flush) co_return error_code{};
   armDeadline();
-  auto [ec, n] = co_await writer_.write(stream_, {}, !head.body.present);
+  auto [write_ec, n] = co_await writer_.write(stream_, {}, !head.body.present);
+  deadline_.disarm();
+  const error_code ec = timedOut(deadline_, write_ec);
   stats_.wrote(n);
   if (!head.body.present) request_done_ = !ec;
   co_return ec;
@@ -58,7 +64,9 @@ template <typename Stream>
 awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<const char> data,
                                                                     bool end) {
   armDeadline();
-  auto [ec, n] = co_await writer_.write(stream_, data, end);
+  auto [write_ec, n] = co_await writer_.write(stream_, data, end);
+  deadline_.disarm();
+  const error_code ec = timedOut(deadline_, write_ec);
   stats_.wrote(n);
   if (!ec && end) request_done_ = true;
   co_return ec;
@@ -72,20 +80,21 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
     parser_->body_limit(boost::none);
     if (head_request_) parser_->skip(true);
     armDeadline();
-    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, *parser_, kUseTuple);
+    auto [ec, n] = co_await readHeader(stream_, buffer_, *parser_);
+    deadline_.disarm();
     stats_.read(n);
-    if (ec) co_return ec;
+    if (ec) co_return timedOut(deadline_, ec);
     unsigned status = parser_->get().result_int();
     // Interim responses (100 Continue, 103 Early Hints) are consumed here; 101 is never asked for.
     if (status >= 100 && status < 200 && status != 101) continue;
     break;
   }
-  const auto& msg = parser_->get();
-  toResponseHead(msg.base(), head);
+  HopInfo hop;
+  toResponseHead(parser_->get().base(), head, &hop);
   auto length = parser_->content_length();
   head.body.length = length ? std::optional<uint64_t>(*length) : std::nullopt;
   head.body.present = !parser_->is_done();
-  keep_alive_ = msg.keep_alive();
+  keep_alive_ = hop.keep_alive;
   finishIfDone();
   co_return error_code{};
 }
@@ -94,6 +103,8 @@ template <typename Stream>
 awaitable<BodyRead> ClientConnectionImpl<Stream>::readResponseBody(std::span<char> buffer) {
   armDeadline();
   BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer);
+  deadline_.disarm();
+  r.ec = timedOut(deadline_, r.ec);
   stats_.read(r.n);
   if (r.end) finishIfDone();
   co_return r;
@@ -104,7 +115,7 @@ void ClientConnectionImpl<Stream>::finishIfDone() {
   if (parser_->is_done()) reusable_ = keep_alive_ && request_done_;
 }
 
-template class ClientConnectionImpl<PlainStream>;
+template class ClientConnectionImpl<TcpStream>;
 template class ClientConnectionImpl<TlsStream>;
 
 }  // namespace weft::http::http1

@@ -7,6 +7,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/deadline.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/message_writer.h"
 #include "proxy/http/http1/settings.h"
@@ -37,10 +38,11 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
  private:
   using Parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
-  void armDeadline() { beast::get_lowest_layer(stream_).expires_after(settings_.read_timeout); }
+  void armDeadline() { deadline_.arm(settings_.read_timeout); }
   void finishIfDone();
 
   Stream stream_;
+  Deadline deadline_;  // after stream_: it closes stream_'s socket
   const Settings& settings_;
   metrics::ConnectionStats stats_;
   boost::beast::flat_buffer buffer_;
@@ -52,7 +54,7 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   bool reusable_ = false;
 };
 
-extern template class ClientConnectionImpl<PlainStream>;
+extern template class ClientConnectionImpl<TcpStream>;
 extern template class ClientConnectionImpl<TlsStream>;
 
 }  // namespace weft::http::http1

@@ -1,6 +1,11 @@
 #include "proxy/http/http1/convert.h"
 
+#include <array>
+#include <optional>
 #include <string_view>
+#include <vector>
+
+#include <boost/beast/core/string.hpp>
 
 #include "common/strings.h"
 
@@ -28,30 +33,120 @@ bool isHopByHop(bhttp::field f) {
   }
 }
 
-// Copies end-to-end fields, dropping hop-by-hop ones and any named in Connection.
-template <typename Fields>
-void copyEndToEnd(const Fields& in, HeaderMap& out) {
-  std::vector<std::string> connection_tokens;
-  for (auto it = in.find(bhttp::field::connection);
-       it != in.end() && it->name() == bhttp::field::connection; ++it) {
-    for (std::string_view tok : weft::split(it->value(), ',')) {
-      connection_tokens.push_back(weft::toLower(weft::trim(tok)));
+// Lowercase names of the fields Beast knows, indexed by bhttp::field: built once, so a known
+// field's name is copied, not lowercased character by character.
+const std::vector<std::string>& lowercaseNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (unsigned i = 0;; ++i) {
+      auto f = static_cast<bhttp::field>(i);
+      out.push_back(i == 0 ? std::string() : weft::toLower(bhttp::to_string(f)));
+      if (f == bhttp::field::xref) break;  // the last enumerator
+    }
+    return out;
+  }();
+  return names;
+}
+
+// The hop-by-hop facts of a head, gathered in one pass over its fields (Beast's find() walks a
+// tree comparing names case-insensitively; each lookup cost more than this whole pass).
+class HopScan {
+ public:
+  template <typename Fields>
+  explicit HopScan(const Fields& in) {
+    for (const auto& f : in) {
+      switch (f.name()) {
+        case bhttp::field::connection:
+          addConnection(f.value(), !saw_connection_);
+          saw_connection_ = true;
+          break;
+        case bhttp::field::host:
+          if (!host_) host_ = f.value();
+          break;
+        case bhttp::field::expect:
+          if (!expect_) expect_ = f.value();
+          break;
+        default:
+          break;
+      }
     }
   }
-  out.reserve(std::distance(in.begin(), in.end()));
+
+  // Whether a field named `name` is listed in Connection (RFC 9110 §7.6.1).
+  bool lists(std::string_view name) const {
+    for (size_t i = 0; i < count_; ++i) {
+      if (boost::beast::iequals(inline_[i], name)) return true;
+    }
+    for (std::string_view t : more_) {
+      if (boost::beast::iequals(t, name)) return true;
+    }
+    return false;
+  }
+  bool listsAny() const { return count_ != 0; }
+  // Beast's keep_alive(), from the first Connection field as Beast reads it.
+  bool keepAlive(unsigned version) const {
+    return version < 11 ? first_keep_alive_ : !first_close_;
+  }
+  const std::optional<std::string_view>& host() const { return host_; }
+  const std::optional<std::string_view>& expect() const { return expect_; }
+
+ private:
+  void addConnection(std::string_view value, bool first) {
+    while (!value.empty()) {
+      size_t comma = value.find(',');
+      std::string_view tok = weft::trim(value.substr(0, comma));
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+      if (tok.empty()) continue;
+      // "close" and "keep-alive" name no field that survives isHopByHop.
+      if (boost::beast::iequals(tok, "close")) {
+        first_close_ = first_close_ || first;
+      } else if (boost::beast::iequals(tok, "keep-alive")) {
+        first_keep_alive_ = first_keep_alive_ || first;
+      } else if (count_ < inline_.size()) {
+        inline_[count_++] = tok;
+      } else {
+        more_.push_back(tok);
+      }
+    }
+  }
+
+  std::array<std::string_view, 4> inline_;
+  size_t count_ = 0;
+  std::vector<std::string_view> more_;  // rarely more than a few
+  bool saw_connection_ = false;
+  bool first_close_ = false;
+  bool first_keep_alive_ = false;
+  std::optional<std::string_view> host_;
+  std::optional<std::string_view> expect_;
+};
+
+// Copies end-to-end fields, dropping hop-by-hop ones and any named in Connection.
+template <typename Fields>
+void copyEndToEnd(const Fields& in, const HopScan& scan, HeaderMap& out) {
+  const auto& names = lowercaseNames();
+  size_t n = 0;
+  for (auto it = in.begin(); it != in.end(); ++it) ++n;
+  out.reserve(n);
   for (const auto& f : in) {
-    if (isHopByHop(f.name())) continue;
-    std::string name = weft::toLower(f.name_string());
-    bool listed = false;
-    for (const auto& t : connection_tokens) listed = listed || t == name;
-    if (listed) continue;
+    bhttp::field id = f.name();
+    if (isHopByHop(id)) continue;
+    if (scan.listsAny() && scan.lists(f.name_string())) continue;
+    auto index = static_cast<size_t>(id);
+    std::string name = id != bhttp::field::unknown && index < names.size()
+                           ? names[index]
+                           : weft::toLower(f.name_string());
     out.add(std::move(name), std::string(f.value()));
   }
 }
 
 }  // namespace
 
-absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out) {
+absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out, HopInfo* hop) {
+  const HopScan scan(in);
+  if (hop) {
+    hop->keep_alive = scan.keepAlive(in.version());
+    hop->expect_continue = scan.expect() && boost::beast::iequals(*scan.expect(), "100-continue");
+  }
   out.method = std::string(in.method_string());
   if (in.method() == bhttp::verb::connect) {
     return absl::UnimplementedError("CONNECT is not supported");
@@ -71,18 +166,17 @@ absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out) 
       out.path = weft::strCat("/", rest.substr(end));
     }
   } else if (target == "*" || (!target.empty() && target.front() == '/')) {
-    auto host = in.find(bhttp::field::host);
-    if (host == in.end() || host->value().empty()) {
+    if (!scan.host() || scan.host()->empty()) {
       return absl::InvalidArgumentError("request has no Host header");
     }
-    out.authority = std::string(host->value());
+    out.authority = std::string(*scan.host());
     out.path = std::string(target);
   } else {
     return absl::InvalidArgumentError(weft::strCat("unsupported request target '", target, "'"));
   }
   if (out.authority.empty()) return absl::InvalidArgumentError("request has an empty authority");
   out.scheme = "http";
-  copyEndToEnd(in, out.headers);
+  copyEndToEnd(in, scan, out.headers);
   return absl::OkStatus();
 }
 
@@ -93,7 +187,8 @@ namespace {
 void appendHeader(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
-  if (value.find_first_of("\r\n") == std::string_view::npos) {
+  // Two memchr scans: find_first_of would call memchr once per character.
+  if (value.find('\r') == std::string_view::npos && value.find('\n') == std::string_view::npos) {
     out.append(value);
   } else {
     for (char c : value) {
@@ -121,9 +216,14 @@ void appendRequestHead(const RequestHead& in, std::string& out) {
   out.append("\r\n");
 }
 
-void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out) {
+void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out, HopInfo* hop) {
+  const HopScan scan(in);
+  if (hop) {
+    hop->keep_alive = scan.keepAlive(in.version());
+    hop->expect_continue = false;
+  }
   out.status = in.result_int();
-  copyEndToEnd(in, out.headers);
+  copyEndToEnd(in, scan, out.headers);
 }
 
 void appendResponseHead(const ResponseHead& in, bool body_allowed, bool keep_alive,

@@ -15,15 +15,23 @@ namespace weft::http::http1 {
 
 namespace bhttp = boost::beast::http;
 
+// What the HTTP/1.1 codec itself needs from a parsed head, found while converting it.
+struct HopInfo {
+  bool keep_alive = false;       // as Beast's message::keep_alive()
+  bool expect_continue = false;  // Expect: 100-continue (requests)
+};
+
 // Fills `out` from a parsed request header. Rejects what a proxy cannot forward (no Host,
 // CONNECT, a target that is neither origin- nor absolute-form), with the reason.
-absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out);
+// `hop`, when given, receives the head's hop-by-hop facts (also on failure).
+absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out,
+                           HopInfo* hop = nullptr);
 
 // Appends the request head for the upstream hop: request line with the origin-form target,
 // Host, end-to-end headers, framing (Content-Length, or chunked for a streamed body), CRLF.
 void appendRequestHead(const RequestHead& in, std::string& out);
 
-void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out);
+void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out, HopInfo* hop = nullptr);
 
 // Appends the response head. `body_allowed`: false for responses to HEAD and for 204/304,
 // which carry no body; `keep_alive` false adds `Connection: close`.

@@ -18,16 +18,12 @@ ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo
                                                    StreamHandler& handler, const Settings& settings,
                                                    metrics::ConnectionStats& stats)
     : stream_(std::move(stream)),
+      deadline_(beast::get_lowest_layer(stream_)),
       info_(std::move(info)),
       handler_(handler),
       settings_(settings),
       stats_(stats) {
   buffer_.reserve(kReadBufferBytes);
-}
-
-template <typename Stream>
-void ServerConnectionImpl<Stream>::armDeadline(std::chrono::steady_clock::duration d) {
-  beast::get_lowest_layer(stream_).expires_after(d);
 }
 
 template <typename Stream>
@@ -38,8 +34,10 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
     parser_->body_limit(boost::none);  // bodies stream through; no size cap on the proxy
-    armDeadline(settings_.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, *parser_, kUseTuple);
+    deadline_.arm(settings_.idle_timeout);
+    auto [read_ec, n] = co_await readHeader(stream_, buffer_, *parser_);
+    deadline_.disarm();
+    const error_code ec = timedOut(deadline_, read_ec);
     idle_ = false;
     stats_.read(n);
     if (ec) {
@@ -50,11 +48,12 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     request_ = RequestHead{};
     response_started_ = response_done_ = false;
     const auto& msg = parser_->get();
-    keep_alive_ = msg.keep_alive();
     head_request_ = msg.method() == bhttp::verb::head;
-    auto expect = msg.find(bhttp::field::expect);
-    expect_continue_ = expect != msg.end() && beast::iequals(expect->value(), "100-continue");
-    if (auto st = toRequestHead(msg.base(), request_); !st.ok()) {
+    HopInfo hop;
+    auto st = toRequestHead(msg.base(), request_, &hop);
+    keep_alive_ = hop.keep_alive;
+    expect_continue_ = hop.expect_continue;
+    if (!st.ok()) {
       keep_alive_ = false;
       const std::string reason(weft::sv(st.message()));
       co_await sendLocal(st.code() == absl::StatusCode::kUnimplemented ? 405 : 400, reason);
@@ -74,7 +73,10 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
 template <typename Stream>
 void ServerConnectionImpl<Stream>::drain() {
   draining_ = true;
-  if (idle_ && buffer_.size() == 0) beast::get_lowest_layer(stream_).cancel();
+  if (idle_ && buffer_.size() == 0) {
+    error_code ignored;
+    beast::get_lowest_layer(stream_).cancel(ignored);
+  }
 }
 
 template <typename Stream>
@@ -113,13 +115,16 @@ awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char
   if (expect_continue_) {
     expect_continue_ = false;
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    armDeadline(settings_.read_timeout);
+    deadline_.arm(settings_.read_timeout);
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kUseTuple);
+    deadline_.disarm();
     stats_.wrote(n);
-    if (ec) co_return BodyRead{ec, 0, false};
+    if (ec) co_return BodyRead{timedOut(deadline_, ec), 0, false};
   }
-  armDeadline(settings_.read_timeout);
+  deadline_.arm(settings_.read_timeout);
   BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer);
+  deadline_.disarm();
+  r.ec = timedOut(deadline_, r.ec);
   stats_.read(r.n);
   co_return r;
 }
@@ -135,8 +140,10 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const Respo
   writer_.startResponse(head, body_allowed, keep_alive_);
   // Held back, the head goes out with the first body bytes in one write.
   if (!flush && has_body) co_return error_code{};
-  armDeadline(settings_.read_timeout);
-  auto [ec, n] = co_await writer_.write(stream_, {}, !has_body);
+  deadline_.arm(settings_.read_timeout);
+  auto [write_ec, n] = co_await writer_.write(stream_, {}, !has_body);
+  deadline_.disarm();
+  const error_code ec = timedOut(deadline_, write_ec);
   stats_.wrote(n);
   if (!ec && !has_body) response_done_ = true;
   co_return ec;
@@ -146,8 +153,10 @@ template <typename Stream>
 awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseBody(std::span<const char> data,
                                                                      bool end) {
   if (response_done_) co_return error_code{};
-  armDeadline(settings_.read_timeout);
-  auto [ec, n] = co_await writer_.write(stream_, data, end);
+  deadline_.arm(settings_.read_timeout);
+  auto [write_ec, n] = co_await writer_.write(stream_, data, end);
+  deadline_.disarm();
+  const error_code ec = timedOut(deadline_, write_ec);
   stats_.wrote(n);
   if (!ec && end) response_done_ = true;
   co_return ec;
@@ -156,16 +165,16 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseBody(std::span<c
 template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::close() {
   auto& lowest = beast::get_lowest_layer(stream_);
-  if (parser_ && !parser_->is_done() && lowest.socket().is_open()) {
+  if (parser_ && !parser_->is_done() && lowest.is_open()) {
     // Unread request bytes would turn our close into a reset that can destroy the response in
     // flight: stop sending, then discard what the client still sends, briefly.
-    co_await lingeringClose(stream_, buffer_);
+    co_await lingeringClose(stream_, buffer_, deadline_);
   } else {
-    co_await shutdownStream(stream_);
+    co_await shutdownStream(stream_, deadline_);
   }
 }
 
-template class ServerConnectionImpl<PlainStream>;
+template class ServerConnectionImpl<TcpStream>;
 template class ServerConnectionImpl<TlsStream>;
 
 }  // namespace weft::http::http1

@@ -7,6 +7,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/deadline.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/message_writer.h"
 #include "proxy/http/http1/settings.h"
@@ -42,9 +43,9 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   awaitable<void> rejectMalformed(const error_code& ec);
   awaitable<void> sendLocal(unsigned status, std::string_view reason);
   awaitable<void> close();
-  void armDeadline(std::chrono::steady_clock::duration d);
 
   Stream stream_;
+  Deadline deadline_;  // after stream_: it closes stream_'s socket
   DownstreamInfo info_;
   StreamHandler& handler_;
   const Settings& settings_;
@@ -64,7 +65,7 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   bool response_done_ = false;
 };
 
-extern template class ServerConnectionImpl<PlainStream>;
+extern template class ServerConnectionImpl<TcpStream>;
 extern template class ServerConnectionImpl<TlsStream>;
 
 }  // namespace weft::http::http1

@@ -7,13 +7,70 @@
 #include <utility>
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/deadline.h"
 #include "proxy/http/codec.h"
 
 namespace weft::http::http1 {
+
+// Beast's http::async_read_some, as a plain loop in the caller's coroutine: what is buffered is
+// parsed without a trip through the scheduler, and no composed-operation layers (work guards,
+// handler binders, a posted completion) wrap each socket read. Parses what `buffer` holds; reads
+// more while the parser needs more. Returns the bytes the parser consumed; `need_buffer` when a
+// buffer_body is full; `end_of_stream` for an EOF before any byte of a message.
+template <typename Stream, typename Parser>
+awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_buffer& buffer,
+                                                  Parser& parser) {
+  error_code ec;
+  size_t consumed = 0;
+  bool parse = buffer.size() != 0;
+  for (;;) {
+    if (parse) {
+      size_t used = parser.put(buffer.data(), ec);
+      consumed += used;
+      buffer.consume(used);
+      if (ec != beast::http::error::need_more) break;
+      ec = {};
+    }
+    parse = true;
+    size_t size = beast::read_size(buffer, 65536);
+    if (size == 0) {
+      ec = beast::http::error::buffer_overflow;
+      break;
+    }
+    auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(size), kUseTuple);
+    buffer.commit(n);
+    if (read_ec == asio::error::eof) {
+      if (parser.got_some()) {
+        parser.put_eof(ec);  // the message ends with the connection, or is cut short
+      } else {
+        ec = beast::http::error::end_of_stream;
+      }
+      break;
+    }
+    if (read_ec) {
+      ec = read_ec;
+      break;
+    }
+  }
+  co_return std::pair{ec, consumed};
+}
+
+// Reads until the parser has the whole header (Beast's http::async_read_header).
+template <typename Stream, typename Parser>
+awaitable<std::pair<error_code, size_t>> readHeader(Stream& stream, beast::flat_buffer& buffer,
+                                                    Parser& parser) {
+  size_t consumed = 0;
+  while (!parser.is_header_done()) {
+    auto [ec, n] = co_await readSome(stream, buffer, parser);
+    consumed += n;
+    if (ec) co_return std::pair{ec, consumed};
+  }
+  co_return std::pair{error_code{}, consumed};
+}
 
 // Reads at least one byte of body (or the end of it) into `out` through a buffer_body parser.
 template <typename Stream, typename Parser>
@@ -24,7 +81,7 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
     auto& body = parser.get().body();
     body.data = out.data();
     body.size = out.size();
-    auto [ec, consumed] = co_await beast::http::async_read_some(stream, buffer, parser, kUseTuple);
+    auto [ec, consumed] = co_await readSome(stream, buffer, parser);
     (void)consumed;
     r.n = out.size() - body.size;
     if (ec == beast::http::error::need_buffer) ec = {};
@@ -38,30 +95,39 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
   co_return r;
 }
 
-inline awaitable<void> shutdownStream(PlainStream& stream) {
+// Asio turns on SSL_MODE_RELEASE_BUFFERS for every stream: OpenSSL then frees its ~17 KB read
+// and write buffers whenever they empty and allocates them again for the next record, three
+// times per proxied request. A busy keep-alive connection keeps them instead.
+inline void keepTlsBuffers(TlsStream& stream) {
+  SSL_clear_mode(stream.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+}
+
+inline awaitable<void> shutdownStream(TcpStream& stream, Deadline&) {
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
+  stream.shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close(ignored);
   co_return;
 }
 
-inline awaitable<void> shutdownStream(TlsStream& stream) {
+inline awaitable<void> shutdownStream(TlsStream& stream, Deadline& deadline) {
   auto& lowest = beast::get_lowest_layer(stream);
-  if (lowest.socket().is_open()) {
-    lowest.expires_after(std::chrono::seconds(1));
+  if (lowest.is_open()) {
+    deadline.arm(std::chrono::seconds(1));
     co_await stream.async_shutdown(kUseTuple);
+    deadline.disarm();
   }
-  lowest.close();
+  error_code ignored;
+  lowest.close(ignored);
 }
 
 // Half-closes, then discards what the peer still sends, for at most a second or 1 MiB, so the
 // peer reads our last response before the connection goes away.
 template <typename Stream>
-awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer) {
+awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer, Deadline& deadline) {
   auto& lowest = beast::get_lowest_layer(stream);
   error_code ignored;
-  lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  lowest.expires_after(std::chrono::seconds(1));
+  lowest.shutdown(tcp::socket::shutdown_send, ignored);
+  deadline.arm(std::chrono::seconds(1));
   size_t discarded = 0;
   while (discarded < (1u << 20)) {
     buffer.consume(buffer.size());
@@ -69,7 +135,8 @@ awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer) {
     if (ec) break;
     discarded += n;
   }
-  lowest.close();
+  deadline.disarm();
+  lowest.close(ignored);
 }
 
 }  // namespace weft::http::http1

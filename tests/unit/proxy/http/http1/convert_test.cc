@@ -218,6 +218,58 @@ TEST(ToResponseHeadTest, StatusAndEndToEndHeaders) {
   EXPECT_THAT(headers(out.headers), UnorderedElementsAre(Pair("content-type", "application/json")));
 }
 
+// The codec's keep-alive and 100-continue decisions come from the conversion: they must agree
+// with Beast's own reading of the head.
+TEST(HopInfoTest, KeepAliveAsBeastReadsIt) {
+  const char* cases[] = {
+      "GET / HTTP/1.1\r\nHost: b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: b\r\nConnection: X-A, CLOSE\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: b\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: b\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: b\r\nConnection: Keep-Alive\r\n\r\n",
+      "GET / HTTP/1.0\r\nHost: b\r\nConnection: x\r\nConnection: keep-alive\r\n\r\n",
+  };
+  for (const char* raw : cases) {
+    bhttp::request_header<> in = parse(raw);
+    RequestHead head;
+    HopInfo hop;
+    ASSERT_TRUE(toRequestHead(in, head, &hop).ok()) << raw;
+    EXPECT_EQ(hop.keep_alive, bhttp::request<bhttp::empty_body>(in).keep_alive()) << raw;
+  }
+  bhttp::response_header<> closing;
+  closing.version(11);
+  closing.set(bhttp::field::connection, "close");
+  ResponseHead out;
+  HopInfo hop;
+  hop.keep_alive = true;
+  toResponseHead(closing, out, &hop);
+  EXPECT_FALSE(hop.keep_alive);
+}
+
+TEST(HopInfoTest, ExpectContinue) {
+  RequestHead head;
+  HopInfo hop;
+  ASSERT_TRUE(
+      toRequestHead(parse("PUT /x HTTP/1.1\r\nHost: b\r\nExpect: 100-Continue\r\n\r\n"), head, &hop)
+          .ok());
+  EXPECT_TRUE(hop.expect_continue);
+  RequestHead plain;
+  ASSERT_TRUE(toRequestHead(parse("PUT /x HTTP/1.1\r\nHost: b\r\n\r\n"), plain, &hop).ok());
+  EXPECT_FALSE(hop.expect_continue);
+}
+
+TEST(HopInfoTest, KnownAndUnknownFieldNamesLowercased) {
+  RequestHead head;
+  ASSERT_TRUE(toRequestHead(parse("GET / HTTP/1.1\r\nHost: b\r\nCONTENT-TYPE: a\r\n"
+                                  "X-Custom-Thing: b\r\nWWW-Authenticate: c\r\n\r\n"),
+                            head)
+                  .ok());
+  EXPECT_THAT(headers(head.headers),
+              ElementsAre(Pair("content-type", "a"), Pair("x-custom-thing", "b"),
+                          Pair("www-authenticate", "c")));
+}
+
 ResponseHead responseWith(Body body) {
   ResponseHead head;
   head.status = 200;

@@ -8,15 +8,23 @@ WorkerSnapshot::WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstShared
     : ctx_(ctx),
       table_(std::move(table)),
       host_sets_(table_->hostSetCount()),
-      services_(table_->mesh().services().size(), nullptr) {}
+      services_(table_->mesh().services().size(), nullptr),
+      service_labels_(table_->mesh().services().size()) {}
 
-const upstream::Target& WorkerSnapshot::targetFor(const api::Endpoint& endpoint) {
+const std::string& WorkerSnapshot::serviceLabel(const api::Service& service) {
+  std::string& label = service_labels_[static_cast<size_t>(&service - mesh().services().data())];
+  if (label.empty()) label = weft::strCat(service.name, ".", service.ns);
+  return label;
+}
+
+const upstream::Target& WorkerSnapshot::targetFor(const api::Service& service,
+                                                  const api::Endpoint& endpoint) {
   auto it = targets_.find(&endpoint);
   if (it == targets_.end()) {
-    it = targets_
-             .emplace(&endpoint, upstream::Target::mtls({endpoint.host, endpoint.port},
-                                                        endpoint.address, endpoint.identity))
-             .first;
+    upstream::Target target =
+        upstream::Target::mtls({endpoint.host, endpoint.port}, endpoint.address, endpoint.identity);
+    target.connect_timeout = mesh().policyFor(service).connection_pool.connect_timeout;
+    it = targets_.emplace(&endpoint, std::move(target)).first;
   }
   return it->second;
 }

@@ -37,9 +37,11 @@ class WorkerSnapshot {
   const router::RouteTable& routes() const { return *table_; }
 
   // Stable references: valid while this snapshot lives.
-  const upstream::Target& targetFor(const api::Endpoint& endpoint);
+  const upstream::Target& targetFor(const api::Service& service, const api::Endpoint& endpoint);
   HostSetState& hostSet(const router::Backend& backend);
   ServiceState& serviceState(const api::Service& service);
+  // "<name>.<namespace>", the dst_service metric label.
+  const std::string& serviceLabel(const api::Service& service);
 
  private:
   WorkerContext& ctx_;
@@ -47,6 +49,7 @@ class WorkerSnapshot {
   std::unordered_map<const api::Endpoint*, upstream::Target> targets_;
   std::vector<std::unique_ptr<HostSetState>> host_sets_;  // by RouteTable host-set id
   std::vector<ServiceState*> services_;                   // by service index
+  std::vector<std::string> service_labels_;               // by service index; "" until used
 };
 
 // Everything one worker thread owns. Only that thread touches it, except `active_connections`,

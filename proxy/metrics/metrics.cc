@@ -111,27 +111,30 @@ void TargetMetrics::recordResponse(unsigned status, bool failure,
 TargetMetrics& WorkerMetrics::target(const RequestLabels& labels) {
   const char* direction = labels.inbound ? "inbound" : "outbound";
   const char* tls = labels.tls ? "true" : "false";
-  std::string key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.route, "\n",
-                                 labels.dst_subset, "\n", labels.authority);
-  auto it = targets_.find(key);
+  auto makeKey = [&](std::string_view authority) {
+    key_.clear();
+    weft::strAppend(key_, direction, tls, "\n", labels.dst_service, "\n", labels.route, "\n",
+                    labels.dst_subset, "\n", authority);
+  };
+  makeKey(labels.authority);
+  auto it = targets_.find(key_);
   if (it != targets_.end()) return *it->second;
   std::string_view authority = labels.authority;
   if (targets_.size() >= kMaxTargets) {
     authority = "overflow";
-    key = weft::strCat(direction, tls, "\n", labels.dst_service, "\n", labels.route, "\n",
-                       labels.dst_subset, "\n", authority);
-    if (auto o = targets_.find(key); o != targets_.end()) return *o->second;
+    makeKey(authority);
+    if (auto o = targets_.find(key_); o != targets_.end()) return *o->second;
   }
   prometheus::Labels l{{"direction", direction},
                        {"authority", std::string(authority)},
-                       {"dst_service", labels.dst_service},
+                       {"dst_service", std::string(labels.dst_service)},
                        {"tls", tls}};
   if (!labels.inbound) {
-    l.emplace("route", labels.route);
-    l.emplace("dst_subset", labels.dst_subset);
+    l.emplace("route", std::string(labels.route));
+    l.emplace("dst_subset", std::string(labels.dst_subset));
   }
   auto t = std::make_unique<TargetMetrics>(metrics_, std::move(l));
-  return *targets_.emplace(std::move(key), std::move(t)).first->second;
+  return *targets_.emplace(key_, std::move(t)).first->second;
 }
 
 }  // namespace weft::metrics

@@ -49,13 +49,15 @@ class Metrics {
 };
 
 // Labels that identify a request's target in the golden metrics.
+// Views into strings that outlive the request's metric lookup (the request head, the pinned
+// config snapshot).
 struct RequestLabels {
   bool inbound = false;
-  std::string authority;
-  std::string dst_service;
-  std::string route;       // outbound: the HTTPRoute that matched, "default" without one
-  std::string dst_subset;  // outbound: the subset the request went to, "" for all endpoints
-  bool tls = false;        // the request crossed mTLS (inbound from a peer, or outbound to one)
+  std::string_view authority;
+  std::string_view dst_service;
+  std::string_view route;       // outbound: the HTTPRoute that matched, "default" without one
+  std::string_view dst_subset;  // outbound: the subset the request went to, "" for all
+  bool tls = false;  // the request crossed mTLS (inbound from a peer, or outbound to one)
 };
 
 // The metric children of one request target (direction × authority × dst_service × route ×
@@ -94,6 +96,7 @@ class WorkerMetrics {
 
   Metrics& metrics_;
   std::unordered_map<std::string, std::unique_ptr<TargetMetrics>> targets_;
+  std::string key_;  // scratch: a lookup allocates nothing once its key has been seen
 };
 
 }  // namespace weft::metrics

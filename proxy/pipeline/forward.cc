@@ -99,7 +99,8 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     uint32_t endpoint = balancer::kNoEndpoint;
     if (plan.hosts != nullptr) {
       endpoint = plan.hosts->pick(ctx_.random, Clock::now(), previous);
-      target = &plan.snapshot->targetFor(plan.hosts->service().endpoints[endpoint]);
+      const api::Service& service = plan.hosts->service();
+      target = &plan.snapshot->targetFor(service, service.endpoints[endpoint]);
     }
     upstream::ServiceLimits::PermitPtr permit;
     if (service != nullptr) {

@@ -50,19 +50,19 @@ absl::Status RequestPipelineImpl::planOutbound(http::ServerStream& stream, Worke
   const api::Service& parent = **svc;
   const router::RouteEntry* entry = snapshot.routes().match(parent, req);
   if (entry == nullptr) {
-    labels.dst_service = weft::strCat(parent.name, ".", parent.ns);
+    labels.dst_service = snapshot.serviceLabel(parent);
     return absl::NotFoundError(weft::strCat("no route matched: ", req.method, " ", req.path,
                                             " to service ", parent.name, ".", parent.ns));
   }
   labels.route = entry->route_label;
   size_t picked = router::pickBackend(*entry, ctx_.random);
   if (picked == router::kNoBackend) {
-    labels.dst_service = weft::strCat(parent.name, ".", parent.ns);
+    labels.dst_service = snapshot.serviceLabel(parent);
     return absl::InternalError(weft::strCat("no backend: every backendRef of route ",
                                             entry->route_label, " has weight 0"));
   }
   const router::Backend& backend = entry->backends[picked];
-  labels.dst_service = weft::strCat(backend.service->name, ".", backend.service->ns);
+  labels.dst_service = snapshot.serviceLabel(*backend.service);
   labels.dst_subset = backend.subset;
   labels.tls = true;
   if (backend.endpoints.empty()) {

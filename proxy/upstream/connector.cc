@@ -49,18 +49,19 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   tcp::endpoint endpoint(asio::ip::make_address(target.host_port.host, ec), target.host_port.port);
   if (ec) co_return absl::InvalidArgumentError(weft::strCat("bad address: ", ec.message()));
 
+  const auto connect_timeout = target.connect_timeout.value_or(connect_timeout_);
   TcpStream stream(executor_);
   error_code cec;
   {
     Deadline deadline(stream);
-    deadline.arm(connect_timeout_);
+    deadline.arm(connect_timeout);
     auto [connect_ec] = co_await stream.async_connect(endpoint, kUseTuple);
     cec = timedOut(deadline, connect_ec);
   }
   if (cec == beast::error::timeout) {
     co_return absl::UnavailableError(weft::strCat(
         "connect timed out after ",
-        std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout_).count(), "ms"));
+        std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout).count(), "ms"));
   }
   if (cec) co_return absl::UnavailableError(weft::strCat("connect: ", cec.message()));
   stream.set_option(tcp::no_delay(true), ec);
@@ -76,7 +77,7 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   error_code hec;
   {
     Deadline deadline(beast::get_lowest_layer(tls));
-    deadline.arm(connect_timeout_);
+    deadline.arm(connect_timeout);
     auto [handshake_ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
     hec = timedOut(deadline, handshake_ec);
   }

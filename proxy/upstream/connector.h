@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,8 @@ struct Target {
   api::HostPort host_port;
   bool tls = false;
   std::string identity;  // required peer SPIFFE ID when tls
+  // The destination's DestinationPolicy connectTimeout; unset: the proxy's --connect-timeout.
+  std::optional<std::chrono::steady_clock::duration> connect_timeout = {};
 
   static Target plain(const api::HostPort& hp);
   static Target mtls(const api::HostPort& hp, std::string address, std::string identity);

@@ -56,7 +56,6 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHand
   tcp::endpoint remote = socket.remote_endpoint(ignored);
   std::shared_ptr<const identity::Credentials> creds = ctx.credentials;  // this connection's
   TlsStream stream(std::move(socket), creds->serverContext());
-  http::http1::keepTlsBuffers(stream);
   error_code ec;
   {
     Deadline deadline(beast::get_lowest_layer(stream));

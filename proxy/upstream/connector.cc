@@ -73,7 +73,6 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
 
   std::shared_ptr<const identity::Credentials> creds = credentials_();
   TlsStream tls(std::move(stream), creds->clientContext());
-  http::http1::keepTlsBuffers(tls);
   error_code hec;
   {
     Deadline deadline(beast::get_lowest_layer(tls));

@@ -95,13 +95,6 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
   co_return r;
 }
 
-// Asio turns on SSL_MODE_RELEASE_BUFFERS for every stream: OpenSSL then frees its ~17 KB read
-// and write buffers whenever they empty and allocates them again for the next record, three
-// times per proxied request. A busy keep-alive connection keeps them instead.
-inline void keepTlsBuffers(TlsStream& stream) {
-  SSL_clear_mode(stream.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-}
-
 inline awaitable<void> shutdownStream(TcpStream& stream, Deadline&) {
   error_code ignored;
   stream.shutdown(tcp::socket::shutdown_send, ignored);

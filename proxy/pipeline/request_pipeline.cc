@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "proxy/common/log.h"
+#include "proxy/http/grpc_reply.h"
 #include "proxy/http/local_reply.h"
 #include "proxy/router/outbound_router.h"
 
@@ -119,6 +120,11 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::localReply(http::Se
   log::warn(inbound_ ? "inbound" : "outbound", " request failed: status=", status,
             " authority=", req.authority, " path=", req.path, " reason=\"", reason, "\"");
   if (stream.responseStarted()) co_return Outcome{};
+  if (http::isGrpcRequest(req)) {  // gRPC callers get a gRPC status, never an HTTP error body
+    const http::ResponseHead head = http::grpcLocalReply(status, reason);
+    co_await stream.sendResponseHead(head, true);
+    co_return Outcome{head.status, true};
+  }
   std::string body;
   const http::ResponseHead head = http::localReply(status, reason, body);
   if (auto ec = co_await stream.sendResponseHead(head, false); !ec) {

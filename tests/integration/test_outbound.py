@@ -66,6 +66,22 @@ def test_unknown_service_404(mesh):
     assert (r.header("content-type") or "").startswith("text/plain"), r
 
 
+def test_grpc_caller_gets_grpc_status_not_http_error(mesh):
+    # A gRPC call the proxy cannot route is answered the gRPC way: HTTP 200 with grpc-status
+    # UNAVAILABLE (14) and grpc-message, no HTTP error body.
+    r = mesh.get("/helloworld.Greeter/SayHello", "-X", "POST", "-H", "content-type: application/grpc",
+                 "-H", "te: trailers", "--data-binary", "", host="nosuchsvc")
+    assert r.rc == 0 and r.status == 200, r
+    assert r.header("grpc-status") == "14", r
+    assert "unknown service: nosuchsvc" in (r.header("grpc-message") or ""), r
+    assert "nosuchsvc" in (r.header("x-weft-error") or ""), r
+    assert r.body == b"", r
+    samples = mesh.client.metrics()
+    failed = M.metric_sum(samples, "response_total", direction="outbound", authority="nosuchsvc",
+                          status_code="200", classification="failure")
+    assert failed >= 1, "a gRPC failure answered with HTTP 200 is still counted as a failure"
+
+
 def test_unknown_service_absolute_form(mesh):
     r = M.curl("-x", f"http://127.0.0.1:{mesh.client.outbound}", "http://nosuchsvc:8080/hello")
     assert r.status == 404, r

@@ -1,0 +1,48 @@
+#include "proxy/http/grpc_reply.h"
+
+#include "common/strings.h"
+
+namespace weft::http {
+
+bool isGrpcRequest(const RequestHead& request) {
+  const std::string* type = request.headers.get("content-type");
+  if (type == nullptr) return false;
+  std::string_view t = *type;
+  constexpr std::string_view kGrpc = "application/grpc";
+  return weft::startsWithIgnoreCase(t, kGrpc) &&
+         (t.size() == kGrpc.size() || t[kGrpc.size()] == '+' || t[kGrpc.size()] == ';');
+}
+
+std::string percentEncodeGrpcMessage(std::string_view message) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(message.size());
+  for (char c : message) {
+    auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b <= 0x7e && b != '%') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xf]);
+    }
+  }
+  return out;
+}
+
+unsigned grpcStatusForLocalReply(unsigned http_status) {
+  return http_status == 504 ? kGrpcDeadlineExceeded : kGrpcUnavailable;
+}
+
+ResponseHead grpcLocalReply(unsigned http_status, std::string_view reason) {
+  ResponseHead head;
+  head.status = 200;
+  head.headers.add("content-type", "application/grpc");
+  head.headers.add("grpc-status", weft::strCat(grpcStatusForLocalReply(http_status)));
+  head.headers.add("grpc-message", percentEncodeGrpcMessage(reason));
+  head.headers.add(std::string(kErrorHeader), std::string(reason));
+  head.body = {false, std::nullopt};
+  return head;
+}
+
+}  // namespace weft::http

@@ -58,6 +58,24 @@ std::string pathProblem(std::string_view p) {
   return "";
 }
 
+// Protobuf identifiers: a method is one, a service is dot-separated ones.
+bool isProtoIdent(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool isProtoFullName(std::string_view s) {
+  for (std::string_view part : weft::split(s, '.')) {
+    if (!isProtoIdent(part)) return false;
+  }
+  return !s.empty();
+}
+
 absl::Status checkRegex(const Decoder& d, const YAML::Node& at, const std::string& field,
                         const std::string& pattern) {
   RE2::Options options;
@@ -109,6 +127,40 @@ absl::StatusOr<PathMatch> decodePath(const Decoder& d, const YAML::Node& n,
   return path;
 }
 
+// grpc: {service?, method?} -> the match's gRPC method and the path condition it stands for
+// (gRPC requests are POST /<package.Service>/<Method>).
+absl::Status decodeGrpc(const Decoder& d, const YAML::Node& n, const std::string& field,
+                        RouteMatch& match) {
+  if (auto st = d.requireMap(n, field, {"service", "method"}); !st.ok()) return st;
+  GrpcMethodMatch grpc;
+  auto service = d.string(n, field, "service", Need::kOptional);
+  if (!service.ok()) return service.status();
+  auto method = d.string(n, field, "method", Need::kOptional);
+  if (!method.ok()) return method.status();
+  if (service->empty() && method->empty()) {
+    return d.error(n, field, "needs a service, a method, or both");
+  }
+  if (!service->empty() && !isProtoFullName(*service)) {
+    return d.error(n["service"], field + ".service",
+                   "must be a fully qualified protobuf service name (e.g. helloworld.Greeter)");
+  }
+  if (!method->empty() && !isProtoIdent(*method)) {
+    return d.error(n["method"], field + ".method",
+                   "must be a protobuf method name ([A-Za-z0-9_]+, e.g. SayHello)");
+  }
+  grpc.service = std::move(*service);
+  grpc.method = std::move(*method);
+  if (!grpc.service.empty() && !grpc.method.empty()) {
+    match.path = {PathMatchType::kExact, weft::strCat("/", grpc.service, "/", grpc.method)};
+  } else if (!grpc.service.empty()) {
+    match.path = {PathMatchType::kPathPrefix, weft::strCat("/", grpc.service)};
+  } else {
+    match.path = {PathMatchType::kRegularExpression, weft::strCat("/[^/]+/", grpc.method)};
+  }
+  match.grpc = std::move(grpc);
+  return absl::OkStatus();
+}
+
 // The {type?, name, value} fields shared by header and query parameter matches.
 struct NameValue {
   StringMatchType type;
@@ -141,10 +193,17 @@ absl::StatusOr<NameValue> decodeNameValue(const Decoder& d, const YAML::Node& n,
 
 absl::StatusOr<RouteMatch> decodeRouteMatch(const Decoder& d, const YAML::Node& n,
                                             const std::string& field) {
-  if (auto st = d.requireMap(n, field, {"path", "headers", "queryParams", "method"}); !st.ok()) {
+  if (auto st = d.requireMap(n, field, {"path", "grpc", "headers", "queryParams", "method"});
+      !st.ok()) {
     return st;
   }
   RouteMatch match;
+  if (Decoder::has(n, "grpc")) {
+    if (Decoder::has(n, "path")) {
+      return d.error(n["grpc"], field + ".grpc", "cannot be combined with path");
+    }
+    if (auto st = decodeGrpc(d, n["grpc"], field + ".grpc", match); !st.ok()) return st;
+  }
   if (Decoder::has(n, "path")) {
     auto path = decodePath(d, n["path"], field + ".path");
     if (!path.ok()) return path.status();

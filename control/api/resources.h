@@ -67,10 +67,19 @@ struct QueryParamMatch {
   std::string value;
 };
 
+// A gRPC method (GRPCRoute's GRPCMethodMatch): either part may be left out. The decoder also
+// writes the equivalent `path` condition (/service/method exact, /service prefix, or a regex for
+// a method of any service), which is what the route table matches on.
+struct GrpcMethodMatch {
+  std::string service;  // fully qualified, e.g. helloworld.Greeter
+  std::string method;   // e.g. SayHello
+};
+
 // All of the present conditions must hold. An empty match matches every request (path "/"
 // prefix, as Gateway API defaults it).
 struct RouteMatch {
   PathMatch path;
+  std::optional<GrpcMethodMatch> grpc = std::nullopt;  // as written; `path` holds its condition
   std::vector<HeaderMatch> headers;
   std::vector<QueryParamMatch> query_params;
   std::string method;  // upper-case; empty: any method

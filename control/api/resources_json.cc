@@ -88,7 +88,15 @@ json nameValues(const std::vector<T>& matches) {
 }
 
 json matchJson(const RouteMatch& m) {
-  json out = {{"path", {{"type", name(m.path.type)}, {"value", m.path.value}}}};
+  json out = json::object();
+  if (m.grpc) {
+    json grpc = json::object();
+    if (!m.grpc->service.empty()) grpc["service"] = m.grpc->service;
+    if (!m.grpc->method.empty()) grpc["method"] = m.grpc->method;
+    out["grpc"] = std::move(grpc);
+  } else {
+    out["path"] = {{"type", name(m.path.type)}, {"value", m.path.value}};
+  }
   if (!m.headers.empty()) out["headers"] = nameValues(m.headers);
   if (!m.query_params.empty()) out["queryParams"] = nameValues(m.query_params);
   if (!m.method.empty()) out["method"] = m.method;

@@ -148,6 +148,42 @@ TEST(DecodeRouteTest, MinimalRuleDefaults) {
   EXPECT_FALSE(rule.retry);
 }
 
+// issue #4: gRPC service/method matches stand for the path a gRPC call uses.
+TEST(DecodeRouteTest, GrpcMatchesBecomePathConditions) {
+  auto config = decodeOk(
+      withRules("    - matches: [{grpc: {service: helloworld.Greeter, method: SayHello}},\n"
+                "                {grpc: {service: helloworld.Greeter}}, {grpc: {method: Check}}]\n"
+                "      backendRefs: [{name: reviews}]"));
+  ASSERT_NE(config, nullptr);
+  const auto& m = config->routes()[0].rules[0].matches;
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].path.type, PathMatchType::kExact);
+  EXPECT_EQ(m[0].path.value, "/helloworld.Greeter/SayHello");
+  ASSERT_TRUE(m[0].grpc);
+  EXPECT_EQ(m[0].grpc->service, "helloworld.Greeter");
+  EXPECT_EQ(m[1].path.type, PathMatchType::kPathPrefix);
+  EXPECT_EQ(m[1].path.value, "/helloworld.Greeter");
+  EXPECT_EQ(m[2].path.type, PathMatchType::kRegularExpression);
+  EXPECT_EQ(m[2].path.value, "/[^/]+/Check");
+}
+
+TEST(DecodeRouteTest, GrpcMatchErrors) {
+  EXPECT_EQ(errorOf(withRules("    - matches: [{grpc: {}}]\n      backendRefs: [{name: reviews}]")),
+            "mesh.yaml:19: spec.rules[0].matches[0].grpc: needs a service, a method, or both");
+  EXPECT_EQ(
+      errorOf(withRules("    - matches: [{grpc: {service: \"hello world\"}}]\n"
+                        "      backendRefs: [{name: reviews}]")),
+      "mesh.yaml:19: spec.rules[0].matches[0].grpc.service: must be a fully qualified protobuf "
+      "service name (e.g. helloworld.Greeter)");
+  EXPECT_EQ(errorOf(withRules("    - matches: [{grpc: {method: Say/Hello}}]\n"
+                              "      backendRefs: [{name: reviews}]")),
+            "mesh.yaml:19: spec.rules[0].matches[0].grpc.method: must be a protobuf method name "
+            "([A-Za-z0-9_]+, e.g. SayHello)");
+  EXPECT_EQ(errorOf(withRules("    - matches: [{grpc: {method: A}, path: {value: /x}}]\n"
+                              "      backendRefs: [{name: reviews}]")),
+            "mesh.yaml:19: spec.rules[0].matches[0].grpc: cannot be combined with path");
+}
+
 // Gateway API: a zero timeout disables it; it reads as absent.
 TEST(DecodeRouteTest, ZeroTimeoutsDisable) {
   auto config = decodeOk(withRules(R"(    - backendRefs: [{name: reviews}]

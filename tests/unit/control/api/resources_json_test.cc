@@ -104,6 +104,10 @@ spec:
             - {type: RegularExpression, name: user-agent, value: ".*curl.*"}
           queryParams: [{name: "q", value: "a b&c"}, {type: RegularExpression, name: p, value: "#?"}]
         - path: {value: /static/}
+        - grpc: {service: helloworld.Greeter, method: SayHello}
+        - grpc: {service: grpc.health.v1.Health}
+          headers: [{name: x-debug, value: "1"}]
+        - grpc: {method: Watch}
       backendRefs:
         - {name: reviews, namespace: default, subset: v1, weight: 0}
         - {name: ratings, namespace: default, weight: 1000000}

@@ -30,6 +30,33 @@ std::string percentEncodeGrpcMessage(std::string_view message) {
   return out;
 }
 
+std::optional<std::chrono::milliseconds> parseGrpcTimeout(std::string_view value) {
+  if (value.size() < 2 || value.size() > 9) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : value.substr(0, value.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  using std::chrono::ceil;
+  using std::chrono::milliseconds;
+  switch (value.back()) {
+    case 'H':
+      return milliseconds(n * 3'600'000);
+    case 'M':
+      return milliseconds(n * 60'000);
+    case 'S':
+      return milliseconds(n * 1000);
+    case 'm':
+      return milliseconds(n);
+    case 'u':
+      return ceil<milliseconds>(std::chrono::microseconds(n));
+    case 'n':
+      return ceil<milliseconds>(std::chrono::nanoseconds(n));
+    default:
+      return std::nullopt;
+  }
+}
+
 unsigned grpcStatusForLocalReply(unsigned http_status) {
   return http_status == 504 ? kGrpcDeadlineExceeded : kGrpcUnavailable;
 }

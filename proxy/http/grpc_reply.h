@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +19,10 @@ bool isGrpcRequest(const RequestHead& request);
 // grpc-message's encoding (gRPC over HTTP/2 spec): bytes outside printable ASCII, and '%',
 // become %XX.
 std::string percentEncodeGrpcMessage(std::string_view message);
+
+// A grpc-timeout header value ("1S", "250m", "100u", at most 8 digits and a unit of H M S m u n),
+// rounded up to whole milliseconds; nullopt if malformed (the header is then ignored).
+std::optional<std::chrono::milliseconds> parseGrpcTimeout(std::string_view value);
 
 // The gRPC status a proxy-generated failure with HTTP status `http_status` maps to: a timeout
 // (504) is DEADLINE_EXCEEDED, every other failure the proxy generates UNAVAILABLE.

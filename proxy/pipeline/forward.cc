@@ -6,6 +6,7 @@
 #include "control/api/duration.h"
 #include "proxy/balancer/outlier_detector.h"
 #include "proxy/common/log.h"
+#include "proxy/http/grpc_reply.h"
 #include "proxy/pipeline/request_pipeline.h"
 
 namespace weft::pipeline {
@@ -81,8 +82,20 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
   std::span<char> buffer(lease_buffer.storage.get(), kBodyChunk);
 
   const api::RouteRule* rule = plan.rule;
+  // The request's deadline: the route's timeout, or a gRPC caller's grpc-timeout if sooner.
   std::optional<Clock::time_point> request_deadline;
-  if (rule != nullptr && rule->timeouts.request) request_deadline = start + *rule->timeouts.request;
+  std::string deadline_text;  // how the reason names it
+  if (rule != nullptr && rule->timeouts.request) {
+    request_deadline = start + *rule->timeouts.request;
+    deadline_text = api::formatDuration(*rule->timeouts.request);
+  }
+  if (const std::string* grpc_timeout = req.headers.get("grpc-timeout")) {
+    if (auto d = http::parseGrpcTimeout(*grpc_timeout);
+        d && (!request_deadline || start + *d < *request_deadline)) {
+      request_deadline = start + *d;
+      deadline_text = weft::strCat(api::formatDuration(*d), " (grpc-timeout)");
+    }
+  }
   uint32_t attempts_left = rule != nullptr && rule->retry ? rule->retry->attempts : 0;
 
   // A small body of known length is held back so that a retry can send it again.
@@ -110,9 +123,9 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
         const auto& pool = service->limits().settings();
         if (refused->timed_out) {
           const std::string reason = weft::strCat(
-              "request timed out after ", api::formatDuration(*rule->timeouts.request),
-              ": waiting for a connection to ", plan.hosts->service().name, ".",
-              plan.hosts->service().ns, " (maxConnections=", pool.max_connections, ")");
+              "request timed out after ", deadline_text, ": waiting for a connection to ",
+              plan.hosts->service().name, ".", plan.hosts->service().ns,
+              " (maxConnections=", pool.max_connections, ")");
           co_return co_await localReply(stream, 504, reason);
         }
         service->metrics().recordOverflow(refused->limit);
@@ -145,8 +158,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     }
     if (a.client_gone) co_return Outcome{};
     if (a.result.failure == TryFailure::kTimeout && request_deadline && now >= *request_deadline) {
-      a.reason = weft::strCat("request timed out after ",
-                              api::formatDuration(*rule->timeouts.request), ": ", a.reason);
+      a.reason = weft::strCat("request timed out after ", deadline_text, ": ", a.reason);
     }
     if (shouldRetry(plan, req, a, body, replayable, attempts_left, request_deadline)) {
       log::info(hop_, " retrying ", req.method, " ", req.authority, req.path, " after ",

@@ -75,3 +75,21 @@ def test_request_timeout_504(proxies, echo_app):
     assert slow.status == 504, slow
     assert "timed out" in (slow.weft_error or ""), f"x-weft-error must say 'timed out': {slow}"
     assert b"timed out" in slow.body, f"generated 504 must give the reason in its body: {slow}"
+
+
+def test_grpc_timeout_is_honoured_as_deadline_exceeded(proxies, echo_app):
+    # No route timeout at all: the gRPC caller's own grpc-timeout bounds the call, and the
+    # failure comes back as a gRPC status (DEADLINE_EXCEEDED), not an HTTP 504.
+    fleet = F.start_fleet(proxies, {"v1": echo_app.port}, lambda addrs: F.documents(
+        F.service_yaml(addrs, subsets=False),
+        F.route_yaml("""
+            - backendRefs: [{name: reviews}]
+            """)))
+    url = f"http://127.0.0.1:{fleet.client.outbound}"
+    grpc = ("-H", "Host: reviews", "-H", "content-type: application/grpc", "-H", "te: trailers")
+    r = M.curl(*grpc, "-H", "grpc-timeout: 500m", url + "/slow?ms=3000")
+    assert r.rc == 0 and r.status == 200, r
+    assert r.header("grpc-status") == "4", r
+    assert "timed out after 500ms (grpc-timeout)" in (r.header("x-weft-error") or ""), r
+    fast = M.curl(*grpc, "-H", "grpc-timeout: 5S", url + "/slow?ms=10")
+    assert fast.status == 200 and fast.header("grpc-status") is None and fast.body == b"slow\n", fast

@@ -41,6 +41,21 @@ TEST(GrpcReplyTest, TrailersOnlyResponseCarriesStatusMessageAndReason) {
             "upstream connect failed: 127.0.0.1:1: 100% refused");
 }
 
+TEST(GrpcReplyTest, ParsesGrpcTimeout) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(parseGrpcTimeout("1S"), milliseconds(1000));
+  EXPECT_EQ(parseGrpcTimeout("250m"), milliseconds(250));
+  EXPECT_EQ(parseGrpcTimeout("2M"), milliseconds(120'000));
+  EXPECT_EQ(parseGrpcTimeout("1H"), milliseconds(3'600'000));
+  EXPECT_EQ(parseGrpcTimeout("1500u"), milliseconds(2));  // rounded up
+  EXPECT_EQ(parseGrpcTimeout("99999999n"), milliseconds(100));
+  EXPECT_EQ(parseGrpcTimeout("1"), std::nullopt);
+  EXPECT_EQ(parseGrpcTimeout("S"), std::nullopt);
+  EXPECT_EQ(parseGrpcTimeout("123456789S"), std::nullopt);  // more than 8 digits
+  EXPECT_EQ(parseGrpcTimeout("1s"), std::nullopt);
+  EXPECT_EQ(parseGrpcTimeout("-1S"), std::nullopt);
+}
+
 TEST(GrpcReplyTest, PercentEncodesNonPrintableBytes) {
   EXPECT_EQ(percentEncodeGrpcMessage("a\nb\xc3\xa9"), "a%0Ab%C3%A9");
   EXPECT_EQ(percentEncodeGrpcMessage("plain text ~"), "plain text ~");

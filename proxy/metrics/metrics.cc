@@ -94,13 +94,15 @@ TargetMetrics::TargetMetrics(Metrics& metrics, prometheus::Labels labels)
     : metrics_(metrics), labels_(std::move(labels)), requests_(&metrics.requests().Add(labels_)) {}
 
 void TargetMetrics::recordResponse(unsigned status, bool failure,
-                                   std::chrono::steady_clock::duration latency) {
-  unsigned key = status * 2 + (failure ? 1 : 0);
+                                   std::chrono::steady_clock::duration latency, int grpc_status) {
+  const uint64_t key =
+      (uint64_t{status} << 32) | (uint64_t{failure} << 31) | static_cast<uint32_t>(grpc_status + 1);
   auto it = responses_.find(key);
   if (it == responses_.end()) {
     prometheus::Labels l = labels_;
     l["status_code"] = weft::strCat(status);
     l["classification"] = failure ? "failure" : "success";
+    if (grpc_status >= 0) l["grpc_status"] = weft::strCat(grpc_status);
     Response r{&metrics_.responses().Add(l), &metrics_.latency().Add(l, kLatencyBucketsMs)};
     it = responses_.emplace(key, r).first;
   }

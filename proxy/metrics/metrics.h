@@ -67,7 +67,9 @@ class TargetMetrics {
   TargetMetrics(Metrics& metrics, prometheus::Labels labels);
 
   void recordRequest() { requests_->Increment(); }
-  void recordResponse(unsigned status, bool failure, std::chrono::steady_clock::duration latency);
+  // `grpc_status` >= 0 for a gRPC response: it adds the grpc_status label (Linkerd's).
+  void recordResponse(unsigned status, bool failure, std::chrono::steady_clock::duration latency,
+                      int grpc_status = -1);
 
  private:
   struct Response {
@@ -78,7 +80,7 @@ class TargetMetrics {
   Metrics& metrics_;
   prometheus::Labels labels_;  // as exported (authority may read "overflow")
   prometheus::Counter* requests_;
-  std::unordered_map<unsigned, Response> responses_;  // key: status * 2 + failure
+  std::unordered_map<uint64_t, Response> responses_;  // key: status, failure, grpc status
 };
 
 // Per-worker cache of metric children, so a request does one local hash lookup instead of the

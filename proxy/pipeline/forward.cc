@@ -185,6 +185,14 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::pumpResponse(
   http::ClientStream& upstream = *attempt.upstream;
   const http::ResponseHead& head = attempt.head;
   Outcome outcome{head.status, head.status >= 500};
+  // A gRPC status in the head (a "trailers-only" response) decides success by itself.
+  if (const std::string* grpc = head.headers.get("grpc-status")) {
+    uint32_t code = 0;
+    if (weft::parseUnsigned(*grpc, &code) && code <= 16) {
+      outcome.grpc_status = static_cast<int>(code);
+      outcome.failure = code != 0;
+    }
+  }
   if (auto ec = co_await stream.sendResponseHead(head, !upstream.responseBodyBuffered()); ec) {
     co_return Outcome{head.status, true};
   }

@@ -97,7 +97,7 @@ awaitable<void> RequestPipelineImpl::handle(http::ServerStream& stream) {
   }
   if (outcome.status != 0) {
     target_metrics.recordResponse(outcome.status, outcome.failure,
-                                  std::chrono::steady_clock::now() - start);
+                                  std::chrono::steady_clock::now() - start, outcome.grpc_status);
   }
 }
 
@@ -123,7 +123,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::localReply(http::Se
   if (http::isGrpcRequest(req)) {  // gRPC callers get a gRPC status, never an HTTP error body
     const http::ResponseHead head = http::grpcLocalReply(status, reason);
     co_await stream.sendResponseHead(head, true);
-    co_return Outcome{head.status, true};
+    co_return Outcome{head.status, true, static_cast<int>(http::grpcStatusForLocalReply(status))};
   }
   std::string body;
   const http::ResponseHead head = http::localReply(status, reason, body);

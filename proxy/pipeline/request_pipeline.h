@@ -37,6 +37,7 @@ class RequestPipelineImpl final : public http::StreamHandler {
   struct Outcome {
     unsigned status = 0;  // 0: no response could be sent (the client or upstream went away)
     bool failure = true;
+    int grpc_status = -1;  // a gRPC response's status, when known
   };
 
   // Where a request goes: the app (inbound), or a host set chosen by the route (outbound).

@@ -91,5 +91,8 @@ def test_grpc_timeout_is_honoured_as_deadline_exceeded(proxies, echo_app):
     assert r.rc == 0 and r.status == 200, r
     assert r.header("grpc-status") == "4", r
     assert "timed out after 500ms (grpc-timeout)" in (r.header("x-weft-error") or ""), r
+    assert M.wait_until(lambda: M.metric_sum(
+        fleet.client.metrics(), "response_total", direction="outbound", grpc_status="4",
+        classification="failure") == 1, 5.0), "counted once, as a failure with grpc_status 4"
     fast = M.curl(*grpc, "-H", "grpc-timeout: 5S", url + "/slow?ms=10")
     assert fast.status == 200 and fast.header("grpc-status") is None and fast.body == b"slow\n", fast

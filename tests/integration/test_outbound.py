@@ -76,10 +76,11 @@ def test_grpc_caller_gets_grpc_status_not_http_error(mesh):
     assert "unknown service: nosuchsvc" in (r.header("grpc-message") or ""), r
     assert "nosuchsvc" in (r.header("x-weft-error") or ""), r
     assert r.body == b"", r
-    samples = mesh.client.metrics()
-    failed = M.metric_sum(samples, "response_total", direction="outbound", authority="nosuchsvc",
-                          status_code="200", classification="failure")
-    assert failed >= 1, "a gRPC failure answered with HTTP 200 is still counted as a failure"
+    # The proxy records the response once its write completes: poll briefly for it.
+    assert M.wait_until(lambda: M.metric_sum(
+        mesh.client.metrics(), "response_total", direction="outbound", authority="nosuchsvc",
+        status_code="200", classification="failure", grpc_status="14") >= 1, 5.0), \
+        "a gRPC failure answered with HTTP 200 is still counted as a failure, with grpc_status"
 
 
 def test_unknown_service_absolute_form(mesh):

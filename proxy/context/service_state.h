@@ -60,6 +60,11 @@ class HostSetState {
 
   const api::Service& service() const { return service_; }
   ServiceState& owner() { return owner_; }
+  // Brings outlier_ejected_endpoints up to date when this set has ejections out: an ejection
+  // ends by time, not by an event.
+  void expireEjections(balancer::TimePoint now) {
+    if (reported_ejected_ > 0) refreshEjectedGauge(now);
+  }
 
  private:
   void refreshEjectedGauge(balancer::TimePoint now);

@@ -11,6 +11,12 @@ WorkerSnapshot::WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstShared
       services_(table_->mesh().services().size(), nullptr),
       service_labels_(table_->mesh().services().size()) {}
 
+void WorkerSnapshot::refreshGauges(balancer::TimePoint now) {
+  for (auto& set : host_sets_) {
+    if (set) set->expireEjections(now);
+  }
+}
+
 const std::string& WorkerSnapshot::serviceLabel(const api::Service& service) {
   std::string& label = service_labels_[static_cast<size_t>(&service - mesh().services().data())];
   if (label.empty()) label = weft::strCat(service.name, ".", service.ns);

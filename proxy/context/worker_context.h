@@ -40,6 +40,8 @@ class WorkerSnapshot {
   const upstream::Target& targetFor(const api::Service& service, const api::Endpoint& endpoint);
   HostSetState& hostSet(const router::Backend& backend);
   ServiceState& serviceState(const api::Service& service);
+  // Periodic upkeep: ejections that ended leave outlier_ejected_endpoints.
+  void refreshGauges(balancer::TimePoint now);
   // "<name>.<namespace>", the dst_service metric label.
   const std::string& serviceLabel(const api::Service& service);
 

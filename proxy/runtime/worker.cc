@@ -52,6 +52,7 @@ awaitable<void> Worker::sweepPool() {
     timer.expires_after(std::chrono::seconds(5));
     co_await timer.async_wait(kUseTuple);
     ctx_->pool.evictExpired();
+    ctx_->snapshot->refreshGauges(std::chrono::steady_clock::now());
   }
 }
 

@@ -119,3 +119,8 @@ def test_ejected_endpoint_returns_after_base_ejection_time(proxies, make_app):
         c.close()
     assert t_back - t_ejected >= 1.5, \
         f"the endpoint got traffic {t_back - t_ejected:.2f} s into a 2 s ejection"
+    # With no traffic at all, the gauge still comes down once the (4 s) second ejection ends:
+    # the worker's periodic sweep (every 5 s) expires it.
+    assert M.wait_until(
+        lambda: F.metric(fleet.client, "outlier_ejected_endpoints", **SVC) == 0, 12.0, 0.2), \
+        "outlier_ejected_endpoints still counts an endpoint whose ejection ended"

@@ -19,13 +19,17 @@ namespace {
 using ::testing::Contains;
 using ::testing::Pair;
 
-// Echoes the request body; /fail returns without a response; /big answers with 3 MiB.
+// Echoes the request body; /fail returns without a response; /big answers with 3 MiB; /gated
+// reads nothing until the test opens the gate.
 class EchoHandler : public StreamHandler {
  public:
+  explicit EchoHandler(const Executor& executor) : gate(executor) {}
+
   awaitable<void> handle(ServerStream& stream) override {
     RequestHead& req = stream.request();
     seen.push_back(req);
     if (req.path == "/fail") co_return;
+    if (req.path == "/gated") co_await gate.waitUntil(Signal::Clock::time_point::max());
     std::string body;
     char buffer[16384];
     if (req.body.present) {
@@ -50,10 +54,13 @@ class EchoHandler : public StreamHandler {
       std::span<const char> piece(body.data() + off, n);
       if (auto ec = co_await stream.sendResponseBody(piece, end); ec) co_return;
       off += n;
+      sent += n;
     } while (off < body.size());
   }
 
   std::vector<RequestHead> seen;
+  size_t sent = 0;  // response bytes sendResponseBody has taken
+  Signal gate;
 };
 
 struct ClientStream {
@@ -67,7 +74,9 @@ struct ClientStream {
 
 class ServerSessionTest : public ::testing::Test, public SessionListener {
  protected:
-  ServerSessionTest() : server_(io_.get_executor(), DownstreamInfo{}, handler_, settings_, *this) {
+  ServerSessionTest()
+      : handler_(io_.get_executor()),
+        server_(io_.get_executor(), DownstreamInfo{}, handler_, settings_, *this) {
     nghttp2_session_callbacks* cbs = nullptr;
     nghttp2_session_callbacks_new(&cbs);
     nghttp2_session_callbacks_set_on_header_callback(
@@ -81,8 +90,13 @@ class ServerSessionTest : public ::testing::Test, public SessionListener {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
         cbs,
         [](nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t len, void* self) {
-          static_cast<ServerSessionTest*>(self)->streams_[id].body.append(
-              reinterpret_cast<const char*>(data), len);
+          auto* test = static_cast<ServerSessionTest*>(self);
+          test->streams_[id].body.append(reinterpret_cast<const char*>(data), len);
+          if (test->client_reads_) {
+            nghttp2_session_consume(test->client_, id, len);
+          } else {
+            test->client_unread_[id] += len;
+          }
           return 0;
         });
     nghttp2_session_callbacks_set_on_stream_close_callback(
@@ -98,7 +112,12 @@ class ServerSessionTest : public ::testing::Test, public SessionListener {
             static_cast<ServerSessionTest*>(self)->goaway_ = true;
           return 0;
         });
-    nghttp2_session_client_new(&client_, cbs, this);
+    // The client acknowledges response DATA itself, so a test can play a slow reader.
+    nghttp2_option* option = nullptr;
+    nghttp2_option_new(&option);
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    nghttp2_session_client_new2(&client_, cbs, this, option);
+    nghttp2_option_del(option);
     nghttp2_session_callbacks_del(cbs);
     nghttp2_submit_settings(client_, NGHTTP2_FLAG_NONE, nullptr, 0);
   }
@@ -177,6 +196,8 @@ class ServerSessionTest : public ::testing::Test, public SessionListener {
   std::map<int32_t, ClientStream> streams_;
   int idle_ = 0;
   bool goaway_ = false;
+  bool client_reads_ = true;
+  std::map<int32_t, size_t> client_unread_;
 };
 
 TEST_F(ServerSessionTest, GetIsHandedToTheHandler) {
@@ -220,6 +241,38 @@ TEST_F(ServerSessionTest, LargeResponseWaitsForTheClientWindow) {
   pump();
   EXPECT_TRUE(streams_[id].closed);
   EXPECT_EQ(streams_[id].body.size(), 3u << 20);
+}
+
+TEST_F(ServerSessionTest, SlowReaderHoldsTheHandlerBack) {
+  client_reads_ = false;  // the client's windows (64 KiB) never reopen
+  int32_t id = request(get("/big"));
+  pump();
+  EXPECT_FALSE(streams_[id].closed);
+  EXPECT_EQ(streams_[id].body.size(), 65535u);
+  // Beyond what the client took, the proxy holds at most the queue bound plus one piece.
+  EXPECT_LE(handler_.sent, 65535u + kMaxQueuedResponseBytes + 16384u);
+  EXPECT_GE(handler_.sent, kMaxQueuedResponseBytes);
+  // The client starts reading: the rest flows.
+  client_reads_ = true;
+  nghttp2_session_consume(client_, id, client_unread_[id]);
+  pump();
+  EXPECT_TRUE(streams_[id].closed);
+  EXPECT_EQ(streams_[id].body.size(), 3u << 20);
+}
+
+TEST_F(ServerSessionTest, FastUploaderIsHeldBackByTheStreamWindow) {
+  auto fields = get("/gated");
+  fields[0].second = "POST";
+  std::string upload(3 << 20, 'u');
+  int32_t id = request(fields, upload, true);
+  pump();
+  ASSERT_EQ(handler_.seen.size(), 1u);
+  // Nothing read yet: the client may send no more than the stream window.
+  EXPECT_EQ(streams_[id].upload_pos, static_cast<size_t>(kStreamWindow));
+  handler_.gate.notify();
+  pump();
+  EXPECT_TRUE(streams_[id].closed);
+  EXPECT_EQ(streams_[id].body, upload);
 }
 
 TEST_F(ServerSessionTest, HandlerWithoutResponseResetsTheStream) {

@@ -8,6 +8,8 @@
 #include "proxy/common/log.h"
 #include "proxy/http/http1/server_codec.h"
 #include "proxy/http/http1/stream_ops.h"
+#include "proxy/http/http2/server_codec.h"
+#include "proxy/listener/protocol_detect.h"
 
 namespace weft::listener {
 namespace {
@@ -33,10 +35,21 @@ class ConnectionScope {
 };
 
 template <typename Stream>
-awaitable<void> serveHttp(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
-                          http::StreamHandler& pipeline, metrics::ConnectionStats& stats) {
+awaitable<void> serveHttp1(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
+                           http::StreamHandler& pipeline, metrics::ConnectionStats& stats,
+                           beast::flat_buffer&& received) {
   http::http1::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http1,
-                                                 stats);
+                                                 stats, std::move(received));
+  ConnectionScope scope(ctx, conn);
+  co_await conn.run();
+}
+
+template <typename Stream>
+awaitable<void> serveHttp2(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
+                           http::StreamHandler& pipeline, metrics::ConnectionStats& stats,
+                           std::string_view received) {
+  http::http2::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http1,
+                                                 stats, received);
   ConnectionScope scope(ctx, conn);
   co_await conn.run();
 }
@@ -47,7 +60,21 @@ awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHan
   // co_await full-expression twice.
   TcpStream stream(std::move(socket));
   const http::DownstreamInfo info{false, false, ""};
-  co_await serveHttp(ctx, std::move(stream), info, pipeline, stats);
+  // HTTP/2 with prior knowledge or HTTP/1.1, from the first bytes; they go to the codec.
+  beast::flat_buffer received;
+  auto [ec, protocol] = co_await detectProtocol(stream, received, ctx.http1.idle_timeout);
+  if (ec) {
+    error_code ignored;
+    stream.close(ignored);
+    co_return;
+  }
+  if (protocol == Protocol::kHttp2) {
+    auto bytes = received.data();
+    const std::string_view preface(static_cast<const char*>(bytes.data()), bytes.size());
+    co_await serveHttp2(ctx, std::move(stream), info, pipeline, stats, preface);
+  } else {
+    co_await serveHttp1(ctx, std::move(stream), info, pipeline, stats, std::move(received));
+  }
 }
 
 awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHandler& pipeline) {
@@ -78,7 +105,13 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHand
     co_return;
   }
   const http::DownstreamInfo info{true, true, *peer};
-  co_await serveHttp(ctx, std::move(stream), info, pipeline, stats);
+  if (identity::negotiatedHttp2(stream.native_handle())) {
+    const std::string_view none;
+    co_await serveHttp2(ctx, std::move(stream), info, pipeline, stats, none);
+  } else {
+    beast::flat_buffer received;
+    co_await serveHttp1(ctx, std::move(stream), info, pipeline, stats, std::move(received));
+  }
 }
 
 }  // namespace

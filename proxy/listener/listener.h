@@ -16,8 +16,10 @@ absl::StatusOr<std::unique_ptr<tcp::acceptor>> bindReusePort(asio::io_context& i
                                                              const api::HostPort& address);
 
 // Accepts until the acceptor is closed and serves each connection on this worker:
-//   outbound: plain HTTP/1.1 from the local app
-//   inbound:  mTLS handshake (client certificate required), then HTTP/1.1
+//   outbound: plain HTTP/1.1 or HTTP/2 (prior knowledge) from the local app, told apart by the
+//             first bytes
+//   inbound:  mTLS handshake (client certificate required), then HTTP/2 if ALPN chose h2, else
+//             HTTP/1.1
 awaitable<void> acceptLoop(WorkerContext& ctx, tcp::acceptor& acceptor, bool inbound,
                            http::StreamHandler& pipeline);
 

@@ -16,13 +16,15 @@ namespace bhttp = boost::beast::http;
 template <typename Stream>
 ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo info,
                                                    StreamHandler& handler, const Settings& settings,
-                                                   metrics::ConnectionStats& stats)
+                                                   metrics::ConnectionStats& stats,
+                                                   beast::flat_buffer buffer)
     : stream_(std::move(stream)),
       deadline_(beast::get_lowest_layer(stream_)),
       info_(std::move(info)),
       handler_(handler),
       settings_(settings),
-      stats_(stats) {
+      stats_(stats),
+      buffer_(std::move(buffer)) {
   buffer_.reserve(kReadBufferBytes);
 }
 

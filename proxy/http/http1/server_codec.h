@@ -21,8 +21,11 @@ namespace weft::http::http1 {
 template <typename Stream>
 class ServerConnectionImpl final : public ServerConnection, public ServerStream {
  public:
+  // `buffer` may hold bytes already read off the connection (by protocol detection): they are
+  // parsed first.
   ServerConnectionImpl(Stream stream, DownstreamInfo info, StreamHandler& handler,
-                       const Settings& settings, metrics::ConnectionStats& stats);
+                       const Settings& settings, metrics::ConnectionStats& stats,
+                       boost::beast::flat_buffer buffer = {});
 
   // ServerConnection
   awaitable<void> run() override;

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proxy/common/asio.h"
+#include "proxy/common/deadline.h"
+#include "proxy/http/codec.h"
+#include "proxy/http/http1/settings.h"
+#include "proxy/http/http2/server_session.h"
+#include "proxy/http/http2/signal.h"
+#include "proxy/metrics/connection_stats.h"
+
+namespace weft::http::http2 {
+
+// HTTP/2 server side of a downstream connection, over a plain (h2c, prior knowledge) or TLS
+// (ALPN h2) stream: the socket half of a ServerSession. One reader feeds what arrives to the
+// session, with the idle deadline armed while no stream is open; one writer gathers the frames
+// the session has ready into one buffer per write. Streams run concurrently, each in its own
+// handler coroutine; run() returns once the connection is closed and every handler is done.
+template <typename Stream>
+class ServerConnectionImpl final : public ServerConnection, private SessionListener {
+ public:
+  // `received`: bytes already read off the connection (the client preface, by protocol
+  // detection), fed to the session first.
+  ServerConnectionImpl(Stream stream, DownstreamInfo info, StreamHandler& handler,
+                       const http1::Settings& settings, metrics::ConnectionStats& stats,
+                       std::string_view received);
+
+  // ServerConnection
+  awaitable<void> run() override;
+  void drain() override { session_.drain(); }
+
+ private:
+  // SessionListener
+  void onIdle() override;
+
+  awaitable<void> writeLoop();
+
+  Stream stream_;
+  Deadline read_deadline_;  // after stream_: they close its socket
+  Deadline write_deadline_;
+  const http1::Settings& settings_;
+  metrics::ConnectionStats& stats_;
+  ServerSession session_;
+  std::string received_;
+  Signal writer_done_;
+  bool reading_ = false;
+  bool writer_running_ = false;
+};
+
+extern template class ServerConnectionImpl<TcpStream>;
+extern template class ServerConnectionImpl<TlsStream>;
+
+}  // namespace weft::http::http2

@@ -1,0 +1,332 @@
+#include "proxy/http/http2/server_session.h"
+
+#include <string_view>
+
+#include "common/strings.h"
+#include "proxy/common/log.h"
+#include "proxy/http/http2/settings.h"
+#include "proxy/http/local_reply.h"
+
+namespace weft::http::http2 {
+
+// nghttp2's C callbacks: each casts user_data back to the session and forwards.
+struct ServerSession::Callbacks {
+  static ServerSession& self(void* user_data) { return *static_cast<ServerSession*>(user_data); }
+
+  static int beginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    return self(user_data).onBeginHeaders(*frame);
+  }
+  static int header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                    size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                    void* user_data) {
+    return self(user_data).onHeader(
+        *frame, std::string_view(reinterpret_cast<const char*>(name), namelen),
+        std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  }
+  static int frameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    return self(user_data).onFrameRecv(*frame);
+  }
+  static int dataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                       size_t len, void* user_data) {
+    return self(user_data).onDataChunk(stream_id, data, len);
+  }
+  static int frameSend(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    return self(user_data).onFrameSend(*frame);
+  }
+  static int streamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code,
+                         void* user_data) {
+    return self(user_data).onStreamClose(stream_id, error_code);
+  }
+  static int error(nghttp2_session*, int, const char* msg, size_t len, void*) {
+    log::debug("http2: ", std::string_view(msg, len));
+    return 0;
+  }
+  static ssize_t readData(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                          nghttp2_data_source* source, void*) {
+    return static_cast<ServerStreamImpl*>(source->ptr)->readData(buf, length, flags);
+  }
+
+  // Built once per process; nghttp2 copies them into each session.
+  static const nghttp2_session_callbacks* get() {
+    static nghttp2_session_callbacks* callbacks = [] {
+      nghttp2_session_callbacks* cbs = nullptr;
+      nghttp2_session_callbacks_new(&cbs);
+      nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &beginHeaders);
+      nghttp2_session_callbacks_set_on_header_callback(cbs, &header);
+      nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &frameRecv);
+      nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &dataChunk);
+      nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &frameSend);
+      nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &streamClose);
+      nghttp2_session_callbacks_set_error_callback2(cbs, &error);
+      return cbs;
+    }();
+    return callbacks;
+  }
+};
+
+ServerSession::ServerSession(const Executor& executor, DownstreamInfo info, StreamHandler& handler,
+                             const http1::Settings& settings, SessionListener& listener)
+    : executor_(executor),
+      info_(std::move(info)),
+      handler_(handler),
+      settings_(settings),
+      listener_(listener),
+      output_(executor),
+      handlers_done_(executor) {
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  // Request bodies are acknowledged as the pipeline reads them: flow control is backpressure.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_no_closed_streams(option, 1);
+  nghttp2_session_server_new2(&session_, Callbacks::get(), this, option);
+  nghttp2_option_del(option);
+
+  const nghttp2_settings_entry entries[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(settings.max_header_bytes)},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+}
+
+// nghttp2_session_del calls no callbacks; the streams go after it.
+ServerSession::~ServerSession() { nghttp2_session_del(session_); }
+
+bool ServerSession::receive(const uint8_t* data, size_t size) {
+  ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
+  if (rv < 0) {
+    log::info("http2 connection error from client: ", nghttp2_strerror(static_cast<int>(rv)));
+    if (nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR) != 0) fatal_ = true;
+    wakeWriter();
+    return false;
+  }
+  if (nghttp2_session_want_write(session_)) wakeWriter();
+  return !finished() && nghttp2_session_want_read(session_);
+}
+
+bool ServerSession::produce(std::string& out, size_t limit) {
+  if (fatal_) return false;
+  if (goaway_at_ && Clock::now() >= *goaway_at_) {
+    goaway_at_.reset();
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
+  while (out.size() < limit) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      log::warn("http2 session failed: ", nghttp2_strerror(static_cast<int>(n)));
+      fatal_ = true;
+      return false;
+    }
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool ServerSession::finished() const {
+  return fatal_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
+}
+
+awaitable<void> ServerSession::waitForOutput() {
+  co_await output_.waitUntil(goaway_at_.value_or(Clock::time_point::max()));
+}
+
+void ServerSession::drain() {
+  if (draining_ || closing_) return;
+  draining_ = true;
+  nghttp2_submit_shutdown_notice(session_);
+  goaway_at_ = Clock::now() + kGoawayGrace;
+  wakeWriter();
+}
+
+void ServerSession::abort() {
+  if (closing_) return;
+  closing_ = true;
+  for (auto& [id, stream] : streams_) stream->wakeAll();
+  wakeWriter();
+}
+
+awaitable<void> ServerSession::waitHandlers() {
+  while (handlers_ > 0) co_await handlers_done_.waitUntil(Clock::time_point::max());
+}
+
+ServerStreamImpl* ServerSession::find(int32_t stream_id) {
+  return static_cast<ServerStreamImpl*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+}
+
+int ServerSession::onBeginHeaders(const nghttp2_frame& frame) {
+  if (frame.hd.type != NGHTTP2_HEADERS || frame.headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto stream =
+      std::make_unique<ServerStreamImpl>(*this, frame.hd.stream_id, settings_.max_header_bytes);
+  if (nghttp2_session_set_stream_user_data(session_, frame.hd.stream_id, stream.get()) != 0) {
+    return 0;  // not a stream nghttp2 opened: it ignores the block
+  }
+  streams_[frame.hd.stream_id] = std::move(stream);
+  return 0;
+}
+
+int ServerSession::onHeader(const nghttp2_frame& frame, std::string_view name,
+                            std::string_view value) {
+  ServerStreamImpl* stream = find(frame.hd.stream_id);
+  // Trailers of a request (a later HEADERS) are not forwarded over HTTP/1.1 yet.
+  if (stream == nullptr || !stream->builder_ || frame.headers.cat != NGHTTP2_HCAT_REQUEST) {
+    return 0;
+  }
+  stream->builder_->add(name, value);
+  return 0;
+}
+
+int ServerSession::onFrameRecv(const nghttp2_frame& frame) {
+  if (frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) return 0;
+  ServerStreamImpl* stream = find(frame.hd.stream_id);
+  if (stream == nullptr) return 0;
+  const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame.hd.type == NGHTTP2_HEADERS && frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
+    stream->request_ended_ = end;
+    startRequest(*stream);
+  } else if (end) {
+    stream->requestEnded();
+  }
+  return 0;
+}
+
+void ServerSession::startRequest(ServerStreamImpl& stream) {
+  absl::Status st = stream.builder_->finish();
+  stream.expect_continue_ = stream.builder_->expectContinue();
+  stream.builder_.reset();
+  RequestHead& req = stream.request_;
+  req.body.present = !stream.request_ended_;
+  stream.head_request_ = req.method == "HEAD";
+  if (!st.ok()) {
+    unsigned status = st.code() == absl::StatusCode::kUnimplemented       ? 405
+                      : st.code() == absl::StatusCode::kResourceExhausted ? 431
+                                                                          : 400;
+    const std::string reason(weft::sv(st.message()));
+    localReply(stream, status, reason);
+    return;
+  }
+  stream.handler_running_ = true;
+  ++handlers_;
+  // Starts on the next turn of the event loop, after nghttp2 has returned.
+  asio::co_spawn(executor_, runHandler(stream), asio::detached);
+}
+
+awaitable<void> ServerSession::runHandler(ServerStreamImpl& stream) {
+  if (!closing_) co_await handler_.handle(stream);
+  finishHandler(stream);
+}
+
+void ServerSession::finishHandler(ServerStreamImpl& stream) {
+  stream.handler_running_ = false;
+  if (!stream.closed_ && !closing_) {
+    if (!stream.response_done_) {
+      reset(stream.id_, NGHTTP2_INTERNAL_ERROR);
+    } else if (stream.end_sent_ && !stream.request_ended_) {
+      // The response is complete and nobody reads the rest of the request: stop the upload.
+      reset(stream.id_, NGHTTP2_NO_ERROR);
+    }  // else onFrameSend does that once END_STREAM is out
+  }
+  if (size_t unread = stream.discardInput()) consumed(stream.id_, unread);
+  if (stream.closed_) erase(stream);
+  if (--handlers_ == 0) handlers_done_.notify();
+}
+
+void ServerSession::localReply(ServerStreamImpl& stream, unsigned status, std::string_view reason) {
+  log::warn("downstream request rejected: status=", status, " reason=\"", reason, "\"");
+  std::string body;
+  const ResponseHead head = http::localReply(status, reason, body);
+  ResponseFields fields;
+  buildResponseFields(head, fields);
+  stream.response_started_ = true;
+  stream.has_body_ = !stream.head_request_;
+  if (stream.has_body_) stream.queueLocalBody(std::move(body));
+  submitResponse(stream, fields, stream.has_body_);
+  stream.response_done_ = true;
+}
+
+int ServerSession::onDataChunk(int32_t stream_id, const uint8_t* data, size_t size) {
+  ServerStreamImpl* stream = find(stream_id);
+  if (stream == nullptr || !stream->handler_running_) {
+    consumed(stream_id, size);  // nobody will read it: give the window back at once
+    return 0;
+  }
+  stream->received(data, size);
+  return 0;
+}
+
+int ServerSession::onFrameSend(const nghttp2_frame& frame) {
+  if ((frame.hd.type != NGHTTP2_DATA && frame.hd.type != NGHTTP2_HEADERS) ||
+      (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
+    return 0;
+  }
+  ServerStreamImpl* stream = find(frame.hd.stream_id);
+  if (stream == nullptr) return 0;
+  stream->end_sent_ = true;
+  stream->write_signal_.notify();
+  if (!stream->handler_running_ && !stream->request_ended_) reset(stream->id_, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
+int ServerSession::onStreamClose(int32_t stream_id, uint32_t error_code) {
+  ServerStreamImpl* stream = find(stream_id);
+  if (stream == nullptr) return 0;
+  stream->closed_ = true;
+  if (!stream->end_sent_) {
+    stream->reset_ = true;
+    if (stream->handler_running_) {
+      log::debug("http2 stream ", stream_id,
+                 " reset by client: ", nghttp2_http2_strerror(error_code));
+    }
+  }
+  stream->wakeAll();
+  if (!stream->handler_running_) erase(*stream);
+  return 0;
+}
+
+void ServerSession::erase(ServerStreamImpl& stream) {
+  if (size_t unread = stream.discardInput()) consumed(stream.id_, unread);
+  streams_.erase(stream.id_);
+  if (streams_.empty() && !closing_) listener_.onIdle();
+}
+
+int ServerSession::submitResponse(ServerStreamImpl& stream, const ResponseFields& fields,
+                                  bool with_body) {
+  nghttp2_data_provider provider;
+  provider.source.ptr = &stream;
+  provider.read_callback = &Callbacks::readData;
+  int rv = nghttp2_submit_response(session_, stream.id_, fields.nva.data(), fields.nva.size(),
+                                   with_body ? &provider : nullptr);
+  wakeWriter();
+  return rv;
+}
+
+void ServerSession::submitContinue(int32_t stream_id) {
+  static constexpr char kStatus[] = ":status";
+  static constexpr char k100[] = "100";
+  nghttp2_nv nv{reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus)),
+                reinterpret_cast<uint8_t*>(const_cast<char*>(k100)), sizeof(kStatus) - 1,
+                sizeof(k100) - 1, NGHTTP2_NV_FLAG_NONE};
+  nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, stream_id, nullptr, &nv, 1, nullptr);
+  wakeWriter();
+}
+
+void ServerSession::resumeData(int32_t stream_id) {
+  nghttp2_session_resume_data(session_, stream_id);
+  wakeWriter();
+}
+
+void ServerSession::consumed(int32_t stream_id, size_t size) {
+  nghttp2_session_consume(session_, stream_id, size);
+  if (nghttp2_session_want_write(session_)) wakeWriter();
+}
+
+void ServerSession::reset(int32_t stream_id, uint32_t error_code) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, error_code);
+  wakeWriter();
+}
+
+}  // namespace weft::http::http2

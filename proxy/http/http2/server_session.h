@@ -1,0 +1,114 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <nghttp2/nghttp2.h>
+
+#include "proxy/common/asio.h"
+#include "proxy/http/codec.h"
+#include "proxy/http/http1/settings.h"
+#include "proxy/http/http2/server_stream.h"
+#include "proxy/http/http2/signal.h"
+
+namespace weft::http::http2 {
+
+// What a session tells the connection that owns it.
+class SessionListener {
+ public:
+  virtual ~SessionListener() = default;
+  // The last open stream is gone: the connection is idle (its idle deadline starts).
+  virtual void onIdle() = 0;
+};
+
+// The server side of one HTTP/2 connection without the socket: an nghttp2 session fed by
+// receive() and drained by produce(), and the streams it carries. Each request, once its HEADERS
+// are complete, is handed to the StreamHandler in its own coroutine on the worker, so many
+// exchanges run at once. Everything runs on the worker's thread.
+//
+// Malformed requests that nghttp2 lets through but the proxy cannot forward get a local 400 /
+// 405 / 431 on their stream; protocol errors nghttp2 finds are RST_STREAM or GOAWAY as RFC 9113
+// says. A handler that returns without finishing its response gets RST_STREAM(INTERNAL_ERROR).
+class ServerSession {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Queues the server preface: SETTINGS (MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE,
+  // MAX_HEADER_LIST_SIZE) and a larger connection window.
+  ServerSession(const Executor& executor, DownstreamInfo info, StreamHandler& handler,
+                const http1::Settings& settings, SessionListener& listener);
+  ~ServerSession();
+  ServerSession(const ServerSession&) = delete;
+  ServerSession& operator=(const ServerSession&) = delete;
+
+  // Feeds bytes read from the client. False once the session wants no more input (a connection
+  // error queued a GOAWAY, or the session is done).
+  bool receive(const uint8_t* data, size_t size);
+  // Appends the frames nghttp2 has ready to `out`, up to about `limit` bytes. False on a fatal
+  // error: nothing more can be sent.
+  bool produce(std::string& out, size_t limit);
+  // Nothing left to read or send: GOAWAY exchanged and no stream open, or a fatal error.
+  bool finished() const;
+  bool closing() const { return closing_; }
+  // Waits until output may be ready (or the drain's final GOAWAY is due).
+  awaitable<void> waitForOutput();
+  void wakeWriter() { output_.notify(); }
+
+  // Graceful shutdown: a shutdown notice now, the final GOAWAY naming the last stream taken
+  // after kGoawayGrace; open streams finish, then the session is done.
+  void drain();
+  // The connection is gone: pending and later reads and writes of every stream fail.
+  void abort();
+  // Waits until every handler coroutine has returned.
+  awaitable<void> waitHandlers();
+
+  size_t openStreams() const { return streams_.size(); }
+  const DownstreamInfo& downstream() const { return info_; }
+  const http1::Settings& settings() const { return settings_; }
+
+ private:
+  friend class ServerStreamImpl;
+  struct Callbacks;  // the nghttp2 trampolines
+
+  int onBeginHeaders(const nghttp2_frame& frame);
+  int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);
+  int onFrameRecv(const nghttp2_frame& frame);
+  int onDataChunk(int32_t stream_id, const uint8_t* data, size_t size);
+  int onFrameSend(const nghttp2_frame& frame);
+  int onStreamClose(int32_t stream_id, uint32_t error_code);
+
+  ServerStreamImpl* find(int32_t stream_id);
+  void startRequest(ServerStreamImpl& stream);
+  awaitable<void> runHandler(ServerStreamImpl& stream);
+  void finishHandler(ServerStreamImpl& stream);
+  void localReply(ServerStreamImpl& stream, unsigned status, std::string_view reason);
+  void erase(ServerStreamImpl& stream);
+
+  // For ServerStreamImpl.
+  int submitResponse(ServerStreamImpl& stream, const ResponseFields& fields, bool with_body);
+  void submitContinue(int32_t stream_id);
+  void resumeData(int32_t stream_id);
+  void consumed(int32_t stream_id, size_t size);
+  void reset(int32_t stream_id, uint32_t error_code);
+
+  Executor executor_;
+  DownstreamInfo info_;
+  StreamHandler& handler_;
+  const http1::Settings& settings_;
+  SessionListener& listener_;
+  std::unordered_map<int32_t, std::unique_ptr<ServerStreamImpl>> streams_;
+  nghttp2_session* session_ = nullptr;
+  Signal output_;
+  Signal handlers_done_;
+  std::optional<Clock::time_point> goaway_at_;
+  size_t handlers_ = 0;
+  bool closing_ = false;
+  bool draining_ = false;
+  bool fatal_ = false;
+};
+
+}  // namespace weft::http::http2

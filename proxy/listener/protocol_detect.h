@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <string_view>
+#include <utility>
+
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "proxy/common/asio.h"
+
+namespace weft::listener {
+
+enum class Protocol { kHttp1, kHttp2, kNeedMore };
+
+// What the first bytes of a plaintext connection say: the HTTP/2 client preface (prior
+// knowledge, RFC 9113 §3.3), anything else (HTTP/1.1), or too few bytes to tell.
+Protocol classifyPreface(std::string_view received);
+
+// Reads the first bytes of a connection into `buffer` (one read, more only while what arrived
+// is a strict prefix of the preface) within `timeout`, and classifies them. The bytes stay in
+// `buffer` for the codec. An error (EOF, timeout) means the connection ended undecided.
+awaitable<std::pair<error_code, Protocol>> detectProtocol(
+    TcpStream& stream, beast::flat_buffer& buffer, std::chrono::steady_clock::duration timeout);
+
+}  // namespace weft::listener

@@ -34,27 +34,6 @@ nghttp2_nv field(std::string_view name, std::string_view value) {
 
 }  // namespace
 
-const boost::system::error_category& clientCategory() {
-  struct Category : boost::system::error_category {
-    const char* name() const noexcept override { return "http2-client"; }
-    std::string message(int ev) const override {
-      switch (static_cast<ClientErrc>(ev)) {
-        case ClientErrc::kRefused:
-          return "stream refused by the upstream (not processed)";
-        case ClientErrc::kReset:
-          return "stream reset";
-        case ClientErrc::kConnectionClosed:
-          return "http2 connection closed";
-        case ClientErrc::kProtocol:
-          return "malformed http2 response";
-      }
-      return "unknown http2 client error";
-    }
-  };
-  static const Category category;
-  return category;
-}
-
 struct ClientSession::Callbacks {
   static ClientSession& self(void* user_data) { return *static_cast<ClientSession*>(user_data); }
 
@@ -189,8 +168,10 @@ error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>
                                         const RequestHead& head) {
   --unsubmitted_;
   // After a GOAWAY the request never leaves: refused, even once the connection has ended.
-  if (goaway_) return fail(*state, ClientErrc::kRefused), state->error;
-  if (closing_ || fatal_) return fail(*state, ClientErrc::kConnectionClosed), state->error;
+  if (goaway_ || closing_ || fatal_) {
+    fail(*state, goaway_ ? ClientErrc::kRefused : ClientErrc::kConnectionClosed);
+    return state->error;
+  }
   std::vector<nghttp2_nv> nva;
   nva.reserve(head.headers.size() + 5);
   nva.push_back(field(":method", head.method));
@@ -212,7 +193,8 @@ error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>
                                       head.body.present ? &provider : nullptr, nullptr);
   if (id < 0) {
     log::warn("http2 request not submitted: ", nghttp2_strerror(id));
-    return fail(*state, ClientErrc::kRefused), state->error;
+    fail(*state, ClientErrc::kRefused);
+    return state->error;
   }
   state->id = id;
   state->request_done = !head.body.present;

@@ -1,0 +1,163 @@
+#include "proxy/http/http2/client_connection.h"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/write.hpp>
+
+#include "proxy/common/deadline.h"
+#include "proxy/common/log.h"
+#include "proxy/http/http2/settings.h"
+
+namespace weft::http::http2 {
+
+template <typename Stream>
+struct Http2ClientConnectionImpl<Stream>::Core {
+  Core(Stream s, const http1::Settings& settings, metrics::TcpCounters& counters)
+      : stream(std::move(s)),
+        write_deadline(beast::get_lowest_layer(stream)),
+        settings(settings),
+        stats(counters),
+        session(std::make_shared<ClientSession>(beast::get_lowest_layer(stream).get_executor(),
+                                                settings)) {}
+
+  Stream stream;
+  Deadline write_deadline;  // after stream: it closes its socket
+  const http1::Settings& settings;
+  metrics::ConnectionStats stats;
+  std::shared_ptr<ClientSession> session;  // streams share it
+  bool reader_done = false;
+  bool writer_done = false;
+
+  bool open() { return beast::get_lowest_layer(stream).is_open(); }
+
+  void shutdown() {
+    session->abort();
+    error_code ignored;
+    beast::get_lowest_layer(stream).cancel(ignored);
+    beast::get_lowest_layer(stream).close(ignored);
+  }
+
+  static awaitable<void> readLoop(std::shared_ptr<Core> self) {
+    std::unique_ptr<uint8_t[]> buffer(new uint8_t[kReadChunk]);
+    ClientSession& session = *self->session;
+    bool more = true;
+    while (more && !session.finished() && !session.closing()) {
+      auto [ec, n] =
+          co_await self->stream.async_read_some(asio::buffer(buffer.get(), kReadChunk), kUseTuple);
+      self->stats.read(n);
+      if (n > 0 && !session.closing()) more = session.receive(buffer.get(), n);
+      if (ec) {
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
+          log::debug("http2 upstream read ended: ", ec.message());
+        }
+        break;
+      }
+    }
+    self->reader_done = true;
+    if (!more && !self->writer_done) {
+      // The session queued a GOAWAY: let the writer send it before the socket goes.
+      session.wakeWriter();
+      co_return;
+    }
+    self->shutdown();
+  }
+
+  static awaitable<void> writeLoop(std::shared_ptr<Core> self) {
+    ClientSession& session = *self->session;
+    std::string out;
+    for (;;) {
+      out.clear();
+      const bool ok = session.produce(out, kWriteBatch);
+      if (!out.empty()) {
+        self->write_deadline.arm(self->settings.read_timeout);
+        auto [ec, n] = co_await asio::async_write(self->stream, asio::buffer(out), kUseTuple);
+        self->write_deadline.disarm();
+        self->stats.wrote(n);
+        if (ec) break;
+        continue;
+      }
+      if (!ok || session.finished() || session.closing() || self->reader_done) break;
+      co_await session.waitForOutput();
+    }
+    self->writer_done = true;
+    self->shutdown();
+  }
+};
+
+template <typename Stream>
+Http2ClientConnectionImpl<Stream>::Http2ClientConnectionImpl(Stream stream,
+                                                             const http1::Settings& settings,
+                                                             metrics::TcpCounters& counters)
+    : core_(std::make_shared<Core>(std::move(stream), settings, counters)) {
+  auto executor = beast::get_lowest_layer(core_->stream).get_executor();
+  asio::co_spawn(executor, Core::writeLoop(core_), asio::detached);
+  asio::co_spawn(executor, Core::readLoop(core_), asio::detached);
+}
+
+template <typename Stream>
+Http2ClientConnectionImpl<Stream>::~Http2ClientConnectionImpl() {
+  single_.reset();
+  close();
+}
+
+template <typename Stream>
+std::unique_ptr<Http2ClientStream> Http2ClientConnectionImpl<Stream>::openStream() {
+  auto state = core_->session->open();
+  return std::make_unique<ClientStreamImpl>(core_->session, std::move(state));
+}
+
+template <typename Stream>
+bool Http2ClientConnectionImpl<Stream>::canOpenStream() const {
+  return alive() && core_->session->canOpenStream();
+}
+
+template <typename Stream>
+size_t Http2ClientConnectionImpl<Stream>::activeStreams() const {
+  return core_->session->activeStreams();
+}
+
+template <typename Stream>
+bool Http2ClientConnectionImpl<Stream>::alive() const {
+  const ClientSession& s = *core_->session;
+  return core_->open() && !s.closing() && !s.finished() && !core_->reader_done &&
+         !core_->writer_done;
+}
+
+template <typename Stream>
+ClientStream& Http2ClientConnectionImpl<Stream>::startStream() {
+  single_.reset();
+  single_ = openStream();
+  return *single_;
+}
+
+template <typename Stream>
+bool Http2ClientConnectionImpl<Stream>::reusable() const {
+  return alive() && !core_->session->goawayReceived();
+}
+
+template <typename Stream>
+void Http2ClientConnectionImpl<Stream>::close() {
+  core_->shutdown();
+}
+
+template <typename Stream>
+const ClientSession& Http2ClientConnectionImpl<Stream>::session() const {
+  return *core_->session;
+}
+
+template class Http2ClientConnectionImpl<TcpStream>;
+template class Http2ClientConnectionImpl<TlsStream>;
+
+void offerH2(TlsStream& stream) {
+  static constexpr unsigned char kProtos[] = {2, 'h', '2'};
+  SSL_set_alpn_protos(stream.native_handle(), kProtos, sizeof(kProtos));
+}
+
+bool negotiatedH2(TlsStream& stream) {
+  const unsigned char* proto = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(stream.native_handle(), &proto, &len);
+  return len == 2 && proto[0] == 'h' && proto[1] == '2';
+}
+
+}  // namespace weft::http::http2

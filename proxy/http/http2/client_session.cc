@@ -1,0 +1,382 @@
+#include "proxy/http/http2/client_session.h"
+
+#include <cstring>
+#include <string_view>
+
+#include "common/strings.h"
+#include "proxy/common/log.h"
+#include "proxy/http/http2/settings.h"
+
+namespace weft::http::http2 {
+namespace {
+
+// Fields that describe one connection or belong to the codec (RFC 9113 §8.2.2); `te` is kept
+// only as "trailers".
+bool dropRequestField(const Header& h) {
+  const std::string_view n = h.name;
+  if (n.empty() || n.front() == ':') return true;
+  if (n == "te") return !weft::equalsIgnoreCase(weft::trim(h.value), "trailers");
+  return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
+         n == "transfer-encoding" || n == "upgrade" || n == "host" || n == "content-length" ||
+         n == "expect";
+}
+
+bool dropResponseField(std::string_view n) {
+  return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
+         n == "transfer-encoding" || n == "upgrade" || n == "content-length";
+}
+
+nghttp2_nv field(std::string_view name, std::string_view value) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+}  // namespace
+
+struct ClientSession::Callbacks {
+  static ClientSession& self(void* user_data) { return *static_cast<ClientSession*>(user_data); }
+
+  static int beginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    return self(user_data).onBeginHeaders(*frame);
+  }
+  static int header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                    size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                    void* user_data) {
+    return self(user_data).onHeader(
+        *frame, std::string_view(reinterpret_cast<const char*>(name), namelen),
+        std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  }
+  static int frameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    return self(user_data).onFrameRecv(*frame);
+  }
+  static int dataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                       size_t len, void* user_data) {
+    return self(user_data).onDataChunk(stream_id, data, len);
+  }
+  static int frameNotSend(nghttp2_session*, const nghttp2_frame* frame, int, void* user_data) {
+    return self(user_data).onFrameNotSend(*frame);
+  }
+  static int streamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code,
+                         void* user_data) {
+    return self(user_data).onStreamClose(stream_id, error_code);
+  }
+  static int error(nghttp2_session*, int, const char* msg, size_t len, void*) {
+    log::debug("http2 client: ", std::string_view(msg, len));
+    return 0;
+  }
+  static ssize_t readData(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                          nghttp2_data_source* source, void* user_data) {
+    return self(user_data).readData(*static_cast<ClientStreamState*>(source->ptr), buf, length,
+                                    flags);
+  }
+
+  static const nghttp2_session_callbacks* get() {
+    static nghttp2_session_callbacks* callbacks = [] {
+      nghttp2_session_callbacks* cbs = nullptr;
+      nghttp2_session_callbacks_new(&cbs);
+      nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &beginHeaders);
+      nghttp2_session_callbacks_set_on_header_callback(cbs, &header);
+      nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &frameRecv);
+      nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &dataChunk);
+      nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, &frameNotSend);
+      nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &streamClose);
+      nghttp2_session_callbacks_set_error_callback2(cbs, &error);
+      return cbs;
+    }();
+    return callbacks;
+  }
+};
+
+ClientSession::ClientSession(const Executor& executor, const http1::Settings& settings)
+    : executor_(executor), settings_(settings), output_(executor) {
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_no_closed_streams(option, 1);
+  nghttp2_session_client_new2(&session_, Callbacks::get(), this, option);
+  nghttp2_option_del(option);
+  const nghttp2_settings_entry entries[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(settings.max_header_bytes)},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+}
+
+ClientSession::~ClientSession() { nghttp2_session_del(session_); }
+
+bool ClientSession::receive(const uint8_t* data, size_t size) {
+  ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
+  if (rv < 0) {
+    log::info("http2 connection error from upstream: ", nghttp2_strerror(static_cast<int>(rv)));
+    if (nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR) != 0) fatal_ = true;
+    wakeWriter();
+    return false;
+  }
+  if (nghttp2_session_want_write(session_)) wakeWriter();
+  return !finished() && nghttp2_session_want_read(session_);
+}
+
+bool ClientSession::produce(std::string& out, size_t limit) {
+  if (fatal_ || closing_) return false;  // after abort() the data sources may be gone
+  while (out.size() < limit) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      log::warn("http2 client session failed: ", nghttp2_strerror(static_cast<int>(n)));
+      fatal_ = true;
+      return false;
+    }
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool ClientSession::finished() const {
+  return fatal_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
+}
+
+void ClientSession::abort() {
+  if (closing_) return;
+  closing_ = true;
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, state] : streams) {
+    state->closed = true;
+    if (!state->ended) fail(*state, ClientErrc::kConnectionClosed);
+  }
+  wakeWriter();
+}
+
+std::shared_ptr<ClientStreamState> ClientSession::open() {
+  ++unsubmitted_;
+  return std::make_shared<ClientStreamState>(executor_);
+}
+
+uint32_t ClientSession::peerMaxConcurrentStreams() const {
+  return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+bool ClientSession::canOpenStream() const {
+  return !goaway_ && !closing_ && !finished() && activeStreams() < peerMaxConcurrentStreams();
+}
+
+error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>& state,
+                                        const RequestHead& head) {
+  --unsubmitted_;
+  // After a GOAWAY the request never leaves: refused, even once the connection has ended.
+  if (goaway_ || closing_ || fatal_) {
+    fail(*state, goaway_ ? ClientErrc::kRefused : ClientErrc::kConnectionClosed);
+    return state->error;
+  }
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(head.headers.size() + 5);
+  nva.push_back(field(":method", head.method));
+  nva.push_back(field(":scheme", head.scheme));
+  nva.push_back(field(":authority", head.authority));
+  nva.push_back(field(":path", head.path));
+  std::string length;
+  if (head.body.length && (head.body.present || *head.body.length == 0)) {
+    length = weft::strCat(*head.body.length);
+    nva.push_back(field("content-length", length));
+  }
+  for (const auto& h : head.headers) {
+    if (!dropRequestField(h)) nva.push_back(field(h.name, h.value));
+  }
+  nghttp2_data_provider provider;
+  provider.source.ptr = state.get();
+  provider.read_callback = &Callbacks::readData;
+  int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
+                                      head.body.present ? &provider : nullptr, nullptr);
+  if (id < 0) {
+    log::warn("http2 request not submitted: ", nghttp2_strerror(id));
+    fail(*state, ClientErrc::kRefused);
+    return state->error;
+  }
+  state->id = id;
+  state->request_done = !head.body.present;
+  streams_[id] = state;
+  wakeWriter();
+  return {};
+}
+
+void ClientSession::resumeData(ClientStreamState& state) {
+  if (state.closed || !state.deferred) return;
+  state.deferred = false;
+  nghttp2_session_resume_data(session_, state.id);
+  wakeWriter();
+}
+
+void ClientSession::consumed(ClientStreamState& state, size_t size) {
+  if (size == 0 || closing_) return;
+  nghttp2_session_consume(session_, state.id, size);
+  if (nghttp2_session_want_write(session_)) wakeWriter();
+}
+
+void ClientSession::cancel(ClientStreamState& state) {
+  if (state.closed || state.id < 0 || closing_) return;
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, state.id, NGHTTP2_CANCEL);
+  wakeWriter();
+}
+
+void ClientSession::fail(ClientStreamState& state, error_code ec) {
+  if (!state.error) state.error = ec;
+  state.read_signal.notify();
+  state.write_signal.notify();
+}
+
+ClientStreamState* ClientSession::find(int32_t stream_id) {
+  auto it = streams_.find(stream_id);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+int ClientSession::onBeginHeaders(const nghttp2_frame& frame) {
+  if (frame.hd.type != NGHTTP2_HEADERS) return 0;
+  if (ClientStreamState* state = find(frame.hd.stream_id)) {
+    state->block.clear();
+    state->block_bytes = 0;
+    state->status = 0;
+  }
+  return 0;
+}
+
+int ClientSession::onHeader(const nghttp2_frame& frame, std::string_view name,
+                            std::string_view value) {
+  ClientStreamState* state = find(frame.hd.stream_id);
+  if (state == nullptr || frame.hd.type != NGHTTP2_HEADERS) return 0;
+  state->block_bytes += name.size() + value.size() + 32;
+  if (state->block_bytes > settings_.max_header_bytes) {
+    fail(*state, ClientErrc::kProtocol);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // nghttp2 resets the stream
+  }
+  if (name == ":status") {
+    uint64_t status = 0;
+    if (weft::parseUnsigned(value, &status) && status >= 100 && status <= 999) {
+      state->status = static_cast<unsigned>(status);
+    }
+    return 0;
+  }
+  if (!name.empty() && name.front() == ':') return 0;
+  state->block.push_back({std::string(name), std::string(value)});
+  return 0;
+}
+
+int ClientSession::onFrameRecv(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_GOAWAY) {
+    // nghttp2 closes the streams above last_stream_id with REFUSED_STREAM itself.
+    goaway_ = true;
+    log::debug("http2 upstream GOAWAY: last stream ", frame.goaway.last_stream_id, ", ",
+               nghttp2_http2_strerror(frame.goaway.error_code));
+    return 0;
+  }
+  if (frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) return 0;
+  ClientStreamState* state = find(frame.hd.stream_id);
+  if (state == nullptr) return 0;
+  const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame.hd.type == NGHTTP2_HEADERS) {
+    if (!state->head_done) {
+      if (state->status >= 100 && state->status < 200) return 0;  // interim: wait for the final
+      finishHead(*state, end);
+    } else {
+      for (auto& h : state->block) state->trailers.add(std::move(h.name), std::move(h.value));
+      state->block.clear();
+    }
+  }
+  if (end) state->ended = true;
+  state->read_signal.notify();
+  return 0;
+}
+
+void ClientSession::finishHead(ClientStreamState& state, bool end) {
+  if (state.status < 200) {
+    fail(state, ClientErrc::kProtocol);
+    cancel(state);
+    return;
+  }
+  ResponseHead& head = state.head;
+  head.status = state.status;
+  head.headers.reserve(state.block.size());
+  for (auto& h : state.block) {
+    if (h.name == "content-length") {
+      uint64_t length = 0;
+      if (weft::parseUnsigned(h.value, &length)) head.body.length = length;
+      continue;
+    }
+    if (dropResponseField(h.name)) continue;
+    head.headers.add(std::move(h.name), std::move(h.value));
+  }
+  state.block.clear();
+  head.body.present = !end;
+  state.head_done = true;
+}
+
+int ClientSession::onDataChunk(int32_t stream_id, const uint8_t* data, size_t size) {
+  ClientStreamState* state = find(stream_id);
+  if (state == nullptr || state->detached) {
+    nghttp2_session_consume(session_, stream_id, size);  // nobody reads it
+    return 0;
+  }
+  state->body.append(reinterpret_cast<const char*>(data), size);
+  state->read_signal.notify();
+  return 0;
+}
+
+int ClientSession::onFrameNotSend(const nghttp2_frame& frame) {
+  if (frame.hd.type != NGHTTP2_HEADERS) return 0;
+  auto it = streams_.find(frame.hd.stream_id);
+  if (it == streams_.end()) return 0;
+  // A request that never left (a GOAWAY came first, or the stream limit): not processed.
+  auto state = it->second;
+  streams_.erase(it);
+  state->closed = true;
+  fail(*state, ClientErrc::kRefused);
+  return 0;
+}
+
+int ClientSession::onStreamClose(int32_t stream_id, uint32_t error_code) {
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return 0;
+  auto state = it->second;
+  streams_.erase(it);
+  state->closed = true;
+  if (!state->ended) {
+    fail(*state, error_code == NGHTTP2_REFUSED_STREAM ? ClientErrc::kRefused : ClientErrc::kReset);
+    if (error_code != NGHTTP2_CANCEL || !state->detached) {
+      log::debug("http2 upstream stream ", stream_id,
+                 " closed: ", nghttp2_http2_strerror(error_code));
+    }
+  } else {
+    state->read_signal.notify();
+    state->write_signal.notify();
+  }
+  return 0;
+}
+
+ssize_t ClientSession::readData(ClientStreamState& state, uint8_t* buf, size_t length,
+                                uint32_t* flags) {
+  const size_t n = std::min(length, state.queued());
+  if (n > 0) {
+    std::memcpy(buf, state.out.data() + state.out_off, n);
+    state.out_off += n;
+    if (state.out_off == state.out.size()) {
+      state.out.clear();
+      state.out_off = 0;
+    }
+    state.write_signal.notify();
+  }
+  if (state.queued() == 0 && state.out_end) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    state.request_done = true;
+    return static_cast<ssize_t>(n);
+  }
+  if (n == 0) {
+    state.deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return static_cast<ssize_t>(n);
+}
+
+}  // namespace weft::http::http2

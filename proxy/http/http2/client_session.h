@@ -1,0 +1,125 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nghttp2/nghttp2.h>
+
+#include "proxy/common/asio.h"
+#include "proxy/http/http1/settings.h"
+#include "proxy/http/http2/client_errors.h"
+#include "proxy/http/http2/signal.h"
+#include "proxy/http/message.h"
+
+namespace weft::http::http2 {
+
+// Request body queued per stream before sendRequestBody waits for nghttp2 to take it.
+inline constexpr size_t kMaxQueuedRequestBytes = 64 * 1024;
+
+// One client stream's state, shared by the session (while nghttp2 knows the stream) and the
+// caller's stream handle. Only the worker's thread touches it.
+struct ClientStreamState {
+  explicit ClientStreamState(const Executor& executor)
+      : read_signal(executor), write_signal(executor) {}
+
+  int32_t id = -1;
+  Signal read_signal;   // head, body, end or error arrived
+  Signal write_signal;  // request body queue shrank, or error
+  // Response.
+  unsigned status = 0;
+  std::vector<Header> block;  // fields of the HEADERS block being received
+  size_t block_bytes = 0;
+  ResponseHead head;
+  HeaderMap trailers;
+  bool head_done = false;
+  std::string body;
+  size_t body_off = 0;
+  bool ended = false;  // END_STREAM received
+  // Request body not yet taken by nghttp2.
+  std::string out;
+  size_t out_off = 0;
+  bool out_end = false;
+  bool deferred = false;
+  bool request_done = false;  // END_STREAM sent
+  // Life.
+  bool closed = false;
+  bool detached = false;  // the caller's handle is gone
+  error_code error;
+
+  size_t queued() const { return out.size() - out_off; }
+  size_t buffered() const { return body.size() - body_off; }
+};
+
+// The client side of one HTTP/2 connection without the socket: an nghttp2 client session fed by
+// receive() and drained by produce(), and the streams it carries. Responses are acknowledged
+// (WINDOW_UPDATE) only as the caller reads them, so flow control is backpressure.
+class ClientSession {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Queues the client preface's SETTINGS (no push, INITIAL_WINDOW_SIZE, MAX_HEADER_LIST_SIZE)
+  // and a larger connection window. nghttp2 sends the magic before them.
+  ClientSession(const Executor& executor, const http1::Settings& settings);
+  ~ClientSession();
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  // Feeds bytes read from the server. False once the session wants no more input.
+  bool receive(const uint8_t* data, size_t size);
+  // Appends ready frames to `out`, up to about `limit` bytes. False on a fatal error.
+  bool produce(std::string& out, size_t limit);
+  bool finished() const;
+  bool closing() const { return closing_; }
+  awaitable<void> waitForOutput() { co_await output_.waitUntil(Clock::time_point::max()); }
+  void wakeWriter() { output_.notify(); }
+  // The connection is gone: every stream not yet complete fails with kConnectionClosed.
+  void abort();
+
+  // A new stream; its request goes out with submitRequest().
+  std::shared_ptr<ClientStreamState> open();
+  // Whether the server takes a new stream now: no GOAWAY, alive, under its
+  // SETTINGS_MAX_CONCURRENT_STREAMS.
+  bool canOpenStream() const;
+  size_t activeStreams() const { return streams_.size() + unsubmitted_; }
+  bool goawayReceived() const { return goaway_; }
+  uint32_t peerMaxConcurrentStreams() const;
+  const http1::Settings& settings() const { return settings_; }
+
+  // For ClientStreamImpl.
+  error_code submitRequest(const std::shared_ptr<ClientStreamState>& state,
+                           const RequestHead& head);
+  void resumeData(ClientStreamState& state);
+  void consumed(ClientStreamState& state, size_t size);
+  void cancel(ClientStreamState& state);
+  void forget() { --unsubmitted_; }
+
+ private:
+  struct Callbacks;  // the nghttp2 trampolines
+
+  ClientStreamState* find(int32_t stream_id);
+  int onBeginHeaders(const nghttp2_frame& frame);
+  int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);
+  int onFrameRecv(const nghttp2_frame& frame);
+  int onDataChunk(int32_t stream_id, const uint8_t* data, size_t size);
+  int onFrameNotSend(const nghttp2_frame& frame);
+  int onStreamClose(int32_t stream_id, uint32_t error_code);
+  ssize_t readData(ClientStreamState& state, uint8_t* buf, size_t length, uint32_t* flags);
+  void finishHead(ClientStreamState& state, bool end);
+  void fail(ClientStreamState& state, error_code ec);
+
+  Executor executor_;
+  const http1::Settings& settings_;
+  std::unordered_map<int32_t, std::shared_ptr<ClientStreamState>> streams_;
+  size_t unsubmitted_ = 0;  // opened, request head not yet submitted
+  nghttp2_session* session_ = nullptr;
+  Signal output_;
+  bool goaway_ = false;
+  bool closing_ = false;
+  bool fatal_ = false;
+};
+
+}  // namespace weft::http::http2

@@ -1,0 +1,203 @@
+// The HTTP/2 client codec against a raw-socket peer writing frames byte by byte (RFC 9113 §6):
+// GOAWAY, RST_STREAM, interim heads and withheld windows, which nghttpd cannot be made to send.
+#include "proxy/http/http2/client_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/write.hpp>
+
+#include "tests/unit/proxy/http/http2/client_test_support.h"
+
+namespace weft::http::http2 {
+namespace {
+
+using namespace clienttest;  // NOLINT
+
+// A peer that reads the client's first bytes, then writes `frames` and keeps reading (into
+// `received`) until the client closes the connection.
+awaitable<void> rawPeer(tcp::acceptor& acceptor, const std::string& frames, std::string& received) {
+  auto [aec, socket] = co_await acceptor.async_accept(kUseTuple);
+  if (aec) co_return;
+  char buffer[16384];
+  auto [rec, n] = co_await socket.async_read_some(asio::buffer(buffer), kUseTuple);
+  if (rec) co_return;
+  received.append(buffer, n);
+  co_await asio::async_write(socket, asio::buffer(frames), kUseTuple);
+  for (;;) {
+    auto [ec, m] = co_await socket.async_read_some(asio::buffer(buffer), kUseTuple);
+    received.append(buffer, m);
+    if (ec) break;
+  }
+}
+
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
+  std::string f;
+  f.push_back(static_cast<char>(payload.size() >> 16));
+  f.push_back(static_cast<char>(payload.size() >> 8));
+  f.push_back(static_cast<char>(payload.size()));
+  f.push_back(static_cast<char>(type));
+  f.push_back(static_cast<char>(flags));
+  for (int shift = 24; shift >= 0; shift -= 8) f.push_back(static_cast<char>(stream >> shift));
+  return f + payload;
+}
+
+std::string u32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+class Http2ClientRawTest : public ClientFixture {
+ protected:
+  // Sends two GETs (streams 1 and 3) to a raw peer answering with `frames`; reads both heads.
+  void exchangeTwo(const std::string& frames, Fetched& one, Fetched& three) {
+    startPeer(frames);
+    run([&]() -> awaitable<void> {
+      co_await connectH2c(acceptor_.local_endpoint().port(), conn_);
+      if (!conn_) co_return;
+      auto s1 = conn_->openStream();
+      auto s3 = conn_->openStream();
+      const RequestHead head = request("GET", "/");
+      Fetched* out[] = {&one, &three};
+      Http2ClientStream* streams[] = {s1.get(), s3.get()};
+      for (int i = 0; i < 2; ++i) out[i]->ec = co_await streams[i]->sendRequestHead(head, true);
+      for (int i = 0; i < 2; ++i) {
+        ResponseHead response;
+        if (!out[i]->ec) out[i]->ec = co_await streams[i]->readResponseHead(response);
+        out[i]->status = response.status;
+      }
+      ids_ = {s1->id(), s3->id()};
+    }());
+  }
+
+  void startPeer(std::string frames) {
+    frames_ = std::move(frames);
+    asio::co_spawn(io_, rawPeer(acceptor_, frames_, received_), asio::detached);
+  }
+
+  tcp::acceptor acceptor_{io_, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0)};
+  std::string frames_;
+  std::string received_;
+  std::unique_ptr<TcpConnection> conn_;
+  std::pair<int32_t, int32_t> ids_;
+};
+
+TEST_F(Http2ClientRawTest, GoawayRefusesStreamsAboveLastStreamIdAndStopsReuse) {
+  const std::string frames = frame(4, 0, 0, "") +              // SETTINGS
+                             frame(1, 0x5, 1, "\x88") +        // HEADERS :status 200
+                             frame(7, 0, 0, u32(1) + u32(0));  // GOAWAY last=1
+  Fetched one, three;
+  exchangeTwo(frames, one, three);
+  ASSERT_TRUE(conn_);
+  EXPECT_EQ(ids_, std::make_pair(1, 3));
+  ASSERT_FALSE(one.ec) << one.ec.message();
+  EXPECT_EQ(one.status, 200u);
+  EXPECT_TRUE(isRefused(three.ec)) << three.ec.message();
+  EXPECT_FALSE(conn_->reusable());
+  EXPECT_FALSE(conn_->canOpenStream());
+  Fetched later;
+  run([&]() -> awaitable<void> {
+    auto stream = conn_->openStream();
+    const RequestHead head = request("GET", "/");
+    later.ec = co_await stream->sendRequestHead(head, true);
+  }());
+  EXPECT_TRUE(isRefused(later.ec)) << later.ec.message();
+}
+
+TEST_F(Http2ClientRawTest, RstStreamRefusedIsDistinguishableFromOtherResets) {
+  const std::string frames = frame(4, 0, 0, "") + frame(3, 0, 1, u32(0x7)) +  // REFUSED_STREAM
+                             frame(3, 0, 3, u32(0x2));                        // INTERNAL_ERROR
+  Fetched one, three;
+  exchangeTwo(frames, one, three);
+  ASSERT_TRUE(conn_);
+  EXPECT_TRUE(isRefused(one.ec)) << one.ec.message();
+  EXPECT_EQ(three.ec, make_error_code(ClientErrc::kReset));
+  EXPECT_FALSE(isRefused(three.ec));
+  EXPECT_TRUE(conn_->reusable());  // stream errors leave the connection usable
+}
+
+TEST_F(Http2ClientRawTest, SilentPeerTimesOutTheStreamButNotTheConnection) {
+  settings_.read_timeout = 200ms;
+  Fetched one, three;
+  const auto start = std::chrono::steady_clock::now();
+  exchangeTwo(frame(4, 0, 0, ""), one, three);
+  ASSERT_TRUE(conn_);
+  EXPECT_EQ(one.ec, beast::error::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(conn_->alive());
+}
+
+TEST_F(Http2ClientRawTest, InterimResponseIsSkippedForTheFinalOne) {
+  // HPACK: 0x08 0x03 "100" is :status (static index 8) with the literal value 100; 0x88 is
+  // :status 200.
+  startPeer(frame(4, 0, 0, "") +
+            frame(1, 0x4, 1,
+                  std::string("\x08\x03"
+                              "100",
+                              5)) +
+            frame(1, 0x5, 1, "\x88"));
+  Fetched got;
+  run([&]() -> awaitable<void> {
+    co_await connectH2c(acceptor_.local_endpoint().port(), conn_);
+    if (!conn_) co_return;
+    auto stream = conn_->openStream();
+    const RequestHead head = request("GET", "/");
+    co_await exchange(*stream, head, kNoBody, got);
+  }());
+  ASSERT_TRUE(conn_);
+  ASSERT_FALSE(got.ec) << got.ec.message();
+  EXPECT_EQ(got.status, 200u);
+}
+
+TEST_F(Http2ClientRawTest, DroppingAnUnfinishedStreamSendsRstStreamCancel) {
+  startPeer(frame(4, 0, 0, "") + frame(1, 0x4, 1, "\x88"));  // a head, the body never comes
+  const std::string cancel = frame(3, 0, 1, u32(0x8));
+  unsigned status = 0;
+  bool seen = false;
+  run([&]() -> awaitable<void> {
+    co_await connectH2c(acceptor_.local_endpoint().port(), conn_);
+    if (!conn_) co_return;
+    auto stream = conn_->openStream();
+    const RequestHead head = request("GET", "/");
+    co_await stream->sendRequestHead(head, true);
+    ResponseHead response;
+    co_await stream->readResponseHead(response);
+    status = response.status;
+    stream.reset();
+    seen = co_await eventually([&] { return received_.find(cancel) != std::string::npos; });
+  }());
+  ASSERT_TRUE(conn_);
+  EXPECT_EQ(status, 200u);
+  EXPECT_TRUE(seen) << "no RST_STREAM(CANCEL) for stream 1 on the wire";
+  EXPECT_EQ(conn_->activeStreams(), 0u);
+  EXPECT_TRUE(conn_->reusable());
+}
+
+TEST_F(Http2ClientRawTest, RequestBodyWaitsForTheFlowControlWindow) {
+  settings_.read_timeout = 300ms;
+  startPeer(frame(4, 0, 0, ""));  // never a WINDOW_UPDATE: 65535 bytes of window in all
+  const std::string body = randomBytes(1 << 20, 4);
+  size_t accepted = 0;
+  error_code ec;
+  run([&]() -> awaitable<void> {
+    co_await connectH2c(acceptor_.local_endpoint().port(), conn_);
+    if (!conn_) co_return;
+    auto stream = conn_->openStream();
+    RequestHead head = request("POST", "/");
+    head.body.present = true;
+    ec = co_await stream->sendRequestHead(head, true);
+    while (!ec && accepted < body.size()) {
+      std::span<const char> piece(body.data() + accepted, 16384);
+      ec = co_await stream->sendRequestBody(piece, false);
+      if (!ec) accepted += piece.size();
+    }
+  }());
+  ASSERT_TRUE(conn_);
+  EXPECT_EQ(ec, beast::error::timeout);
+  // The window plus the 64 KiB queue bound and one piece: the rest stayed with the caller.
+  EXPECT_LE(accepted, 65535u + kMaxQueuedRequestBytes + 16384u);
+  EXPECT_GE(accepted, 65535u);
+  EXPECT_LT(received_.size(), 100u * 1024u);
+}
+
+}  // namespace
+}  // namespace weft::http::http2

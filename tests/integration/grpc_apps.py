@@ -160,8 +160,7 @@ class Greeter:
     def stream_hellos(self, req: bytes, ctx):
         self._count("StreamHellos")
         f = decode(req)
-        payload = bytes(range(256)) * (f.get(6, 0) // 256 + 1)
-        payload = payload[:f.get(6, 0)]
+        payload = (bytes(range(256)) * (f.get(6, 0) // 256 + 1))[:f.get(6, 0)]
         for i in range(f.get(2, 0)):
             yield self._reply({2: i, 6: payload})
 
@@ -199,8 +198,7 @@ class Greeter:
 
     def stats(self, req: bytes, ctx) -> bytes:
         with self.lock:
-            return json.dumps({"version": self.version, "calls": self.calls,
-                               "cancelled": self.cancelled}).encode()
+            return json.dumps({"calls": self.calls, "cancelled": self.cancelled}).encode()
 
     def handlers(self):
         uu, us = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler

@@ -92,7 +92,7 @@ def test_concurrent_grpc_calls_share_one_connection(proxies, grpc_app):
     with GA.channel(mesh.client.outbound) as ch:
         g = GA.GreeterClient(ch)
         g.say_hello("warm-up")
-        assert GA.tally(GA.hello_many(g, 300, window=100)) == {"v1": 300}
+        assert GA.tally(GA.hello_many(g, 300, window=50)) == {"v1": 300}
     assert_one_connection_between_sidecars(mesh)
 
 

@@ -4,9 +4,10 @@
 Usage: bench/report.py RESULTS_DIR [--out FILE]
 
 RESULTS_DIR holds run.env and one directory per setup (direct, weft, weft-split,
-nginx, haproxy) with meta.env, the h2load outputs (rate200.txt, rate2000.txt,
-full.txt) and the per-request logs of the fixed-rate runs (rate200.log,
-rate2000.log: start time in us since the epoch, HTTP status, duration in us).
+nginx, haproxy, h2c-direct, h2c-weft, h2c-nginx) with meta.env, the h2load outputs
+(rate200.txt, rate2000.txt, full.txt) and the per-request logs of the fixed-rate runs
+(rate200.log, rate2000.log: start time in us since the epoch, HTTP status, duration in
+us). The h2c setups have no 200 req/s run and get a table of their own.
 Standard library only.
 """
 
@@ -17,8 +18,10 @@ import re
 import sys
 
 SETUPS = ["direct", "weft", "weft-split", "nginx", "haproxy"]
+H2C_SETUPS = ["h2c-direct", "h2c-weft", "h2c-nginx"]
 SPLIT_TARGET = 1.05  # issue #3: a split route may raise p99@2000 by at most 5%
 RATES = [200, 2000]
+H2C_RATES = [2000]
 
 
 def read_env(path):
@@ -112,7 +115,7 @@ def load_setup(results, name, cpus):
     r = {"name": name, "meta": meta, "notes": list(meta.get("notes", []))}
     if meta.get("status") != "ok":
         return r
-    for rate in RATES:
+    for rate in (H2C_RATES if name in H2C_SETUPS else RATES):
         parsed = parse_latency_log(os.path.join(d, f"rate{rate}.log"))
         summary = parse_h2load(os.path.join(d, f"rate{rate}.txt"))
         if parsed is None:
@@ -196,16 +199,18 @@ def pair(a, b, fmt):
 
 def build_report(results):
     run = read_env(os.path.join(results, "run.env"))
-    names = [s for s in run.get("setups", " ".join(SETUPS)).split() if s in SETUPS]
+    listed = run.get("setups", " ".join(SETUPS)).split()
+    names = [s for s in listed if s in SETUPS]
+    h2c_names = [s for s in listed if s in H2C_SETUPS]
     cpus = int(run.get("cpus") or os.cpu_count() or 1)
-    rows = {n: load_setup(results, n, cpus) for n in names}
+    rows = {n: load_setup(results, n, cpus) for n in names + h2c_names}
 
     lines = []
     lines.append("## Weft sidecar benchmark")
     lines.append("")
     lines.append(f"{run.get('date', '?')} · {run.get('cpus', '?')} CPUs · kernel {run.get('kernel', '?')} · "
                  f"{run.get('duration', '?')} s per phase{' (--quick)' if run.get('quick') == '1' else ''} · "
-                 f"{run.get('h2load', 'h2load')} --h1 · nginx {run.get('nginx', '?')} · "
+                 f"{run.get('h2load', 'h2load')} · nginx {run.get('nginx', '?')} · "
                  f"HAProxy {run.get('haproxy', '?')} · 1 KiB response")
     load = run.get("loadavg_start")
     if load and float(load.split()[0]) > 1.0:
@@ -213,67 +218,116 @@ def build_report(results):
         lines.append(f"Load average {load} when the run started (includes earlier benchmark runs); "
                      "see the per-setup notes for CPU taken by other processes.")
     lines.append("")
-    lines.append("| setup | p50@200 (ms) | p99@200 (ms) | p50@2000 (ms) | p99@2000 (ms) | max req/s "
-                 "| CPU ms/1k req (client-side, server-side proxy) | peak RSS MB (client-side, server-side) |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-    f1 = lambda v: "–" if v is None else f"{v:.1f}"
-    for n in names:
-        r = rows[n]
-        if r["meta"].get("status") != "ok":
-            reason = r["meta"].get("reason", "no results")
-            lines.append(f"| {n} | FAILED | | | | | | |")
-            r["notes"].insert(0, f"FAILED: {reason}")
-            continue
-        rps = r.get("max_rps")
-        lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-            n, fmt_ms(r.get("p50_200")), fmt_ms(r.get("p99_200")),
-            fmt_ms(r.get("p50_2000")), fmt_ms(r.get("p99_2000")),
-            "–" if rps is None else f"{rps:,.0f}",
-            pair(r.get("cpu_client"), r.get("cpu_server"), f1) if n != "direct" else "–",
-            pair(r.get("rss_client"), r.get("rss_server"), f1) if n != "direct" else "–"))
-    weft = rows.get("weft")
-    split = rows.get("weft-split")
-    if weft is not None and split is not None:
-        lines.append(f"| weft-split/weft | | | | {fmt_ratio(split.get('p99_2000'), weft.get('p99_2000'))} "
-                     f"| {fmt_ratio(split.get('max_rps'), weft.get('max_rps'))} | | |")
-    for other in ("nginx", "haproxy"):
-        if weft is None or other not in rows:
-            continue
-        o = rows[other]
-        lines.append(f"| weft/{other} | | | | {fmt_ratio(weft.get('p99_2000'), o.get('p99_2000'))} "
-                     f"| {fmt_ratio(weft.get('max_rps'), o.get('max_rps'))} | | |")
-    lines.append("")
-
-    direct = rows.get("direct")
-    if direct and direct.get("p99_2000") is not None:
-        added = []
+    if names:  # the HTTP/1.1 table
+        lines.append("| setup | p50@200 (ms) | p99@200 (ms) | p50@2000 (ms) | p99@2000 (ms) | max req/s "
+                     "| CPU ms/1k req (client-side, server-side proxy) | peak RSS MB (client-side, server-side) |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        f1 = lambda v: "–" if v is None else f"{v:.1f}"
         for n in names:
-            if n != "direct" and rows[n].get("p99_2000") is not None:
-                added.append(f"{n} {rows[n]['p99_2000'] - direct['p99_2000']:+.3f} ms")
-        if added:
-            lines.append("Added p99@2000 over direct: " + ", ".join(added) + ".")
-    if weft is not None and split is not None:
-        a, b = split.get("p99_2000"), weft.get("p99_2000")
-        if a is not None and b:
-            verdict = "within" if a / b <= SPLIT_TARGET else "over"
-            lines.append(f"Split route: weft-split/weft p99@2000 = {a / b:.3f}× ({a:.3f} ms vs "
-                         f"{b:.3f} ms), {verdict} the issue #3 target of ≤ {SPLIT_TARGET:.2f}×.")
-        else:
-            lines.append("Split route: weft-split/weft p99@2000 = – (a setup has no p99@2000).")
-    apps = [f"{n} {rows[n]['cpu_app']:.1f}" for n in names if rows[n].get("cpu_app") is not None]
-    if apps:
-        lines.append("App nginx CPU ms/1k req in the full-speed run (same app in every setup): "
-                     + ", ".join(apps) + ".")
-    lines.append(f"Latency: {run.get('rate_clients', 5)} HTTP/1.1 connections with staggered starts, "
-                 "h2load --rps, per-request times from --log-file (nearest-rank percentiles; "
-                 "time from sending a request to the end of its response). Max req/s: "
-                 f"{run.get('full_clients', 32)} connections, one h2load thread, sharing the "
-                 f"{run.get('cpus', '?')} CPUs with the app and both proxies. CPU: utime+stime of each "
-                 "proxy process over the full-speed run / 2xx responses. RSS: VmHWM at the end of the setup.")
-    for n in names:
+            r = rows[n]
+            if r["meta"].get("status") != "ok":
+                reason = r["meta"].get("reason", "no results")
+                lines.append(f"| {n} | FAILED | | | | | | |")
+                r["notes"].insert(0, f"FAILED: {reason}")
+                continue
+            rps = r.get("max_rps")
+            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                n, fmt_ms(r.get("p50_200")), fmt_ms(r.get("p99_200")),
+                fmt_ms(r.get("p50_2000")), fmt_ms(r.get("p99_2000")),
+                "–" if rps is None else f"{rps:,.0f}",
+                pair(r.get("cpu_client"), r.get("cpu_server"), f1) if n != "direct" else "–",
+                pair(r.get("rss_client"), r.get("rss_server"), f1) if n != "direct" else "–"))
+        weft = rows.get("weft")
+        split = rows.get("weft-split")
+        if weft is not None and split is not None:
+            lines.append(f"| weft-split/weft | | | | {fmt_ratio(split.get('p99_2000'), weft.get('p99_2000'))} "
+                         f"| {fmt_ratio(split.get('max_rps'), weft.get('max_rps'))} | | |")
+        for other in ("nginx", "haproxy"):
+            if weft is None or other not in rows:
+                continue
+            o = rows[other]
+            lines.append(f"| weft/{other} | | | | {fmt_ratio(weft.get('p99_2000'), o.get('p99_2000'))} "
+                         f"| {fmt_ratio(weft.get('max_rps'), o.get('max_rps'))} | | |")
+        lines.append("")
+
+        direct = rows.get("direct")
+        if direct and direct.get("p99_2000") is not None:
+            added = []
+            for n in names:
+                if n != "direct" and rows[n].get("p99_2000") is not None:
+                    added.append(f"{n} {rows[n]['p99_2000'] - direct['p99_2000']:+.3f} ms")
+            if added:
+                lines.append("Added p99@2000 over direct: " + ", ".join(added) + ".")
+        if weft is not None and split is not None:
+            a, b = split.get("p99_2000"), weft.get("p99_2000")
+            if a is not None and b:
+                verdict = "within" if a / b <= SPLIT_TARGET else "over"
+                lines.append(f"Split route: weft-split/weft p99@2000 = {a / b:.3f}× ({a:.3f} ms vs "
+                             f"{b:.3f} ms), {verdict} the issue #3 target of ≤ {SPLIT_TARGET:.2f}×.")
+            else:
+                lines.append("Split route: weft-split/weft p99@2000 = – (a setup has no p99@2000).")
+        apps = [f"{n} {rows[n]['cpu_app']:.1f}" for n in names if rows[n].get("cpu_app") is not None]
+        if apps:
+            lines.append("App nginx CPU ms/1k req in the full-speed run (same app in every setup): "
+                         + ", ".join(apps) + ".")
+        lines.append(f"Latency: {run.get('rate_clients', 5)} HTTP/1.1 connections with staggered starts, "
+                     "h2load --rps, per-request times from --log-file (nearest-rank percentiles; "
+                     "time from sending a request to the end of its response). Max req/s: "
+                     f"{run.get('full_clients', 32)} connections, one h2load thread, sharing the "
+                     f"{run.get('cpus', '?')} CPUs with the app and both proxies. CPU: utime+stime of each "
+                     "proxy process over the full-speed run / 2xx responses. RSS: VmHWM at the end of the setup.")
+    if h2c_names:
+        if names:
+            lines.append("")
+        lines += h2c_section(run, rows, h2c_names)
+    for n in names + h2c_names:
         for note in rows[n]["notes"]:
             lines.append(f"- {n}: {note}")
     return "\n".join(lines) + "\n"
+
+
+def h2c_section(run, rows, names):
+    """The h2c table (issue #4): p50/p99 at 2000 req/s, max req/s, CPU, RSS; weft/nginx
+    ratios and the targets (max req/s >= nginx's, p99@2000 <= nginx's)."""
+    f1 = lambda v: "–" if v is None else f"{v:.1f}"  # noqa: E731
+    c, m = run.get("h2c_clients", "10"), run.get("h2c_streams", "10")
+    lines = [f"### h2c: HTTP/2 with prior knowledge, {c} connections × {m} streams", "",
+             "| setup | p50@2000 (ms) | p99@2000 (ms) | max req/s "
+             "| CPU ms/1k req (client-side, server-side proxy) | peak RSS MB (client-side, server-side) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for n in names:
+        r = rows[n]
+        if r["meta"].get("status") != "ok":
+            lines.append(f"| {n} | FAILED | | | | |")
+            r["notes"].insert(0, f"FAILED: {r['meta'].get('reason', 'no results')}")
+            continue
+        rps = r.get("max_rps")
+        direct = n == "h2c-direct"
+        lines.append("| {} | {} | {} | {} | {} | {} |".format(
+            n, fmt_ms(r.get("p50_2000")), fmt_ms(r.get("p99_2000")),
+            "–" if rps is None else f"{rps:,.0f}",
+            "–" if direct else pair(r.get("cpu_client"), r.get("cpu_server"), f1),
+            "–" if direct else pair(r.get("rss_client"), r.get("rss_server"), f1)))
+    weft, nginx = rows.get("h2c-weft"), rows.get("h2c-nginx")
+    if weft is None or nginx is None:
+        return lines
+    wp, np_ = weft.get("p99_2000"), nginx.get("p99_2000")
+    wr, nr = weft.get("max_rps"), nginx.get("max_rps")
+    lines.append(f"| h2c-weft/h2c-nginx | | {fmt_ratio(wp, np_)} | {fmt_ratio(wr, nr)} | | |")
+    lines.append("")
+    verdicts = []
+    if wr is not None and nr:
+        verdicts.append(f"max req/s {wr:,.0f} vs {nr:,.0f}: {'met' if wr >= nr else 'NOT met'} (≥ nginx)")
+    if wp is not None and np_:
+        verdicts.append(f"p99@2000 {wp:.3f} ms vs {np_:.3f} ms: "
+                        f"{'met' if wp <= np_ else 'NOT met'} (≤ nginx)")
+    lines.append("Issue #4 targets, h2c-weft against h2c-nginx: "
+                 + ("; ".join(verdicts) if verdicts else "– (a setup has no results)") + ".")
+    lines.append(f"Latency: {c} h2c connections × {m} streams, h2load --rps, per-request times from "
+                 "--log-file. Max req/s: the same connections and streams, one h2load thread. "
+                 "h2c-nginx passes HTTP/2 between its sidecars with grpc_pass (one request per "
+                 "upstream connection at a time).")
+    return lines
 
 
 def main():

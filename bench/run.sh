@@ -13,12 +13,21 @@
 # speed (32 connections), CPU ms per 1000 requests of each proxy process during
 # the full-speed run, and peak RSS (VmHWM) of each proxy process.
 #
+# The h2c section (issue #4): h2load speaks HTTP/2 with prior knowledge, 10 connections
+# x 10 concurrent streams, at 2000 req/s and at full speed; the app is the same nginx
+# (HTTP/1.1, and h2c on a second port for h2c-direct):
+#   h2c-direct  h2load -h2c-> app
+#   h2c-weft    h2load -h2c-> weft-proxy (web)  =mTLS (h2 once weft pools it)=> weft-proxy (backend) -> app
+#   h2c-nginx   h2load -h2c-> nginx (listen http2, grpc_pass) =mTLS h2=> nginx (ssl http2) -> app
+# h2c-weft fails cleanly (end-to-end check) while weft's outbound port speaks HTTP/1.1 only.
+#
 # Usage: bench/run.sh [--duration N] [--quick] [--out FILE] [--setups LIST]
 #                     [--weft PATH] [--keep]
 #   --duration N   seconds per measurement (default 10)
 #   --quick        duration 3 and shorter warm-ups (smoke check)
 #   --out FILE     also write the markdown report to FILE
-#   --setups LIST  comma-separated subset of direct,weft,weft-split,nginx,haproxy (default: all)
+#   --setups LIST  comma-separated subset of direct,weft,weft-split,nginx,haproxy,
+#                  h2c-direct,h2c-weft,h2c-nginx (default: all); `h2c` = the three h2c setups
 #   --weft PATH    weft-proxy binary (default: $WEFT_PROXY or build/proxy/weft-proxy)
 #   --keep         keep the work directory (configs, logs, raw h2load output)
 # Environment: WEFT_MAKE_CERTS overrides the cert script (default tests/certs/make-certs.sh).
@@ -34,7 +43,7 @@ DURATION=10
 QUICK=0
 OUT=""
 KEEP=0
-SETUPS="direct,weft,weft-split,nginx,haproxy"
+SETUPS="direct,weft,weft-split,nginx,haproxy,h2c-direct,h2c-weft,h2c-nginx"
 WEFT=${WEFT_PROXY:-$REPO/build/proxy/weft-proxy}
 MAKE_CERTS=${WEFT_MAKE_CERTS:-$REPO/tests/certs/make-certs.sh}
 
@@ -66,10 +75,14 @@ else
     WARM_START=2
     WARM_FULL=1
 fi
-IFS=, read -ra SETUP_LIST <<<"$SETUPS"
+IFS=, read -ra SETUP_ARGS <<<"$SETUPS"
+SETUP_LIST=()
+for s in "${SETUP_ARGS[@]}"; do
+    if [[ $s == h2c ]]; then SETUP_LIST+=(h2c-direct h2c-weft h2c-nginx); else SETUP_LIST+=("$s"); fi
+done
 for s in "${SETUP_LIST[@]}"; do
-    [[ $s =~ ^(direct|weft|weft-split|nginx|haproxy)$ ]] ||
-        die "unknown setup '$s' (direct,weft,weft-split,nginx,haproxy)"
+    [[ $s =~ ^(direct|weft|weft-split|nginx|haproxy|h2c-direct|h2c-weft|h2c-nginx)$ ]] ||
+        die "unknown setup '$s' (direct,weft,weft-split,nginx,haproxy,h2c-direct,h2c-weft,h2c-nginx)"
 done
 
 for tool in h2load nginx haproxy curl openssl python3; do
@@ -85,7 +98,12 @@ done
 # -r and -D are mutually exclusive; -n = rate x duration.
 RATE_CLIENTS=5
 FULL_CLIENTS=32
-H2LOAD_COMMON=(--h1 -H ':authority: backend' -N 5s)
+# h2c: 10 connections x 10 streams for both the 2000 req/s and the full-speed run. At
+# 2000 req/s each client sends 200 req/s (one every 5 ms); h2load's --rate-period has
+# 1 ms steps, so the 10 clients start 1 ms apart and fire in pairs every 1 ms.
+H2C_CLIENTS=10
+H2C_STREAMS=10
+H2LOAD_COMMON=(-H ':authority: backend' -N 5s)
 
 W=$(mktemp -d /tmp/weft-bench.XXXXXX) || die "mktemp failed"
 mkdir -p "$W/tmp" "$W/results"
@@ -207,17 +225,20 @@ wait_ready() {
     return 1
 }
 
-# check_e2e PORT : one request through the chain must return 200 and the app's body
+# check_e2e PORT [CURL_ARGS...] : one request through the chain must return 200 and the app's body
 check_e2e() {
     local port=$1 i code
+    shift
     for ((i = 0; i < 20; i++)); do
-        code=$(curl -s -m 3 -o "$W/e2e.body" -w '%{http_code}' -H 'Host: backend' "http://127.0.0.1:$port/") || code="curl-error"
+        rm -f "$W/e2e.body"
+        code=$(curl -sS -m 3 "$@" -o "$W/e2e.body" -w '%{http_code}' -H 'Host: backend' \
+            "http://127.0.0.1:$port/" 2>"$W/e2e.err") || code="curl-error ($(tr '\n' ' ' <"$W/e2e.err"))"
         if [[ $code == 200 ]] && cmp -s "$W/e2e.body" "$W/app.body"; then
             return 0
         fi
         sleep 0.2
     done
-    FAIL="end-to-end check via 127.0.0.1:$port: HTTP $code, body: $(head -c 300 "$W/e2e.body" 2>/dev/null | tr '\n' ' ')"
+    FAIL="end-to-end check via 127.0.0.1:$port${*:+ (curl $*)}: HTTP $code, body: $(head -c 300 "$W/e2e.body" 2>/dev/null | tr '\n' ' ')"
     return 1
 }
 
@@ -277,20 +298,35 @@ children_cpu_ms() {
         printf "%d\n", ms }'
 }
 
-APP_PORT=""
+APP_PORT="" APP_H2_PORT=""
+# start_app [h2] : the app on APP_PORT (HTTP/1.1); with h2 also h2c on APP_H2_PORT
 start_app() {
-    APP_PORT=$(free_ports 1)
-    render nginx-app.conf.tmpl "$W/app.conf" - DIR="$W" APP_PORT="$APP_PORT" BODY="$BODY"
+    local p role=-
+    read -ra p <<<"$(free_ports 2)"
+    APP_PORT=${p[0]} APP_H2_PORT=""
+    [[ ${1:-} == h2 ]] && APP_H2_PORT=${p[1]} role=H2
+    render nginx-app.conf.tmpl "$W/app.conf" "$role" DIR="$W" APP_PORT="$APP_PORT" \
+        APP_H2_PORT="$APP_H2_PORT" BODY="$BODY"
     start app nginx -p "$W" -c "$W/app.conf" -e "$W/app-error.log"
     APP_PID=$LAST_PID
-    wait_port "$APP_PORT" "$APP_PID" app
+    wait_port "$APP_PORT" "$APP_PID" app || return 1
+    [[ -z $APP_H2_PORT ]] || wait_port "$APP_H2_PORT" "$APP_PID" app
 }
+
+# --app-protocol http1 for the server sidecar once weft has the flag (issue #4): the app
+# speaks HTTP/1.1 only, and the default (auto) would speak h2c to it for HTTP/2 requests.
+WEFT_APP_ARGS=()
 
 # Each setup_* starts its processes and sets TARGET_PORT, CLIENT_PID, SERVER_PID
 # (empty for direct); on failure it sets FAIL and returns 1.
 setup_direct() {
     start_app || return 1
     TARGET_PORT=$APP_PORT CLIENT_PID="" SERVER_PID=""
+}
+
+setup_h2c_direct() {
+    start_app h2 || return 1
+    TARGET_PORT=$APP_H2_PORT CLIENT_PID="" SERVER_PID=""
 }
 
 # setup_weft_pair CLIENT_MESH_TEMPLATE : the weft pair; the server sidecar loads mesh.yaml.tmpl,
@@ -301,6 +337,10 @@ setup_weft_pair() {
         FAIL="weft-proxy binary not found or not executable: $WEFT"
         return 1
     fi
+    local help
+    help=$("$WEFT" --help 2>&1)
+    WEFT_APP_ARGS=()
+    [[ $help == *--app-protocol* ]] && WEFT_APP_ARGS=(--app-protocol http1)
     start_app || return 1
     local p
     read -ra p <<<"$(free_ports 7)"
@@ -310,7 +350,8 @@ setup_weft_pair() {
     start weft-server "$WEFT" --service backend --namespace default --service-account backend \
         --outbound "127.0.0.1:$s_out" --inbound "127.0.0.1:$s_in" --admin "127.0.0.1:$s_admin" \
         --app "127.0.0.1:$APP_PORT" --cert "$CERTS/backend.pem" --key "$CERTS/backend-key.pem" \
-        --trust-bundle "$CERTS/ca.pem" --trust-domain cluster.local --config "$W/mesh.yaml" --workers 1
+        --trust-bundle "$CERTS/ca.pem" --trust-domain cluster.local --config "$W/mesh.yaml" --workers 1 \
+        "${WEFT_APP_ARGS[@]}"
     SERVER_PID=$LAST_PID
     start weft-client "$WEFT" --service web --namespace default --service-account web \
         --outbound "127.0.0.1:$c_out" --inbound "127.0.0.1:$c_in" --admin "127.0.0.1:$c_admin" \
@@ -324,6 +365,7 @@ setup_weft_pair() {
 
 setup_weft() { setup_weft_pair mesh.yaml.tmpl; }
 setup_weft_split() { setup_weft_pair mesh-split.yaml.tmpl; }
+setup_h2c_weft() { setup_weft_pair mesh.yaml.tmpl; }
 
 # split_shares : for weft-split, the client's outbound response_total per subset of the
 # split route (so the report can show that the route, not a fallback, carried the load)
@@ -364,6 +406,27 @@ setup_nginx() {
     TARGET_PORT=$out
 }
 
+# nginx pair for h2c: h2c in (listen http2), grpc_pass over mTLS with ALPN h2 to the inbound
+# nginx (listen ssl http2), HTTP/1.1 to the app. grpc_pass is nginx's only HTTP/2 upstream
+# (one request per upstream connection at a time, connections kept alive).
+setup_h2c_nginx() {
+    start_app || return 1
+    local p
+    read -ra p <<<"$(free_ports 2)"
+    local out=${p[0]} in=${p[1]}
+    local vars=(DIR="$W" CERTS="$CERTS" APP_PORT="$APP_PORT" IN_PORT="$in" OUT_PORT="$out"
+                SERVER_CN=backend.default CLIENT_CN_RE='web\\.default')
+    render nginx-h2-pair.conf.tmpl "$W/nginx-in.conf" IN ROLE=nginx-h2-in "${vars[@]}"
+    render nginx-h2-pair.conf.tmpl "$W/nginx-out.conf" OUT ROLE=nginx-h2-out "${vars[@]}"
+    start nginx-in nginx -p "$W" -c "$W/nginx-in.conf" -e "$W/nginx-h2-in-error.log"
+    SERVER_PID=$LAST_PID
+    start nginx-out nginx -p "$W" -c "$W/nginx-out.conf" -e "$W/nginx-h2-out-error.log"
+    CLIENT_PID=$LAST_PID
+    wait_port "$in" "$SERVER_PID" nginx-in || return 1
+    wait_port "$out" "$CLIENT_PID" nginx-out || return 1
+    TARGET_PORT=$out
+}
+
 setup_haproxy() {
     start_app || return 1
     local p
@@ -393,25 +456,29 @@ setup_haproxy() {
 measure() {
     local name=$1 R="$W/results/$1" url="http://127.0.0.1:$TARGET_PORT/"
     local limit=$((DURATION * 3 + 30))
+    # shape: HTTP/1.1 (32 connections; 5 at the fixed rates) or h2c (10 connections x 10 streams)
+    local proto=(--h1) full=(-c "$FULL_CLIENTS") rates=(200 2000) rate rc period
+    if [[ $name == h2c-* ]]; then
+        proto=(-m "$H2C_STREAMS") full=(-c "$H2C_CLIENTS") rates=(2000)
+    fi
 
     log "$name: warm-up ${WARM_START}s"
-    h2load_run "$R/warmup.txt" 60 -c "$FULL_CLIENTS" -D "$WARM_START" "$url"
+    h2load_run "$R/warmup.txt" 60 "${proto[@]}" "${full[@]}" -D "$WARM_START" "$url"
     check_alive "during the warm-up run" || return 1
 
-    log "$name: 200 req/s for ${DURATION}s"
-    h2load_run "$R/rate200.txt" "$limit" -c "$RATE_CLIENTS" --rps $((200 / RATE_CLIENTS)) \
-        -r 1 --rate-period 5ms -n $((200 * DURATION)) --log-file "$R/rate200.log" "$url" ||
-        echo "h2load exit status $?" >>"$R/rate200.txt"
-    check_alive "during the 200 req/s run" || return 1
+    for rate in "${rates[@]}"; do
+        rc=$RATE_CLIENTS period=1ms
+        ((rate == 200)) && period=5ms
+        [[ $name == h2c-* ]] && rc=$H2C_CLIENTS
+        log "$name: $rate req/s for ${DURATION}s"
+        h2load_run "$R/rate$rate.txt" "$limit" "${proto[@]}" -c "$rc" --rps $((rate / rc)) \
+            -r 1 --rate-period "$period" -n $((rate * DURATION)) --log-file "$R/rate$rate.log" "$url" ||
+            echo "h2load exit status $?" >>"$R/rate$rate.txt"
+        check_alive "during the $rate req/s run" || return 1
+    done
 
-    log "$name: 2000 req/s for ${DURATION}s"
-    h2load_run "$R/rate2000.txt" "$limit" -c "$RATE_CLIENTS" --rps $((2000 / RATE_CLIENTS)) \
-        -r 1 --rate-period 1ms -n $((2000 * DURATION)) --log-file "$R/rate2000.log" "$url" ||
-        echo "h2load exit status $?" >>"$R/rate2000.txt"
-    check_alive "during the 2000 req/s run" || return 1
-
-    log "$name: full speed, $FULL_CLIENTS connections, ${DURATION}s"
-    h2load_run "$R/warmup-full.txt" 60 -c "$FULL_CLIENTS" -D "$WARM_FULL" "$url"
+    log "$name: full speed, ${full[*]}, ${DURATION}s"
+    h2load_run "$R/warmup-full.txt" 60 "${proto[@]}" "${full[@]}" -D "$WARM_FULL" "$url"
     check_alive "during the second warm-up run" || return 1
     local c0="" s0="" c1="" s1="" a0 a1
     [[ -n $CLIENT_PID ]] && c0=$(cpu_ticks "$CLIENT_PID")
@@ -419,7 +486,7 @@ measure() {
     a0=$(cpu_ticks "$APP_PID")
     local m0 h0 m1 h1 t0 t1
     children_cpu_ms >"$W/h0"; h0=$(<"$W/h0"); m0=$(machine_busy); t0=$(date +%s%N)
-    h2load_run "$R/full.txt" "$limit" -c "$FULL_CLIENTS" -t 1 -D "$DURATION" "$url" ||
+    h2load_run "$R/full.txt" "$limit" "${proto[@]}" "${full[@]}" -t 1 -D "$DURATION" "$url" ||
         echo "h2load exit status $?" >>"$R/full.txt"
     m1=$(machine_busy); t1=$(date +%s%N); children_cpu_ms >"$W/h1"; h1=$(<"$W/h1")
     [[ -n $CLIENT_PID ]] && c1=$(cpu_ticks "$CLIENT_PID")
@@ -446,13 +513,15 @@ measure() {
 }
 
 run_setup() {
-    local name=$1 R="$W/results/$1" attempt f earlier=()
+    local name=$1 R="$W/results/$1" attempt f earlier=() e2e
     for attempt in 1 2; do
         rm -rf "$R"
         mkdir -p "$R"
         log "$name: starting${earlier:+ (attempt $attempt)}"
         FAIL="" TARGET_PORT="" CLIENT_PID="" SERVER_PID="" APP_PID="" CLIENT_ADMIN=""
-        if "setup_${name//-/_}" && check_e2e "$TARGET_PORT" &&
+        e2e=()
+        [[ $name == h2c-* ]] && e2e=(--http2-prior-knowledge)
+        if "setup_${name//-/_}" && check_e2e "$TARGET_PORT" "${e2e[@]}" &&
             { sleep 0.3; check_alive "after the end-to-end check (one curl request, connection then closed)"; } &&
             measure "$name"; then
             FAIL=""
@@ -507,6 +576,8 @@ printf '%s\n' "$BODY" >"$W/app.body"   # 1024 bytes, as the app returns it
     echo "setups=${SETUP_LIST[*]}"
     echo "rate_clients=$RATE_CLIENTS"
     echo "full_clients=$FULL_CLIENTS"
+    echo "h2c_clients=$H2C_CLIENTS"
+    echo "h2c_streams=$H2C_STREAMS"
 } >"$W/results/run.env"
 
 log "work directory: $W (duration ${DURATION}s per phase)"

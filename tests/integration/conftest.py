@@ -31,7 +31,8 @@ def pytest_runtest_makereport(item, call):
             rep.sections.append((f"weft-proxy {p.name} [{p.state()}] log {p.log_path}",
                                  M.tail(p.log_path, 60)))
         for a in list(M.LIVE_APPS):
-            rep.sections.append((f"nginx app error log ({a.error_log})", M.tail(a.error_log, 20)))
+            rep.sections.append((f"{type(a).__name__} app log ({a.error_log})",
+                                 M.tail(a.error_log, 20)))
 
 
 # ---------------------------------------------------------------- basics
@@ -165,3 +166,46 @@ def echo_mesh(module_proxies, echo_app) -> M.Mesh:
     """web sidecar -> reviews sidecar (2 workers) -> Python echo app."""
     return module_proxies.sidecar_pair(app_port=echo_app.port, service="reviews",
                                        server_workers=2)
+
+
+# ---------------------------------------------------------------- HTTP/2 and gRPC (issue #4)
+
+@pytest.fixture(scope="module")
+def h2_mesh(module_proxies, app) -> M.Mesh:
+    """web sidecar -> backend sidecar -> nginx app (HTTP/1.1 only: --app-protocol http1
+    once the flag exists)."""
+    return module_proxies.sidecar_pair(app_port=app.port, service="backend",
+                                       extra_args=M.app_protocol_args("http1"))
+
+
+@pytest.fixture(scope="module")
+def h2_echo_mesh(module_proxies, echo_app) -> M.Mesh:
+    """web sidecar -> reviews sidecar -> Python echo app (HTTP/1.1 only)."""
+    return module_proxies.sidecar_pair(app_port=echo_app.port, service="reviews",
+                                       extra_args=M.app_protocol_args("http1"))
+
+
+@pytest.fixture(scope="module")
+def grpc_app(module_dir):
+    """grpc_apps.py (helloworld.Greeter, version v1) in its own process."""
+    import grpc_apps
+    a = grpc_apps.GrpcApp(module_dir / "grpc-app-v1", "v1").start()
+    yield a
+    a.stop()
+
+
+@pytest.fixture(scope="module")
+def grpc_mesh(module_proxies, grpc_app) -> M.Mesh:
+    """web sidecar -> backend sidecar -> gRPC app.  The backend sidecar runs with the
+    default --app-protocol (auto: h2c to the app for requests that came as HTTP/2)."""
+    return module_proxies.sidecar_pair(app_port=grpc_app.port, service="backend")
+
+
+@pytest.fixture(scope="module")
+def greeter(grpc_mesh):
+    """A GreeterClient on one channel to the web sidecar's outbound port (h2c,
+    :authority backend)."""
+    import grpc_apps
+    ch = grpc_apps.channel(grpc_mesh.client.outbound, "backend")
+    yield grpc_apps.GreeterClient(ch)
+    ch.close()

@@ -5,6 +5,7 @@ need `import mesh as M`.  Standard library only; every wait is bounded."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.server
 import os
@@ -39,6 +40,20 @@ def spiffe(sa: str, ns: str = NAMESPACE) -> str:
 
 def proxy_binary() -> Path:
     return Path(os.environ.get("WEFT_PROXY") or REPO / "build" / "proxy" / "weft-proxy")
+
+
+@functools.lru_cache(maxsize=None)
+def proxy_help() -> str:
+    """`weft-proxy --help` of the binary under test."""
+    p = subprocess.run([str(proxy_binary()), "--help"], capture_output=True, timeout=10)
+    return (p.stdout + p.stderr).decode(errors="replace")
+
+
+def app_protocol_args(protocol: str) -> list[str]:
+    """["--app-protocol", protocol] when the binary has that flag (issue #4), else []:
+    before it exists the sidecar speaks HTTP/1.1 to its app (and, once it exists, its
+    default `auto` speaks h2c to the app for requests that came as HTTP/2)."""
+    return ["--app-protocol", protocol] if "--app-protocol" in proxy_help() else []
 
 
 def free_port() -> int:
@@ -237,7 +252,10 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
             body, mode = _read_chunked(self.rfile), "chunked"
         else:
             body, mode = self.rfile.read(int(self.headers.get("Content-Length") or 0)), "length"
-        q = parse_qs(urlsplit(self.path).query)
+        url = urlsplit(self.path)
+        q = parse_qs(url.query)
+        if url.path == "/slow":  # POST /slow?ms=N: the body is read, the answer comes late
+            time.sleep(min(int(q.get("ms", ["1000"])[0]), 30_000) / 1000)
         self._reply(body, {
             "x-echo-request-framing": mode,
             "x-echo-peer": self.headers.get("x-weft-peer-identity", ""),

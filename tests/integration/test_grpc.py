@@ -7,8 +7,8 @@ the grpc_status / classification labels.
 
 Written ahead of the feature: every test here fails until the sidecars carry HTTP/2
 end to end (the app sidecar runs with the default --app-protocol, auto); all are marked
-h2_upstream (pytest.ini).  The HTTPRoute `grpc:` match of the method-match test is not
-decoded yet either."""
+h2_upstream (pytest.ini).  The proxy's own gRPC errors already work with the HTTP/2
+server codec alone and live in test_grpc_errors.py."""
 
 import hashlib
 import os
@@ -20,7 +20,6 @@ import pytest
 
 import fleet as F
 import grpc_apps as GA
-import h2_clients as H
 import mesh as M
 
 pytestmark = pytest.mark.h2_upstream
@@ -117,11 +116,8 @@ def test_bidi_stream_100_round_trips(greeter):
 
 def test_deadline_expires(greeter, grpc_app):
     before = grpc_app.stats()["cancelled"]
-    t0 = time.monotonic()
     e = GA.rpc_error(greeter.slow, 5000, timeout=0.5)
-    elapsed = time.monotonic() - t0
     assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, (e.code(), e.details())
-    assert elapsed < 2.5, f"DEADLINE_EXCEEDED only after {elapsed:.1f}s"
     # and the app stopped working on it (grpc-timeout forwarded, or the stream reset)
     assert wait_cancelled(grpc_app, before) > before, "the app never saw the call end"
 
@@ -143,21 +139,6 @@ def test_cancel_reaches_app(greeter, grpc_app):
     assert wait_cancelled(grpc_app, before) > before, "the app kept serving a cancelled call"
 
 
-def test_proxy_enforces_grpc_timeout(h2_echo_mesh, tmp_path):
-    """The echo app ignores grpc-timeout; the sidecar answers in time with a gRPC
-    DEADLINE_EXCEEDED (HTTP 200, grpc-status 4), not an HTTP 504."""
-    body = tmp_path / "req.bin"
-    body.write_bytes(H.grpc_frame(GA.request(delay_ms=5000)))
-    t0 = time.monotonic()
-    r = H.nghttp_verbose(h2_echo_mesh.url("/slow?ms=5000"), "-d", str(body),
-                         "-H", ":authority: reviews", "-H", "content-type: application/grpc",
-                         "-H", "te: trailers", "-H", "grpc-timeout: 300m")
-    elapsed = time.monotonic() - t0
-    assert elapsed < 3.0, f"answered after {elapsed:.1f}s: {r}"
-    assert r.status == 200, r
-    assert r.grpc_status == "4", r
-
-
 # ---------------------------------------------------------------- status codes and errors
 
 @pytest.mark.parametrize("code", [grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE,
@@ -165,40 +146,6 @@ def test_proxy_enforces_grpc_timeout(h2_echo_mesh, tmp_path):
 def test_app_status_passes_through(greeter, code):
     e = GA.rpc_error(greeter.fail, code, f"app says {code.name} (50% off)")
     assert (e.code(), e.details()) == (code, f"app says {code.name} (50% off)")
-
-
-@pytest.mark.parametrize("down", ["app", "peer sidecar"])
-def test_server_down_is_unavailable_with_reason(proxies, down):
-    if down == "app":
-        port = M.free_port()  # nothing listens there
-        mesh = proxies.sidecar_pair(app_port=port, service="backend")
-        where = f"app connect failed: 127.0.0.1:{port}"
-    else:
-        mesh = proxies.sidecar_pair(app_port=M.free_port(), service="backend")
-        mesh.server.kill()
-        where = f"upstream connect failed: 127.0.0.1:{mesh.server.inbound}"
-    with GA.channel(mesh.client.outbound) as ch:
-        e = GA.rpc_error(GA.GreeterClient(ch).say_hello, "anyone", timeout=10)
-    assert e.code() == grpc.StatusCode.UNAVAILABLE, (e.code(), e.details())
-    assert where in e.details(), f"details {e.details()!r} should name {where!r}"
-    mesh.client.assert_alive()
-    F.settled(mesh.client, 1, "response_total", direction="outbound", grpc_status="14")
-    assert F.metric(mesh.client, "response_total", direction="outbound", grpc_status="14",
-                    classification="failure") == 1
-
-
-def test_proxy_error_is_grpc_error_not_http_503(proxies, tmp_path):
-    port = M.free_port()
-    mesh = proxies.sidecar_pair(app_port=port, service="backend")
-    body = tmp_path / "req.bin"
-    body.write_bytes(H.grpc_frame(GA.request("x")))
-    r = H.nghttp_verbose(mesh.url(f"/{GA.SERVICE}/SayHello"), "-d", str(body),
-                         "-H", ":authority: backend", "-H", "content-type: application/grpc",
-                         "-H", "te: trailers")
-    assert r.status == 200, r
-    assert (r.get("content-type") or "").startswith("application/grpc"), r
-    assert r.grpc_status == "14", r
-    assert f"connect failed: 127.0.0.1:{port}" in r.grpc_message, r
 
 
 # ---------------------------------------------------------------- routing

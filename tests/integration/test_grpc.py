@@ -13,7 +13,6 @@ server codec alone and live in test_grpc_errors.py."""
 import hashlib
 import os
 import queue
-import time
 
 import grpc
 import pytest

@@ -12,7 +12,6 @@ HTTP/2 between the sidecars (or gRPC to the app) are marked h2_upstream."""
 import hashlib
 import signal
 import threading
-import time
 
 import pytest
 

@@ -34,67 +34,13 @@ nghttp2_nv field(std::string_view name, std::string_view value) {
 
 }  // namespace
 
-struct ClientSession::Callbacks {
-  static ClientSession& self(void* user_data) { return *static_cast<ClientSession*>(user_data); }
-
-  static int beginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-    return self(user_data).onBeginHeaders(*frame);
-  }
-  static int header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
-                    size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
-                    void* user_data) {
-    return self(user_data).onHeader(
-        *frame, std::string_view(reinterpret_cast<const char*>(name), namelen),
-        std::string_view(reinterpret_cast<const char*>(value), valuelen));
-  }
-  static int frameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-    return self(user_data).onFrameRecv(*frame);
-  }
-  static int dataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
-                       size_t len, void* user_data) {
-    return self(user_data).onDataChunk(stream_id, data, len);
-  }
-  static int frameNotSend(nghttp2_session*, const nghttp2_frame* frame, int, void* user_data) {
-    return self(user_data).onFrameNotSend(*frame);
-  }
-  static int streamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code,
-                         void* user_data) {
-    return self(user_data).onStreamClose(stream_id, error_code);
-  }
-  static int error(nghttp2_session*, int, const char* msg, size_t len, void*) {
-    log::debug("http2 client: ", std::string_view(msg, len));
-    return 0;
-  }
-  static ssize_t readData(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                          nghttp2_data_source* source, void* user_data) {
-    return self(user_data).readData(*static_cast<ClientStreamState*>(source->ptr), buf, length,
-                                    flags);
-  }
-
-  static const nghttp2_session_callbacks* get() {
-    static nghttp2_session_callbacks* callbacks = [] {
-      nghttp2_session_callbacks* cbs = nullptr;
-      nghttp2_session_callbacks_new(&cbs);
-      nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &beginHeaders);
-      nghttp2_session_callbacks_set_on_header_callback(cbs, &header);
-      nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &frameRecv);
-      nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &dataChunk);
-      nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, &frameNotSend);
-      nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &streamClose);
-      nghttp2_session_callbacks_set_error_callback2(cbs, &error);
-      return cbs;
-    }();
-    return callbacks;
-  }
-};
-
 ClientSession::ClientSession(const Executor& executor, const http1::Settings& settings)
     : executor_(executor), settings_(settings), output_(executor) {
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_no_closed_streams(option, 1);
-  nghttp2_session_client_new2(&session_, Callbacks::get(), this, option);
+  nghttp2_session_client_new2(&session_, Trampolines<ClientSession>::get(), this, option);
   nghttp2_option_del(option);
   const nghttp2_settings_entry entries[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
@@ -188,7 +134,11 @@ error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>
   }
   nghttp2_data_provider provider;
   provider.source.ptr = state.get();
-  provider.read_callback = &Callbacks::readData;
+  provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                              uint32_t* flags, nghttp2_data_source* source, void* user_data) {
+    return static_cast<ClientSession*>(user_data)->readData(
+        *static_cast<ClientStreamState*>(source->ptr), buf, length, flags);
+  };
   int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
                                       head.body.present ? &provider : nullptr, nullptr);
   if (id < 0) {

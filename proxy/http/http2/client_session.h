@@ -9,6 +9,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/http/http2/callbacks.h"
+
 #include "proxy/common/asio.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/client_errors.h"
@@ -98,7 +100,10 @@ class ClientSession {
   void forget() { --unsubmitted_; }
 
  private:
-  struct Callbacks;  // the nghttp2 trampolines
+  static constexpr bool kOnFrameSend = false;
+  static constexpr bool kOnFrameNotSend = true;
+  friend struct Trampolines<ClientSession>;
+  static constexpr std::string_view kLogName = "http2 client";
 
   ClientStreamState* find(int32_t stream_id);
   int onBeginHeaders(const nghttp2_frame& frame);

@@ -9,61 +9,6 @@
 
 namespace weft::http::http2 {
 
-// nghttp2's C callbacks: each casts user_data back to the session and forwards.
-struct ServerSession::Callbacks {
-  static ServerSession& self(void* user_data) { return *static_cast<ServerSession*>(user_data); }
-
-  static int beginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-    return self(user_data).onBeginHeaders(*frame);
-  }
-  static int header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
-                    size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
-                    void* user_data) {
-    return self(user_data).onHeader(
-        *frame, std::string_view(reinterpret_cast<const char*>(name), namelen),
-        std::string_view(reinterpret_cast<const char*>(value), valuelen));
-  }
-  static int frameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-    return self(user_data).onFrameRecv(*frame);
-  }
-  static int dataChunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
-                       size_t len, void* user_data) {
-    return self(user_data).onDataChunk(stream_id, data, len);
-  }
-  static int frameSend(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-    return self(user_data).onFrameSend(*frame);
-  }
-  static int streamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code,
-                         void* user_data) {
-    return self(user_data).onStreamClose(stream_id, error_code);
-  }
-  static int error(nghttp2_session*, int, const char* msg, size_t len, void*) {
-    log::debug("http2: ", std::string_view(msg, len));
-    return 0;
-  }
-  static ssize_t readData(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                          nghttp2_data_source* source, void*) {
-    return static_cast<ServerStreamImpl*>(source->ptr)->readData(buf, length, flags);
-  }
-
-  // Built once per process; nghttp2 copies them into each session.
-  static const nghttp2_session_callbacks* get() {
-    static nghttp2_session_callbacks* callbacks = [] {
-      nghttp2_session_callbacks* cbs = nullptr;
-      nghttp2_session_callbacks_new(&cbs);
-      nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &beginHeaders);
-      nghttp2_session_callbacks_set_on_header_callback(cbs, &header);
-      nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &frameRecv);
-      nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &dataChunk);
-      nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &frameSend);
-      nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &streamClose);
-      nghttp2_session_callbacks_set_error_callback2(cbs, &error);
-      return cbs;
-    }();
-    return callbacks;
-  }
-};
-
 ServerSession::ServerSession(const Executor& executor, DownstreamInfo info, StreamHandler& handler,
                              const http1::Settings& settings, SessionListener& listener)
     : executor_(executor),
@@ -78,7 +23,7 @@ ServerSession::ServerSession(const Executor& executor, DownstreamInfo info, Stre
   // Request bodies are acknowledged as the pipeline reads them: flow control is backpressure.
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_no_closed_streams(option, 1);
-  nghttp2_session_server_new2(&session_, Callbacks::get(), this, option);
+  nghttp2_session_server_new2(&session_, Trampolines<ServerSession>::get(), this, option);
   nghttp2_option_del(option);
 
   const nghttp2_settings_entry entries[] = {
@@ -297,7 +242,10 @@ int ServerSession::submitResponse(ServerStreamImpl& stream, const ResponseFields
                                   bool with_body) {
   nghttp2_data_provider provider;
   provider.source.ptr = &stream;
-  provider.read_callback = &Callbacks::readData;
+  provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                              uint32_t* flags, nghttp2_data_source* source, void*) {
+    return static_cast<ServerStreamImpl*>(source->ptr)->readData(buf, length, flags);
+  };
   int rv = nghttp2_submit_response(session_, stream.id_, fields.nva.data(), fields.nva.size(),
                                    with_body ? &provider : nullptr);
   wakeWriter();

@@ -9,6 +9,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/http/http2/callbacks.h"
+
 #include "proxy/common/asio.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
@@ -72,7 +74,10 @@ class ServerSession {
 
  private:
   friend class ServerStreamImpl;
-  struct Callbacks;  // the nghttp2 trampolines
+  static constexpr bool kOnFrameSend = true;
+  static constexpr bool kOnFrameNotSend = false;
+  friend struct Trampolines<ServerSession>;
+  static constexpr std::string_view kLogName = "http2";
 
   int onBeginHeaders(const nghttp2_frame& frame);
   int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);

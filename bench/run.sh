@@ -388,44 +388,33 @@ for k in ("a", "b", "other"):
 EOF
 }
 
-setup_nginx() {
+# nginx as the sidecar pair: start_nginx_pair TEMPLATE ROLE_PREFIX renders TEMPLATE for the
+# inbound (ROLE_PREFIX-in) and outbound (ROLE_PREFIX-out) nginx and starts both.
+start_nginx_pair() {
+    local template=$1 role=$2
     start_app || return 1
     local p
     read -ra p <<<"$(free_ports 2)"
     local out=${p[0]} in=${p[1]}
     local vars=(DIR="$W" CERTS="$CERTS" APP_PORT="$APP_PORT" IN_PORT="$in" OUT_PORT="$out"
                 SERVER_CN=backend.default CLIENT_CN_RE='web\\.default')
-    render nginx-pair.conf.tmpl "$W/nginx-in.conf" IN ROLE=nginx-in "${vars[@]}"
-    render nginx-pair.conf.tmpl "$W/nginx-out.conf" OUT ROLE=nginx-out "${vars[@]}"
-    start nginx-in nginx -p "$W" -c "$W/nginx-in.conf" -e "$W/nginx-in-error.log"
+    render "$template" "$W/nginx-in.conf" IN ROLE="$role-in" "${vars[@]}"
+    render "$template" "$W/nginx-out.conf" OUT ROLE="$role-out" "${vars[@]}"
+    start nginx-in nginx -p "$W" -c "$W/nginx-in.conf" -e "$W/$role-in-error.log"
     SERVER_PID=$LAST_PID
-    start nginx-out nginx -p "$W" -c "$W/nginx-out.conf" -e "$W/nginx-out-error.log"
+    start nginx-out nginx -p "$W" -c "$W/nginx-out.conf" -e "$W/$role-out-error.log"
     CLIENT_PID=$LAST_PID
     wait_port "$in" "$SERVER_PID" nginx-in || return 1
     wait_port "$out" "$CLIENT_PID" nginx-out || return 1
     TARGET_PORT=$out
 }
 
+setup_nginx() { start_nginx_pair nginx-pair.conf.tmpl nginx; }
+
 # nginx pair for h2c: h2c in (listen http2), grpc_pass over mTLS with ALPN h2 to the inbound
 # nginx (listen ssl http2), HTTP/1.1 to the app. grpc_pass is nginx's only HTTP/2 upstream
 # (one request per upstream connection at a time, connections kept alive).
-setup_h2c_nginx() {
-    start_app || return 1
-    local p
-    read -ra p <<<"$(free_ports 2)"
-    local out=${p[0]} in=${p[1]}
-    local vars=(DIR="$W" CERTS="$CERTS" APP_PORT="$APP_PORT" IN_PORT="$in" OUT_PORT="$out"
-                SERVER_CN=backend.default CLIENT_CN_RE='web\\.default')
-    render nginx-h2-pair.conf.tmpl "$W/nginx-in.conf" IN ROLE=nginx-h2-in "${vars[@]}"
-    render nginx-h2-pair.conf.tmpl "$W/nginx-out.conf" OUT ROLE=nginx-h2-out "${vars[@]}"
-    start nginx-in nginx -p "$W" -c "$W/nginx-in.conf" -e "$W/nginx-h2-in-error.log"
-    SERVER_PID=$LAST_PID
-    start nginx-out nginx -p "$W" -c "$W/nginx-out.conf" -e "$W/nginx-h2-out-error.log"
-    CLIENT_PID=$LAST_PID
-    wait_port "$in" "$SERVER_PID" nginx-in || return 1
-    wait_port "$out" "$CLIENT_PID" nginx-out || return 1
-    TARGET_PORT=$out
-}
+setup_h2c_nginx() { start_nginx_pair nginx-h2-pair.conf.tmpl nginx-h2; }
 
 setup_haproxy() {
     start_app || return 1

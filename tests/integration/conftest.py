@@ -59,6 +59,16 @@ def module_dir(request, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def payloads(module_dir):
+    """Random payload files, one per M.BODY_SIZES entry: name -> (path, sha256)."""
+    out = {}
+    for name, size in M.BODY_SIZES.items():
+        p = module_dir / "payload" / name
+        out[name] = (p, M.write_random(p, size))
+    return out
+
+
+@pytest.fixture(scope="module")
 def app(module_dir):
     """nginx application (see mesh.NGINX_CONF for its locations)."""
     n = M.Nginx(module_dir / "nginx").start()

@@ -27,6 +27,8 @@ from clients import (CURL_ENV, CurlResult, RawResponse, Sample, curl, http_get, 
 REPO = Path(__file__).resolve().parents[2]
 MAKE_CERTS = REPO / "tests" / "certs" / "make-certs.sh"
 TRUST_DOMAIN = "cluster.local"
+# Body sizes the body tests send and fetch, by name (the `payloads` fixture writes them).
+BODY_SIZES = {"1B": 1, "64KiB": 64 * 1024, "1MiB": 1 << 20, "10MiB": 10 << 20}
 NAMESPACE = "default"
 
 # Proxies currently running; conftest prints their logs when a test fails.

@@ -6,17 +6,7 @@ import pytest
 
 import mesh as M
 
-SIZES = {"1B": 1, "64KiB": 64 * 1024, "1MiB": 1 << 20, "10MiB": 10 << 20}
-
-
-@pytest.fixture(scope="module")
-def payloads(module_dir):
-    """Random payload files, one per size, with their sha256."""
-    out = {}
-    for name, size in SIZES.items():
-        p = module_dir / "payload" / name
-        out[name] = (p, M.write_random(p, size))
-    return out
+SIZES = M.BODY_SIZES
 
 
 @pytest.fixture(scope="module")

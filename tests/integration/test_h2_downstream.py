@@ -14,18 +14,9 @@ import pytest
 
 import mesh as M
 
-SIZES = {"1B": 1, "64KiB": 64 * 1024, "1MiB": 1 << 20, "10MiB": 10 << 20}
+SIZES = M.BODY_SIZES
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 H2C = "--http2-prior-knowledge"
-
-
-@pytest.fixture(scope="module")
-def payloads(module_dir):
-    out = {}
-    for name, size in SIZES.items():
-        p = module_dir / "payload" / name
-        out[name] = (p, M.write_random(p, size))
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -97,15 +97,6 @@ def test_concurrent_grpc_calls_share_one_connection(proxies, grpc_app):
 
 # ---------------------------------------------------------------- bodies and flow control
 
-@pytest.fixture(scope="module")
-def payloads(module_dir):
-    out = {}
-    for name, size in {"1MiB": 1 << 20, "10MiB": 10 << 20}.items():
-        p = module_dir / "payload" / name
-        out[name] = (p, M.write_random(p, size))
-    return out
-
-
 @pytest.mark.parametrize("size", ["1MiB", "10MiB"])
 def test_nghttp_post_echo(h2_echo_mesh, payloads, size, tmp_path):
     path, sha = payloads[size]

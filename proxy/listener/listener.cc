@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "identity/credentials.h"
 #include "proxy/common/deadline.h"
+#include "proxy/common/error_text.h"
 #include "proxy/common/log.h"
 #include "proxy/http/http1/server_codec.h"
 #include "proxy/http/http1/stream_ops.h"
@@ -91,11 +92,8 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHand
     ec = timedOut(deadline, hec);
   }
   if (ec) {
-    std::string why = ec.message();
-    long verify = SSL_get_verify_result(stream.native_handle());
-    if (verify != X509_V_OK) weft::strAppend(why, " (", X509_verify_cert_error_string(verify), ")");
     log::warn("inbound tls handshake from ", remote.address().to_string(), ":", remote.port(),
-              " refused: ", why);
+              " refused: ", tlsErrorText(ec, stream.native_handle()));
     beast::get_lowest_layer(stream).close(ignored);
     co_return;
   }

@@ -3,6 +3,7 @@
 #include <boost/beast/http/error.hpp>
 
 #include "common/strings.h"
+#include "proxy/common/error_text.h"
 #include "proxy/common/log.h"
 
 namespace weft::pipeline {
@@ -16,12 +17,6 @@ bool isStaleConnection(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == beast::http::error::end_of_stream ||
          ec == asio::ssl::error::stream_truncated;
-}
-
-std::string describe(const error_code& ec) {
-  std::string s = ec.message();
-  if (auto pos = s.find(" (SSL routines)"); pos != std::string::npos) s.erase(pos);
-  return s;
 }
 
 }  // namespace
@@ -65,13 +60,13 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
           !lease->reused && target.tls && ec.category() == asio::error::get_ssl_category();
       if (connect) {
         fail(TryFailure::kConnect, 503,
-             weft::strCat(hop_, " connect failed: ", target.address, ": ", describe(ec)));
+             weft::strCat(hop_, " connect failed: ", target.address, ": ", errorText(ec)));
       } else if (isCodecTimeout(ec)) {
         fail(TryFailure::kTimeout, 504,
-             weft::strCat(hop_, " response timed out: ", target.address, ": ", describe(ec)));
+             weft::strCat(hop_, " response timed out: ", target.address, ": ", errorText(ec)));
       } else {
         fail(TryFailure::kReset, 502,
-             weft::strCat(hop_, " ", what, ": ", target.address, ": ", describe(ec)));
+             weft::strCat(hop_, " ", what, ": ", target.address, ": ", errorText(ec)));
       }
       return false;
     };
@@ -92,7 +87,7 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         http::BodyRead r = co_await body.stream.readRequestBody(body.buffer);
         if (r.ec) {
           conn.close();
-          log::info(hop_, " request body aborted by client: ", describe(r.ec));
+          log::info(hop_, " request body aborted by client: ", errorText(r.ec));
           out.client_gone = true;
           co_return;
         }

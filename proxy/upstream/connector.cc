@@ -1,10 +1,10 @@
 #include "proxy/upstream/connector.h"
 
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 
 #include "common/strings.h"
 #include "proxy/common/deadline.h"
+#include "proxy/common/error_text.h"
 #include "proxy/http/http1/client_codec.h"
 #include "proxy/http/http1/stream_ops.h"
 
@@ -14,13 +14,7 @@ namespace {
 // "tls handshake: certificate verify failed (unable to get local issuer certificate)",
 // "tls handshake: tlsv1 alert unknown ca", ...
 std::string tlsFailure(const error_code& ec, SSL* ssl) {
-  std::string why = ec.message();
-  if (auto pos = why.find(" (SSL routines)"); pos != std::string::npos) why.erase(pos);
-  long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) {
-    weft::strAppend(why, " (", X509_verify_cert_error_string(verify), ")");
-  }
-  return weft::strCat("tls handshake: ", why);
+  return weft::strCat("tls handshake: ", tlsErrorText(ec, ssl));
 }
 
 }  // namespace

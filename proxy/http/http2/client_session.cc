@@ -54,15 +54,9 @@ ClientSession::ClientSession(const Executor& executor, const http1::Settings& se
 ClientSession::~ClientSession() { nghttp2_session_del(session_); }
 
 bool ClientSession::receive(const uint8_t* data, size_t size) {
-  ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
-  if (rv < 0) {
-    log::info("http2 connection error from upstream: ", nghttp2_strerror(static_cast<int>(rv)));
-    if (nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR) != 0) fatal_ = true;
-    wakeWriter();
-    return false;
-  }
-  if (nghttp2_session_want_write(session_)) wakeWriter();
-  return !finished() && nghttp2_session_want_read(session_);
+  const bool ok = feedSession(session_, data, size, "upstream", fatal_);
+  if (!ok || nghttp2_session_want_write(session_)) wakeWriter();
+  return ok && !finished() && nghttp2_session_want_read(session_);
 }
 
 bool ClientSession::produce(std::string& out, size_t limit) {

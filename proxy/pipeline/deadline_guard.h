@@ -15,9 +15,9 @@ namespace weft::pipeline {
 // No deadline: nothing is armed. Single-threaded, like the worker that owns it.
 class DeadlineGuard {
  public:
-  DeadlineGuard(Executor executor, std::optional<std::chrono::steady_clock::time_point> deadline)
-      : state_(std::make_shared<State>()) {
-    if (!deadline) return;
+  DeadlineGuard(Executor executor, std::optional<std::chrono::steady_clock::time_point> deadline) {
+    if (!deadline) return;  // the common case: no timer, no allocation
+    state_ = std::make_shared<State>();
     timer_.emplace(executor);
     timer_->expires_at(*deadline);
     timer_->async_wait([state = state_](const error_code& ec) {
@@ -27,25 +27,28 @@ class DeadlineGuard {
     });
   }
   ~DeadlineGuard() {
+    if (!state_) return;
     state_->connection = nullptr;
-    if (timer_) timer_->cancel();
+    timer_->cancel();
   }
   DeadlineGuard(const DeadlineGuard&) = delete;
   DeadlineGuard& operator=(const DeadlineGuard&) = delete;
 
   // The connection to close at the deadline; nullptr to stop watching (before it is released).
   void watch(http::ClientConnection* connection) {
+    if (!state_) return;
     state_->connection = connection;
     if (connection != nullptr && state_->fired) connection->close();
   }
-  bool fired() const { return state_->fired; }
+  bool fired() const { return state_ && state_->fired; }
 
  private:
   struct State {
     bool fired = false;
     http::ClientConnection* connection = nullptr;
   };
-  std::shared_ptr<State> state_;  // shared with the timer's handler, which may run after us
+  std::shared_ptr<State> state_;  // with a deadline: shared with the timer's handler, which may
+                                  // run after us
   std::optional<asio::steady_timer> timer_;
 };
 

@@ -68,6 +68,21 @@ Setter workers(unsigned* field) {
   };
 }
 
+Setter appProtocol(AppProtocol* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    if (v == "auto") {
+      *field = AppProtocol::kAuto;
+    } else if (v == "http1") {
+      *field = AppProtocol::kHttp1;
+    } else if (v == "h2c") {
+      *field = AppProtocol::kH2c;
+    } else {
+      return bad(flag, weft::strCat("want auto, http1 or h2c, got '", v, "'"));
+    }
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 std::string Options::identity() const {
@@ -84,6 +99,8 @@ std::string usage() {
   --inbound IP:PORT          mTLS from peer sidecars (default 0.0.0.0:15006)
   --admin IP:PORT            /live /ready /config /metrics (default 0.0.0.0:15020)
   --app IP:PORT              the local app inbound traffic goes to (default 127.0.0.1:8080)
+  --app-protocol P           auto|http1|h2c: how to speak to the app (default auto: h2c for
+                             requests that came as HTTP/2 or gRPC, HTTP/1.1 for the rest)
   --cert FILE --key FILE     this workload's certificate and key (PEM)
   --trust-bundle FILE        trust anchors (PEM)
   --trust-domain TD          (default cluster.local)
@@ -109,6 +126,7 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--inbound", address(&o.inbound)},
       {"--admin", address(&o.admin)},
       {"--app", address(&o.app)},
+      {"--app-protocol", appProtocol(&o.app_protocol)},
       {"--cert", text(&o.cert)},
       {"--key", text(&o.key)},
       {"--trust-bundle", text(&o.trust_bundle)},

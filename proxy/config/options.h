@@ -10,6 +10,13 @@
 
 namespace weft::config {
 
+// How the sidecar speaks to its app (inbound requests).
+enum class AppProtocol {
+  kAuto,   // as the request was first sent: h2c for HTTP/2 and gRPC callers, else HTTP/1.1
+  kHttp1,  // always HTTP/1.1
+  kH2c,    // always HTTP/2 with prior knowledge
+};
+
 // Everything weft-proxy takes on its command line.
 struct Options {
   std::string service;
@@ -21,6 +28,7 @@ struct Options {
   api::HostPort inbound{"0.0.0.0", 15006};
   api::HostPort admin{"0.0.0.0", 15020};
   api::HostPort app{"127.0.0.1", 8080};
+  AppProtocol app_protocol = AppProtocol::kAuto;
 
   std::string cert;
   std::string key;

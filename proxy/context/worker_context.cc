@@ -72,8 +72,9 @@ WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options
       credentials(std::move(initial_credentials)),
       connector(io_context.get_executor(), http1, opts.connect_timeout, process_metrics,
                 [this] { return credentials; }),
-      pool(connector, opts.pool_idle_timeout),
-      app_target(upstream::Target::plain(opts.app)) {
+      pool(io_context.get_executor(), connector, opts.pool_idle_timeout),
+      app_target(upstream::Target::plain(opts.app)),
+      app_target_h2c(upstream::Target::plain(opts.app, upstream::Target::Protocol::kH2c)) {
   installRoutes(std::move(initial_routes));
 }
 

@@ -85,7 +85,8 @@ struct WorkerContext {
 
   upstream::ConnectorImpl connector;
   upstream::ConnectionPool pool;
-  upstream::Target app_target;
+  upstream::Target app_target;      // HTTP/1.1
+  upstream::Target app_target_h2c;  // HTTP/2 with prior knowledge
 
   std::unordered_set<http::ServerConnection*> connections;
   bool draining = false;

@@ -68,5 +68,9 @@ struct ResponseHead {
 // Headers the proxy owns: never taken from a client.
 inline constexpr std::string_view kPeerIdentityHeader = "x-weft-peer-identity";
 inline constexpr std::string_view kErrorHeader = "x-weft-error";
+// Set by the client sidecar on a request its app sent as HTTP/1.x, which then travels to the
+// server sidecar over HTTP/2: that sidecar delivers it to its app as HTTP/1.1 again (Linkerd's
+// l5d-orig-proto). Value: "HTTP/1.1".
+inline constexpr std::string_view kOrigProtoHeader = "x-weft-orig-proto";
 
 }  // namespace weft::http

@@ -142,6 +142,11 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     }
 
     Attempt a;
+    // The try points the client's reset at its upstream stream: unhook it before `a` goes.
+    struct ResetHook {
+      http::ServerStream& stream;
+      ~ResetHook() { stream.setResetCallback(nullptr); }
+    } reset_hook{stream};
     const auto try_start = Clock::now();
     balancer::EndpointState* state = plan.hosts != nullptr ? &plan.hosts->state(endpoint) : nullptr;
     if (state != nullptr) state->requestStarted();
@@ -156,7 +161,10 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
       }
       if (!a.client_gone) plan.hosts->onResult(endpoint, outlierResult(a.result), now);
     }
-    if (a.client_gone) co_return Outcome{};
+    if (a.client_gone) {
+      if (a.pump) co_await a.pump->finish();
+      co_return Outcome{};
+    }
     if (a.result.failure == TryFailure::kTimeout && request_deadline && now >= *request_deadline) {
       a.reason = weft::strCat("request timed out after ", deadline_text, ": ", a.reason);
     }
@@ -164,16 +172,19 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
       log::info(hop_, " retrying ", req.method, " ", req.authority, req.path, " after ",
                 a.result.failure == TryFailure::kNone ? weft::strCat("status ", a.result.status)
                                                       : a.reason);
-      if (a.lease.connection) a.lease.connection->close();
+      if (a.lease) a.lease.abandon();
       --attempts_left;
       previous = endpoint;
       continue;
     }
+    Outcome outcome;
     if (a.result.failure != TryFailure::kNone) {
-      co_return co_await localReply(stream, a.local_status, a.reason);
+      outcome = co_await localReply(stream, a.local_status, a.reason);
+    } else {
+      outcome = co_await pumpResponse(stream, a, buffer, *target);
     }
-    Outcome outcome = co_await pumpResponse(stream, a, buffer, *target);
-    ctx_.pool.release(*target, std::move(a.lease.connection));
+    if (a.pump) co_await a.pump->finish();
+    ctx_.pool.release(*target, std::move(a.lease));
     co_return outcome;
   }
 }
@@ -182,17 +193,19 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::pumpResponse(
     http::ServerStream& stream, Attempt& attempt, std::span<char> buffer,
     const upstream::Target& target) {
   // Timeouts end with the response head: a response being streamed is never cut for time.
-  http::ClientStream& upstream = *attempt.upstream;
+  http::ClientStream& upstream = attempt.lease.stream();
   const http::ResponseHead& head = attempt.head;
   Outcome outcome{head.status, head.status >= 500};
-  // A gRPC status in the head (a "trailers-only" response) decides success by itself.
-  if (const std::string* grpc = head.headers.get("grpc-status")) {
+  // A gRPC status decides success by itself: in the head ("trailers-only") or the trailers.
+  auto grpc_status = [&outcome](const http::HeaderMap& fields) {
     uint32_t code = 0;
-    if (weft::parseUnsigned(*grpc, &code) && code <= 16) {
+    const std::string* grpc = fields.get("grpc-status");
+    if (grpc != nullptr && weft::parseUnsigned(*grpc, &code) && code <= 16) {
       outcome.grpc_status = static_cast<int>(code);
       outcome.failure = code != 0;
     }
-  }
+  };
+  grpc_status(head.headers);
   if (auto ec = co_await stream.sendResponseHead(head, !upstream.responseBodyBuffered()); ec) {
     co_return Outcome{head.status, true};
   }
@@ -201,12 +214,25 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::pumpResponse(
     http::BodyRead r = co_await upstream.readResponseBody(buffer);
     if (r.ec) {
       // Headers are gone already: all that is left is to cut the response short.
-      log::warn(inbound_ ? "inbound" : "outbound", " response from ", target.address,
-                " aborted mid-body: ", r.ec.message());
+      if (!attempt.client_gone) {
+        log::warn(inbound_ ? "inbound" : "outbound", " response from ", target.address,
+                  " aborted mid-body: ", r.ec.message());
+      }
       co_return Outcome{head.status, true};
     }
-    if (auto ec = co_await stream.sendResponseBody(buffer.first(r.n), r.end); ec) {
-      co_return Outcome{head.status, true};
+    const http::HeaderMap* trailers = r.end ? &upstream.responseTrailers() : nullptr;
+    const bool with_trailers = trailers != nullptr && trailers->size() > 0;
+    if (r.n > 0 || !with_trailers) {
+      if (auto ec = co_await stream.sendResponseBody(buffer.first(r.n), r.end && !with_trailers);
+          ec) {
+        co_return Outcome{head.status, true};
+      }
+    }
+    if (with_trailers) {
+      grpc_status(*trailers);
+      if (auto ec = co_await stream.sendResponseTrailers(*trailers); ec) {
+        co_return Outcome{head.status, true};
+      }
     }
     if (r.end) co_return outcome;
   }

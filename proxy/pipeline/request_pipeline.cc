@@ -37,7 +37,21 @@ absl::Status RequestPipelineImpl::planInbound(http::ServerStream& stream,
   req.headers.set(std::string(http::kPeerIdentityHeader), stream.downstream().peer_identity);
   labels.dst_service = own_service_;
   labels.tls = true;
-  plan.fixed = &ctx_.app_target;
+  // The app gets the protocol its caller spoke: a request the client sidecar carried over
+  // HTTP/2 for an HTTP/1 caller says so in x-weft-orig-proto.
+  bool h2c = false;
+  switch (ctx_.options.app_protocol) {
+    case config::AppProtocol::kAuto:
+      h2c = stream.downstream().http2 && req.headers.get(http::kOrigProtoHeader) == nullptr;
+      break;
+    case config::AppProtocol::kHttp1:
+      break;
+    case config::AppProtocol::kH2c:
+      h2c = true;
+      break;
+  }
+  req.headers.remove(http::kOrigProtoHeader);
+  plan.fixed = h2c ? &ctx_.app_target_h2c : &ctx_.app_target;
   return absl::OkStatus();
 }
 
@@ -45,6 +59,11 @@ absl::Status RequestPipelineImpl::planOutbound(http::ServerStream& stream, Worke
                                                metrics::RequestLabels& labels, Plan& plan) {
   http::RequestHead& req = stream.request();
   req.headers.remove(http::kPeerIdentityHeader);
+  if (stream.downstream().http2) {
+    req.headers.remove(http::kOrigProtoHeader);
+  } else {
+    req.headers.set(std::string(http::kOrigProtoHeader), "HTTP/1.1");
+  }
   labels.dst_service = "unknown";
   auto svc = router::resolveAuthority(snapshot.mesh(), req.authority, ctx_.options.ns);
   if (!svc.ok()) return svc.status();

@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "proxy/common/error_text.h"
 #include "proxy/common/log.h"
+#include "proxy/http/http2/client_errors.h"
 
 namespace weft::pipeline {
 namespace {
@@ -16,8 +17,12 @@ bool isCodecTimeout(const error_code& ec) { return ec == beast::error::timeout; 
 bool isStaleConnection(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == beast::http::error::end_of_stream ||
-         ec == asio::ssl::error::stream_truncated;
+         ec == asio::ssl::error::stream_truncated ||
+         ec == http::http2::ClientErrc::kConnectionClosed;
 }
+
+// Tries of one request on fresh connections after stale or refused ones.
+constexpr int kMaxFreshTries = 3;
 
 }  // namespace
 
@@ -34,30 +39,43 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
     fail(TryFailure::kTimeout, 504,
          weft::strCat(hop_, " ", target.address, ": timed out waiting for the response"));
   };
+  // A client that resets its stream (HTTP/2) ends the upstream exchange too.
+  body.stream.setResetCallback([&out] {
+    out.client_gone = true;
+    if (out.lease) out.lease.abandon();
+  });
 
   for (int fresh_tries = 0;; ++fresh_tries) {
-    auto lease = co_await pool_.acquire(target, fresh_tries == 0);
+    // A shared (HTTP/2) connection is looked up again: a dead one has left the pool, and the
+    // requests it failed should share one new connection, not open one each.
+    auto acquired = co_await pool_.acquire(target, fresh_tries == 0 || target.mayMultiplex());
     if (guard.fired()) co_return timed_out();
-    if (!lease.ok()) {
+    if (out.client_gone) co_return;
+    if (!acquired.ok()) {
       co_return fail(TryFailure::kConnect, 503,
                      weft::strCat(hop_, " connect failed: ", target.address, ": ",
-                                  weft::sv(lease.status().message())));
+                                  weft::sv(acquired.status().message())));
     }
-    http::ClientConnection& conn = *lease->connection;
-    guard.watch(&conn);
-    http::ClientStream& upstream = conn.startStream();
+    out.lease = std::move(*acquired);
+    upstream::ConnectionPool::Lease& lease = out.lease;
+    http::ClientStream& upstream = lease.stream();
+    guard.watch(&upstream);
     // Whether a failed step may be retried on a fresh connection; else the reason to report.
     auto stale_or_fail = [&](const error_code& ec, std::string_view what) -> bool {
-      conn.close();
+      lease.abandon();
       guard.watch(nullptr);
       if (guard.fired()) {
         timed_out();
         return false;
       }
-      if (lease->reused && !body.consumed && isStaleConnection(ec)) return true;
+      if (out.client_gone) return false;
+      if (!body.consumed && fresh_tries + 1 < kMaxFreshTries &&
+          ((lease.reused() && isStaleConnection(ec)) || http::http2::isRefused(ec))) {
+        return true;
+      }
       // On a fresh TLS connection a rejected client certificate surfaces at the first read.
       bool connect =
-          !lease->reused && target.tls && ec.category() == asio::error::get_ssl_category();
+          !lease.reused() && target.tls && ec.category() == asio::error::get_ssl_category();
       if (connect) {
         fail(TryFailure::kConnect, 503,
              weft::strCat(hop_, " connect failed: ", target.address, ": ", errorText(ec)));
@@ -65,8 +83,15 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         fail(TryFailure::kTimeout, 504,
              weft::strCat(hop_, " response timed out: ", target.address, ": ", errorText(ec)));
       } else {
+        // An app that speaks only HTTP/1.1 hangs up on the HTTP/2 preface.
+        const bool h2c_refused = target.protocol == upstream::Target::Protocol::kH2c &&
+                                 !lease.reused() &&
+                                 ec == http::http2::ClientErrc::kConnectionClosed;
         fail(TryFailure::kReset, 502,
-             weft::strCat(hop_, " ", what, ": ", target.address, ": ", errorText(ec)));
+             weft::strCat(hop_, " ", what, ": ", target.address, ": ", errorText(ec),
+                          h2c_refused ? " (sent h2c: does the app speak HTTP/2? if not, run "
+                                        "with --app-protocol http1)"
+                                      : ""));
       }
       return false;
     };
@@ -81,12 +106,16 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         if (stale_or_fail(ec, "write failed")) continue;
         co_return;
       }
+    } else if (request.body.present && lease.multiplexed() && body.stream.downstream().http2) {
+      // Full duplex end to end: the body streams on while the response is read.
+      body.consumed = true;
+      out.pump = RequestBodyPump::start(executor_, body.stream, upstream);
     } else if (request.body.present) {
       body.consumed = true;
       for (;;) {
         http::BodyRead r = co_await body.stream.readRequestBody(body.buffer);
         if (r.ec) {
-          conn.close();
+          lease.abandon();
           log::info(hop_, " request body aborted by client: ", errorText(r.ec));
           out.client_gone = true;
           co_return;
@@ -99,13 +128,12 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
       }
     }
     if (auto ec = co_await upstream.readResponseHead(out.head); ec) {
+      if (out.pump && out.pump->clientGone()) out.client_gone = true;
       if (stale_or_fail(ec, "closed before response headers")) continue;
       co_return;
     }
     guard.watch(nullptr);
     out.result = {TryFailure::kNone, out.head.status};
-    out.upstream = &upstream;
-    out.lease = std::move(*lease);
     co_return;
   }
 }

@@ -7,6 +7,7 @@
 
 #include "proxy/common/asio.h"
 #include "proxy/http/codec.h"
+#include "proxy/pipeline/body_pump.h"
 #include "proxy/pipeline/deadline_guard.h"
 #include "proxy/pipeline/retry_policy.h"
 #include "proxy/upstream/connector.h"
@@ -30,13 +31,17 @@ struct Attempt {
   unsigned local_status = 0;  // on failure: what to answer with (502, 503, 504)
   std::string reason;         // on failure: what failed, for x-weft-error and the log
   http::ResponseHead head;    // on a response
-  upstream::ConnectionPool::Lease lease;  // on a response: the connection to read the body from
-  http::ClientStream* upstream = nullptr;
+  upstream::ConnectionPool::Lease lease;  // on a response: the stream to read the body from
+  // Set when the request body streams while the response is read (both sides HTTP/2): it must
+  // be stopped and joined before the lease goes.
+  std::shared_ptr<RequestBodyPump> pump;
 };
 
-// One try of `request` against `target`: a pooled (or new) connection, the head and body sent,
-// the response head read, all before `deadline` (if any). A reused connection the peer had
-// closed is replaced transparently when nothing of the request's body was consumed.
+// One try of `request` against `target`: a stream on a pooled (or new) connection, the head and
+// body sent, the response head read, all before `deadline` (if any). A reused connection the
+// peer had closed, or an HTTP/2 stream the peer refused, is replaced transparently when nothing
+// of the request's body was consumed. While the try runs, a client that resets its stream
+// aborts the upstream stream too (client_gone).
 class UpstreamTry {
  public:
   UpstreamTry(upstream::ConnectionPool& pool, Executor executor, const char* hop)

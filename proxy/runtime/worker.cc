@@ -76,7 +76,7 @@ void Worker::drain() {
     // drain() may end a connection, which erases it from the set: iterate over a copy.
     std::vector<http::ServerConnection*> open(ctx_->connections.begin(), ctx_->connections.end());
     for (auto* conn : open) conn->drain();
-    ctx_->pool.closeAll();
+    ctx_->pool.closeIdle();
   });
 }
 

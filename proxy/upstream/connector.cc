@@ -7,6 +7,7 @@
 #include "proxy/common/error_text.h"
 #include "proxy/http/http1/client_codec.h"
 #include "proxy/http/http1/stream_ops.h"
+#include "proxy/http/http2/client_connection.h"
 
 namespace weft::upstream {
 namespace {
@@ -19,14 +20,20 @@ std::string tlsFailure(const error_code& ec, SSL* ssl) {
 
 }  // namespace
 
-Target Target::plain(const api::HostPort& hp) {
+Target Target::plain(const api::HostPort& hp, Protocol protocol) {
   std::string address = weft::strCat(hp.host, ":", hp.port);
-  return Target{weft::strCat("plain|", address), address, hp, false, ""};
+  const bool h2c = protocol == Protocol::kH2c;
+  return Target{weft::strCat(h2c ? "h2c|" : "plain|", address), address, hp, false, "",
+                h2c ? Protocol::kH2c : Protocol::kHttp1};
 }
 
 Target Target::mtls(const api::HostPort& hp, std::string address, std::string identity) {
-  return Target{weft::strCat("mtls|", address, "|", identity), std::move(address), hp, true,
-                std::move(identity)};
+  return Target{weft::strCat("mtls|", address, "|", identity),
+                std::move(address),
+                hp,
+                true,
+                std::move(identity),
+                Protocol::kAlpn};
 }
 
 ConnectorImpl::ConnectorImpl(Executor executor, const http::http1::Settings& settings,
@@ -61,12 +68,18 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   stream.set_option(tcp::no_delay(true), ec);
 
   if (!target.tls) {
-    co_return std::make_unique<http::http1::ClientConnectionImpl<TcpStream>>(
-        std::move(stream), settings_, metrics_.tcp(metrics::TcpRole::kInboundDst));
+    auto& counters = metrics_.tcp(metrics::TcpRole::kInboundDst);
+    if (target.protocol == Target::Protocol::kH2c) {
+      co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TcpStream>>(
+          std::move(stream), settings_, counters);
+    }
+    co_return std::make_unique<http::http1::ClientConnectionImpl<TcpStream>>(std::move(stream),
+                                                                             settings_, counters);
   }
 
   std::shared_ptr<const identity::Credentials> creds = credentials_();
   TlsStream tls(std::move(stream), creds->clientContext());
+  if (target.protocol == Target::Protocol::kAlpn) http::http2::offerH2(tls);
   error_code hec;
   {
     Deadline deadline(beast::get_lowest_layer(tls));
@@ -87,8 +100,13 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
     co_return absl::PermissionDeniedError(
         weft::strCat("peer identity mismatch: presented ", *peer, ", expected ", target.identity));
   }
-  co_return std::make_unique<http::http1::ClientConnectionImpl<TlsStream>>(
-      std::move(tls), settings_, metrics_.tcp(metrics::TcpRole::kOutboundDst));
+  auto& counters = metrics_.tcp(metrics::TcpRole::kOutboundDst);
+  if (http::http2::negotiatedH2(tls)) {
+    co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
+        std::move(tls), settings_, counters);
+  }
+  co_return std::make_unique<http::http1::ClientConnectionImpl<TlsStream>>(std::move(tls),
+                                                                           settings_, counters);
 }
 
 }  // namespace weft::upstream

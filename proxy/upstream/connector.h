@@ -19,15 +19,26 @@ namespace weft::upstream {
 // must present). Built once per endpoint; the pool key keeps connections with different
 // security expectations apart.
 struct Target {
+  // Which codec the connection speaks.
+  enum class Protocol {
+    kHttp1,  // HTTP/1.1
+    kH2c,    // HTTP/2 with prior knowledge (plain)
+    kAlpn,   // TLS offering h2 by ALPN: HTTP/2 if the peer picks it, else HTTP/1.1
+  };
+
   std::string key;      // pool key
   std::string address;  // "ip:port", as reported in errors
   api::HostPort host_port;
   bool tls = false;
   std::string identity;  // required peer SPIFFE ID when tls
+  Protocol protocol = Protocol::kHttp1;
   // The destination's DestinationPolicy connectTimeout; unset: the proxy's --connect-timeout.
   std::optional<std::chrono::steady_clock::duration> connect_timeout = {};
 
-  static Target plain(const api::HostPort& hp);
+  // Whether connections to this target may be HTTP/2 (shared by many exchanges at once).
+  bool mayMultiplex() const { return protocol != Protocol::kHttp1; }
+
+  static Target plain(const api::HostPort& hp, Protocol protocol = Protocol::kHttp1);
   static Target mtls(const api::HostPort& hp, std::string address, std::string identity);
 };
 

@@ -45,17 +45,10 @@ def proxy_binary() -> Path:
 
 
 @functools.lru_cache(maxsize=None)
-def proxy_help() -> str:
-    """`weft-proxy --help` of the binary under test."""
-    p = subprocess.run([str(proxy_binary()), "--help"], capture_output=True, timeout=10)
-    return (p.stdout + p.stderr).decode(errors="replace")
-
-
 def app_protocol_args(protocol: str) -> list[str]:
-    """["--app-protocol", protocol] when the binary has that flag (issue #4), else []:
-    before it exists the sidecar speaks HTTP/1.1 to its app (and, once it exists, its
-    default `auto` speaks h2c to the app for requests that came as HTTP/2)."""
-    return ["--app-protocol", protocol] if "--app-protocol" in proxy_help() else []
+    """How a sidecar speaks to its app: http1, h2c, or auto (the default: h2c for requests
+    that came as HTTP/2, HTTP/1.1 for the rest)."""
+    return ["--app-protocol", protocol]
 
 
 def free_port() -> int:

@@ -5,10 +5,8 @@ a bidi stream of 100 round trips, deadlines and cancellation, the app's own stat
 codes, the proxy's own errors as gRPC errors, a 90/10 split, gRPC method matches and
 the grpc_status / classification labels.
 
-Written ahead of the feature: every test here fails until the sidecars carry HTTP/2
-end to end (the app sidecar runs with the default --app-protocol, auto); all are marked
-h2_upstream (pytest.ini).  The proxy's own gRPC errors already work with the HTTP/2
-server codec alone and live in test_grpc_errors.py."""
+The app sidecar runs with the default --app-protocol (auto: h2c to the app for requests
+that came as HTTP/2).  The proxy's own gRPC errors live in test_grpc_errors.py."""
 
 import hashlib
 import os
@@ -20,8 +18,6 @@ import pytest
 import fleet as F
 import grpc_apps as GA
 import mesh as M
-
-pytestmark = pytest.mark.h2_upstream
 
 BACKEND = f"backend.{M.NAMESPACE}"
 

@@ -1,6 +1,8 @@
 """HTTP/2 from the app (h2c with prior knowledge on the outbound port) and from peers (h2 by
-ALPN on the inbound port), with real clients: curl, nghttp, h2load.  Upstream hops stay
-HTTP/1.1, so these requests reach the apps as HTTP/1.1."""
+ALPN on the inbound port), with real clients: curl, nghttp, h2load.  The apps behind these
+sidecars (nginx, the Python echo app) speak HTTP/1.1 only, so their sidecars run with
+--app-protocol http1: the requests cross the sidecars as HTTP/2 and reach the apps as
+HTTP/1.1."""
 
 import hashlib
 import re
@@ -41,16 +43,16 @@ def frames(data: bytes):
     return out
 
 
-def test_h2c_get(mesh):
-    r = mesh.get("/hello", H2C, "-v")
+def test_h2c_get(h2_mesh):
+    r = h2_mesh.get("/hello", H2C, "-v")
     assert r.rc == 0 and r.status == 200, r
     assert r.body == b"hello from backend\n"
     assert "HTTP/2 200" in r.stderr, r
 
 
-def test_h2c_get_10mb_static(mesh, big_static):
+def test_h2c_get_10mb_static(h2_mesh, big_static):
     path, sha = big_static
-    r = mesh.get(path, H2C, timeout=60)
+    r = h2_mesh.get(path, H2C, timeout=60)
     assert r.rc == 0 and r.status == 200, r
     assert len(r.body) == 10 << 20
     assert hashlib.sha256(r.body).hexdigest() == sha
@@ -59,10 +61,10 @@ def test_h2c_get_10mb_static(mesh, big_static):
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("response", ["length", "chunked"])
-def test_h2c_post_echo(echo_mesh, payloads, size, response):
+def test_h2c_post_echo(h2_echo_mesh, payloads, size, response):
     path, sha = payloads[size]
     q = "?chunked=1" if response == "chunked" else ""
-    r = echo_mesh.get(f"/echo{q}", H2C, "-X", "POST", "--data-binary", f"@{path}",
+    r = h2_echo_mesh.get(f"/echo{q}", H2C, "-X", "POST", "--data-binary", f"@{path}",
                       "-H", "Content-Type: application/octet-stream", timeout=60)
     assert r.rc == 0 and r.status == 200, r
     assert len(r.body) == SIZES[size], f"echoed {len(r.body)} of {SIZES[size]} bytes: {r}"
@@ -72,11 +74,11 @@ def test_h2c_post_echo(echo_mesh, payloads, size, response):
     assert r.header("x-echo-request-framing") == "length", r
 
 
-def test_h2c_post_streamed_body(echo_mesh, payloads):
+def test_h2c_post_streamed_body(h2_echo_mesh, payloads):
     """A body without content-length (curl reads stdin) is streamed chunked upstream."""
     path, sha = payloads["1MiB"]
     argv = ["curl", "-sS", H2C, "--max-time", "60", "-H", "Host: reviews", "-H", "Expect:",
-            "-X", "POST", "-T", "-", "-o", "-", echo_mesh.url("/echo"), "-D", "/dev/stderr"]
+            "-X", "POST", "-T", "-", "-o", "-", h2_echo_mesh.url("/echo"), "-D", "/dev/stderr"]
     p = subprocess.run(argv, input=path.read_bytes(), capture_output=True, timeout=70,
                        env=M.CURL_ENV)
     assert p.returncode == 0, p.stderr[-500:]
@@ -84,22 +86,22 @@ def test_h2c_post_streamed_body(echo_mesh, payloads):
     assert b"x-echo-request-framing: chunked" in p.stderr, p.stderr[-500:]
 
 
-def test_http1_still_served_on_outbound_port(mesh):
-    r = mesh.get("/hello")
+def test_http1_still_served_on_outbound_port(h2_mesh):
+    r = h2_mesh.get("/hello")
     assert r.rc == 0 and r.status == 200 and r.body == b"hello from backend\n", r
-    data, _ = M.raw_exchange(mesh.client.outbound,
+    data, _ = M.raw_exchange(h2_mesh.client.outbound,
                              b"GET /hello HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
 
 
-def test_upgrade_h2c_is_served_as_http11(mesh):
-    r = mesh.get("/hello", "--http2", "-v")
+def test_upgrade_h2c_is_served_as_http11(h2_mesh):
+    r = h2_mesh.get("/hello", "--http2", "-v")
     assert r.rc == 0 and r.status == 200 and r.body == b"hello from backend\n", r
     assert "< HTTP/1.1 200" in r.stderr and "HTTP/1.1 101" not in r.stderr, r
 
 
-def test_nghttp_verbose(mesh):
-    p = run(["nghttp", "-v", "-H", ":authority: backend", mesh.url("/hello")], timeout=20)
+def test_nghttp_verbose(h2_mesh):
+    p = run(["nghttp", "-v", "-H", ":authority: backend", h2_mesh.url("/hello")], timeout=20)
     out = p.stdout.decode(errors="replace")
     assert p.returncode == 0, out[-2000:] + p.stderr.decode(errors="replace")
     assert re.search(r"recv \(stream_id=\d+\) :status: 200", out), out[-2000:]
@@ -107,23 +109,23 @@ def test_nghttp_verbose(mesh):
     assert "recv SETTINGS frame" in out and "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100" in out, out[:2000]
 
 
-def test_h2load_100_streams_on_one_connection(mesh):
+def test_h2load_100_streams_on_one_connection(h2_mesh):
     p = run(["h2load", "-c", "1", "-m", "100", "-n", "2000", "-H", ":authority: backend",
-             mesh.url("/hello")], timeout=120)
+             h2_mesh.url("/hello")], timeout=120)
     out = p.stdout.decode(errors="replace")
     assert p.returncode == 0, out + p.stderr.decode(errors="replace")
     assert re.search(r"requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed", out), out
     assert re.search(r"status codes: 2000 2xx, 0 3xx, 0 4xx, 0 5xx", out), out
 
 
-def test_unknown_authority_is_404_on_its_stream(mesh):
-    r = mesh.get("/hello", H2C, host="nosuch")
+def test_unknown_authority_is_404_on_its_stream(h2_mesh):
+    r = h2_mesh.get("/hello", H2C, host="nosuch")
     assert r.status == 404, r
     assert r.header("x-weft-error") == "unknown service: nosuch", r
 
 
-def test_garbage_after_preface_gets_goaway(mesh):
-    with socket.create_connection(("127.0.0.1", mesh.client.outbound), timeout=5) as s:
+def test_garbage_after_preface_gets_goaway(h2_mesh):
+    with socket.create_connection(("127.0.0.1", h2_mesh.client.outbound), timeout=5) as s:
         s.sendall(PREFACE + b"GARBAGE GARBAGE GARBAGE GARBAGE\r\n")
         data, eof = M.recv_all(s, timeout=5)
     got = frames(data)
@@ -133,32 +135,32 @@ def test_garbage_after_preface_gets_goaway(mesh):
     error = struct.unpack(">I", goaways[0][3][4:8])[0]
     assert error != 0, goaways  # a connection error, not a graceful shutdown
     assert eof, "connection left open after GOAWAY"
-    mesh.client.assert_alive()
+    h2_mesh.client.assert_alive()
 
 
-def test_inbound_h2_by_alpn_reaches_app(mesh, certs):
+def test_inbound_h2_by_alpn_reaches_app(h2_mesh, certs):
     r = M.curl("--http2", "--cacert", str(certs / "ca.pem"), "-k",
                "--cert", str(certs / "web.pem"), "--key", str(certs / "web-key.pem"), "-v",
-               mesh.server.in_url("/headers"), timeout=10)
+               h2_mesh.server.in_url("/headers"), timeout=10)
     assert r.rc == 0 and r.status == 200, r
     assert "ALPN: server accepted h2" in r.stderr, r.stderr[-1500:]
     assert r.body.startswith(f"peer={M.spiffe('web')} ".encode()), r
 
 
-def test_inbound_http11_alpn_still_served(mesh, certs):
+def test_inbound_http11_alpn_still_served(h2_mesh, certs):
     r = M.curl("--http1.1", "--cacert", str(certs / "ca.pem"), "-k",
                "--cert", str(certs / "web.pem"), "--key", str(certs / "web-key.pem"), "-v",
-               mesh.server.in_url("/headers"), timeout=10)
+               h2_mesh.server.in_url("/headers"), timeout=10)
     assert r.rc == 0 and r.status == 200, r
     assert "ALPN: server accepted http/1.1" in r.stderr, r.stderr[-1500:]
 
 
-def test_h2_metrics_count_bytes(mesh):
-    before = M.metric_sum(mesh.client.metrics(), "tcp_read_bytes_total",
+def test_h2_metrics_count_bytes(h2_mesh):
+    before = M.metric_sum(h2_mesh.client.metrics(), "tcp_read_bytes_total",
                           direction="outbound", peer="src")
-    r = mesh.get("/hello", H2C)
+    r = h2_mesh.get("/hello", H2C)
     assert r.status == 200, r
-    after = M.metric_sum(mesh.client.metrics(), "tcp_read_bytes_total",
+    after = M.metric_sum(h2_mesh.client.metrics(), "tcp_read_bytes_total",
                          direction="outbound", peer="src")
     assert after - before >= len(PREFACE), (before, after)
 
@@ -168,7 +170,7 @@ def test_sigterm_drain_sends_goaway_and_finishes_stream(proxies, app):
     id), the stream completes, the proxy exits 0."""
     M.write_random(app.www / "slow" / "h2-one-mb.bin", 1 << 20)  # ~3 s at the /slow/ rate
     pair = proxies.sidecar_pair(app_port=app.port, service="backend",
-                                extra_args=["--drain-seconds", "10"])
+                                extra_args=["--drain-seconds", "10", "--app-protocol", "http1"])
     nghttp = subprocess.Popen(["nghttp", "-v", "-n", "-H", ":authority: backend",
                                pair.url("/slow/h2-one-mb.bin")],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=M.CURL_ENV)

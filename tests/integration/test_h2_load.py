@@ -6,8 +6,7 @@ SIGTERM drain with gRPC calls in flight.
 
 (tests/integration/test_h2_downstream.py covers the downstream codec itself: curl
 bodies, h2load -n 2000, garbage after the preface, ALPN on the inbound port.)  Apps
-that speak HTTP/1.1 only get --app-protocol http1 once the flag exists.  Tests that need
-HTTP/2 between the sidecars (or gRPC to the app) are marked h2_upstream."""
+that speak HTTP/1.1 only get --app-protocol http1."""
 
 import hashlib
 import signal
@@ -62,7 +61,6 @@ def test_h2load_100_streams_5000_requests_all_2xx(h2_mesh):
     h2_mesh.server.assert_alive()
 
 
-@pytest.mark.h2_upstream
 def test_one_h2_connection_between_sidecars_carries_100_streams(proxies, app):
     mesh = h1_pair(proxies, app)
     warm_up(mesh)
@@ -71,7 +69,6 @@ def test_one_h2_connection_between_sidecars_carries_100_streams(proxies, app):
     assert_one_connection_between_sidecars(mesh)
 
 
-@pytest.mark.h2_upstream
 def test_http1_requests_from_app_share_the_h2_connection(proxies, app):
     """50 HTTP/1.1 connections from the app at once: one connection between the
     sidecars, and the nginx app still receives HTTP/1.1."""
@@ -85,7 +82,6 @@ def test_http1_requests_from_app_share_the_h2_connection(proxies, app):
     assert len(lines) >= 50 and all('"GET /hello HTTP/1.1"' in ln for ln in lines), lines[:5]
 
 
-@pytest.mark.h2_upstream
 def test_concurrent_grpc_calls_share_one_connection(proxies, grpc_app):
     mesh = proxies.sidecar_pair(app_port=grpc_app.port, service="backend")
     with GA.channel(mesh.client.outbound) as ch:
@@ -166,7 +162,6 @@ def test_slow_reader_does_not_make_sidecars_buffer(proxies, app):
 
 # ---------------------------------------------------------------- drain
 
-@pytest.mark.h2_upstream
 @pytest.mark.parametrize("which", ["client", "server"])
 def test_sigterm_finishes_open_grpc_calls(proxies, grpc_app, which):
     mesh = proxies.sidecar_pair(app_port=grpc_app.port, service="backend")

@@ -34,6 +34,8 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   awaitable<error_code> readResponseHead(ResponseHead& head) override;
   awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
   bool responseBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
+  const HeaderMap& responseTrailers() const override { return no_trailers_; }
+  void abort() override { close(); }
 
  private:
   using Parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
@@ -48,6 +50,7 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   boost::beast::flat_buffer buffer_;
   MessageWriter writer_;
   std::optional<Parser> parser_;
+  HeaderMap no_trailers_;  // HTTP/1.1 responses' trailers are not forwarded
   bool head_request_ = false;
   bool request_done_ = false;
   bool keep_alive_ = false;

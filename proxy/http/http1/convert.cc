@@ -211,7 +211,9 @@ void appendFraming(std::string& out, const Body& body, bool chunked_allowed) {
 void appendRequestHead(const RequestHead& in, std::string& out) {
   weft::strAppend(out, in.method, " ", in.path, " HTTP/1.1\r\n");
   appendHeader(out, "host", in.authority);
-  for (const auto& h : in.headers) appendHeader(out, h.name, h.value);
+  for (const auto& h : in.headers) {
+    if (h.name != "te") appendHeader(out, h.name, h.value);  // hop-by-hop in HTTP/1.1
+  }
   appendFraming(out, in.body, true);
   out.append("\r\n");
 }

@@ -35,10 +35,15 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   RequestHead& request() override { return request_; }
   const DownstreamInfo& downstream() const override { return info_; }
   awaitable<BodyRead> readRequestBody(std::span<char> buffer) override;
+  void cancelRequestBody() override {}
   bool requestBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
   awaitable<error_code> sendResponseHead(const ResponseHead& head, bool flush) override;
   awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) override;
+  awaitable<error_code> sendResponseTrailers(const HeaderMap&) override {
+    return sendResponseBody({}, true);
+  }
   bool responseStarted() const override { return response_started_; }
+  void setResetCallback(std::function<void()>) override {}
 
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;

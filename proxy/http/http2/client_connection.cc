@@ -25,13 +25,14 @@ struct Http2ClientConnectionImpl<Stream>::Core {
   const http1::Settings& settings;
   metrics::ConnectionStats stats;
   std::shared_ptr<ClientSession> session;  // streams share it
+  error_code read_error;                   // why the reader stopped, when the socket failed
   bool reader_done = false;
   bool writer_done = false;
 
   bool open() { return beast::get_lowest_layer(stream).is_open(); }
 
   void shutdown() {
-    session->abort();
+    session->abort(read_error);
     error_code ignored;
     beast::get_lowest_layer(stream).cancel(ignored);
     beast::get_lowest_layer(stream).close(ignored);
@@ -49,6 +50,7 @@ struct Http2ClientConnectionImpl<Stream>::Core {
       if (ec) {
         if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
           log::debug("http2 upstream read ended: ", ec.message());
+          self->read_error = ec;
         }
         break;
       }
@@ -149,7 +151,8 @@ template class Http2ClientConnectionImpl<TcpStream>;
 template class Http2ClientConnectionImpl<TlsStream>;
 
 void offerH2(TlsStream& stream) {
-  static constexpr unsigned char kProtos[] = {2, 'h', '2'};
+  static constexpr unsigned char kProtos[] = {2,   'h', '2', 8,   'h', 't',
+                                              't', 'p', '/', '1', '.', '1'};
   SSL_set_alpn_protos(stream.native_handle(), kProtos, sizeof(kProtos));
 }
 

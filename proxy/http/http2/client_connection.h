@@ -16,6 +16,8 @@ namespace weft::http::http2 {
 // one exchange at a time on it (startStream()).
 class Http2ClientConnection : public ClientConnection {
  public:
+  bool multiplexed() const override { return true; }
+
   // A new stream. Check canOpenStream() first: a stream opened after a GOAWAY fails with
   // ClientErrc::kRefused, one over the peer's limit waits in nghttp2 until a slot frees.
   virtual std::unique_ptr<Http2ClientStream> openStream() = 0;
@@ -43,6 +45,7 @@ class Http2ClientConnectionImpl final : public Http2ClientConnection {
 
   // Http2ClientConnection
   std::unique_ptr<Http2ClientStream> openStream() override;
+  std::unique_ptr<ClientStream> newStream() override { return openStream(); }
   bool canOpenStream() const override;
   size_t activeStreams() const override;
   bool alive() const override;
@@ -67,7 +70,7 @@ class Http2ClientConnectionImpl final : public Http2ClientConnection {
 extern template class Http2ClientConnectionImpl<TcpStream>;
 extern template class Http2ClientConnectionImpl<TlsStream>;
 
-// Offers "h2" by ALPN on a client TLS stream (before the handshake).
+// Offers "h2", then "http/1.1", by ALPN on a client TLS stream (before the handshake).
 void offerH2(TlsStream& stream);
 // Whether the handshake selected "h2".
 bool negotiatedH2(TlsStream& stream);

@@ -79,14 +79,17 @@ bool ClientSession::finished() const {
   return fatal_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
 }
 
-void ClientSession::abort() {
+void ClientSession::abort(error_code cause) {
   if (closing_) return;
   closing_ = true;
+  const error_code ec = cause && cause.category() == asio::error::get_ssl_category()
+                            ? cause
+                            : make_error_code(ClientErrc::kConnectionClosed);
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, state] : streams) {
     state->closed = true;
-    if (!state->ended) fail(*state, ClientErrc::kConnectionClosed);
+    if (!state->ended) fail(*state, ec);
   }
   wakeWriter();
 }
@@ -107,6 +110,7 @@ bool ClientSession::canOpenStream() const {
 error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>& state,
                                         const RequestHead& head) {
   --unsubmitted_;
+  if (state->error) return state->error;  // aborted before it was sent
   // After a GOAWAY the request never leaves: refused, even once the connection has ended.
   if (goaway_ || closing_ || fatal_) {
     fail(*state, goaway_ ? ClientErrc::kRefused : ClientErrc::kConnectionClosed);
@@ -161,6 +165,7 @@ void ClientSession::consumed(ClientStreamState& state, size_t size) {
 }
 
 void ClientSession::cancel(ClientStreamState& state) {
+  fail(state, ClientErrc::kReset);
   if (state.closed || state.id < 0 || closing_) return;
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, state.id, NGHTTP2_CANCEL);
   wakeWriter();

@@ -78,8 +78,9 @@ class ClientSession {
   bool closing() const { return closing_; }
   awaitable<void> waitForOutput() { co_await output_.waitUntil(Clock::time_point::max()); }
   void wakeWriter() { output_.notify(); }
-  // The connection is gone: every stream not yet complete fails with kConnectionClosed.
-  void abort();
+  // The connection is gone: every stream not yet complete fails with kConnectionClosed, or with
+  // `cause` when it is a TLS error (an alert from the peer says more than "closed").
+  void abort(error_code cause = {});
 
   // A new stream; its request goes out with submitRequest().
   std::shared_ptr<ClientStreamState> open();

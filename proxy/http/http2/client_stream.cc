@@ -95,6 +95,8 @@ awaitable<BodyRead> ClientStreamImpl::readResponseBody(std::span<char> buffer) {
   co_return r;
 }
 
+void ClientStreamImpl::abort() { session_->cancel(*state_); }
+
 bool ClientStreamImpl::responseBodyBuffered() const {
   return state_->buffered() > 0 || state_->ended || state_->error;
 }

@@ -7,12 +7,9 @@
 
 namespace weft::http::http2 {
 
-// One exchange on an HTTP/2 client connection. Beyond http::ClientStream it exposes the
-// response trailers once the body has ended.
+// One exchange on an HTTP/2 client connection.
 class Http2ClientStream : public ClientStream {
  public:
-  // Trailers received after the response body (empty until the body's end was read).
-  virtual const HeaderMap& responseTrailers() const = 0;
   // The HTTP/2 stream id once the request head was submitted, else -1.
   virtual int32_t id() const = 0;
 };
@@ -35,9 +32,10 @@ class ClientStreamImpl final : public Http2ClientStream {
   awaitable<error_code> readResponseHead(ResponseHead& head) override;
   awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
   bool responseBodyBuffered() const override;
+  const HeaderMap& responseTrailers() const override { return state_->trailers; }
+  void abort() override;
 
   // Http2ClientStream
-  const HeaderMap& responseTrailers() const override { return state_->trailers; }
   int32_t id() const override { return state_->id; }
 
  private:

@@ -63,6 +63,11 @@ void RequestHeadBuilder::add(std::string_view name, std::string_view value) {
     expect_continue_ = weft::equalsIgnoreCase(weft::trim(value), "100-continue");
     return;
   }
+  // `te: trailers` travels on over HTTP/2 (gRPC servers insist on it); HTTP/1.1 drops it.
+  if (name == "te" && weft::equalsIgnoreCase(weft::trim(value), "trailers")) {
+    out_.headers.add("te", "trailers");
+    return;
+  }
   if (isConnectionSpecific(name)) return;
   out_.headers.add(std::string(name), std::string(value));
 }
@@ -100,6 +105,18 @@ void buildResponseFields(const ResponseHead& head, ResponseFields& out) {
   if (head.body.length && length_allowed) {
     out.length = weft::strCat(*head.body.length);
     out.nva.push_back(field("content-length", out.length));
+  }
+}
+
+void buildTrailerFields(const HeaderMap& trailers, std::vector<nghttp2_nv>& out) {
+  out.clear();
+  out.reserve(trailers.size());
+  for (const auto& h : trailers) {
+    if (isConnectionSpecific(h.name) || h.name.empty() || h.name.front() == ':' ||
+        h.name == "content-length") {
+      continue;
+    }
+    out.push_back(field(h.name, h.value));
   }
 }
 

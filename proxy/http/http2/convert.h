@@ -59,4 +59,8 @@ struct ResponseFields {
 
 void buildResponseFields(const ResponseHead& head, ResponseFields& out);
 
+// nghttp2 name/value pairs (pointing into `trailers`) for a trailer section: no pseudo-headers,
+// no connection-specific fields.
+void buildTrailerFields(const HeaderMap& trailers, std::vector<nghttp2_nv>& out);
+
 }  // namespace weft::http::http2

@@ -18,6 +18,7 @@ ServerSession::ServerSession(const Executor& executor, DownstreamInfo info, Stre
       listener_(listener),
       output_(executor),
       handlers_done_(executor) {
+  info_.http2 = true;
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   // Request bodies are acknowledged as the pipeline reads them: flow control is backpressure.
@@ -230,6 +231,16 @@ void ServerSession::erase(ServerStreamImpl& stream) {
   if (size_t unread = stream.discardInput()) consumed(stream.id_, unread);
   streams_.erase(stream.id_);
   if (streams_.empty() && !closing_) listener_.onIdle();
+}
+
+bool ServerSession::submitTrailer(int32_t stream_id, const HeaderMap& trailers) {
+  std::vector<nghttp2_nv> nva;
+  buildTrailerFields(trailers, nva);
+  if (int rv = nghttp2_submit_trailer(session_, stream_id, nva.data(), nva.size()); rv != 0) {
+    log::warn("http2 trailers not sent on stream ", stream_id, ": ", nghttp2_strerror(rv));
+    return false;
+  }
+  return true;
 }
 
 int ServerSession::submitResponse(ServerStreamImpl& stream, const ResponseFields& fields,

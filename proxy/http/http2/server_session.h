@@ -96,6 +96,8 @@ class ServerSession {
   // For ServerStreamImpl.
   int submitResponse(ServerStreamImpl& stream, const ResponseFields& fields, bool with_body);
   void submitContinue(int32_t stream_id);
+  // False when nghttp2 refused them: the body's last DATA frame then ends the stream.
+  bool submitTrailer(int32_t stream_id, const HeaderMap& trailers);
   void resumeData(int32_t stream_id);
   void consumed(int32_t stream_id, size_t size);
   void reset(int32_t stream_id, uint32_t error_code);

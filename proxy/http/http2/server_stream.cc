@@ -43,6 +43,7 @@ awaitable<BodyRead> ServerStreamImpl::readRequestBody(std::span<char> buffer) {
   }
   auto deadline = Clock::now() + session_.settings().read_timeout;
   for (;;) {
+    if (request_cancelled_) co_return BodyRead{asio::error::operation_aborted, 0, false};
     if (in_pos_ < in_.size()) {
       size_t n = std::min(buffer.size(), in_.size() - in_pos_);
       std::memcpy(buffer.data(), in_.data() + in_pos_, n);
@@ -101,6 +102,11 @@ awaitable<error_code> ServerStreamImpl::sendResponseBody(std::span<const char> d
   co_return error_code{};
 }
 
+awaitable<error_code> ServerStreamImpl::sendResponseTrailers(const HeaderMap& trailers) {
+  if (!response_done_) trailers_ = trailers;
+  co_return co_await sendResponseBody({}, true);
+}
+
 ssize_t ServerStreamImpl::readData(uint8_t* buf, size_t length, uint32_t* flags) {
   size_t n = std::min(length, queued());
   if (n == 0 && !out_end_) {
@@ -110,7 +116,12 @@ ssize_t ServerStreamImpl::readData(uint8_t* buf, size_t length, uint32_t* flags)
   std::memcpy(buf, out_.data() + out_pos_, n);
   out_pos_ += n;
   compact(out_, out_pos_);
-  if (out_end_ && queued() == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (out_end_ && queued() == 0) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (trailers_.size() > 0 && session_.submitTrailer(id_, trailers_)) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;  // the trailers' HEADERS frame ends the stream
+    }
+  }
   write_signal_.notify();
   return static_cast<ssize_t>(n);
 }
@@ -135,6 +146,11 @@ size_t ServerStreamImpl::discardInput() {
 void ServerStreamImpl::wakeAll() {
   read_signal_.notify();
   write_signal_.notify();
+  if (failed() && handler_running_ && reset_callback_) {
+    auto callback = std::move(reset_callback_);
+    reset_callback_ = nullptr;
+    callback();
+  }
 }
 
 void ServerStreamImpl::queueLocalBody(std::string body) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,10 +35,18 @@ class ServerStreamImpl final : public ServerStream {
   RequestHead& request() override { return request_; }
   const DownstreamInfo& downstream() const override;
   awaitable<BodyRead> readRequestBody(std::span<char> buffer) override;
+  void cancelRequestBody() override {
+    request_cancelled_ = true;
+    read_signal_.notify();
+  }
   bool requestBodyBuffered() const override { return in_pos_ < in_.size() || request_ended_; }
   awaitable<error_code> sendResponseHead(const ResponseHead& head, bool flush) override;
   awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) override;
+  awaitable<error_code> sendResponseTrailers(const HeaderMap& trailers) override;
   bool responseStarted() const override { return response_started_; }
+  void setResetCallback(std::function<void()> callback) override {
+    reset_callback_ = std::move(callback);
+  }
 
   int32_t id() const { return id_; }
 
@@ -66,10 +75,13 @@ class ServerStreamImpl final : public ServerStream {
   size_t in_pos_ = 0;
   std::string out_;  // response body queued, not yet taken by nghttp2
   size_t out_pos_ = 0;
+  HeaderMap trailers_;  // sent after the body, instead of ending it with the last DATA frame
+  std::function<void()> reset_callback_;
   Signal read_signal_;   // request bytes, end, or reset
   Signal write_signal_;  // response bytes taken, END_STREAM sent, or reset
 
   bool request_ended_ = false;
+  bool request_cancelled_ = false;  // the handler wants no more of the request body
   bool expect_continue_ = false;
   bool head_request_ = false;
   bool handler_running_ = false;

@@ -20,15 +20,36 @@ struct ConnState {
   bool stale = false;
   int closes = 0;
   bool destroyed = false;
+  // Multiplexed connections.
+  size_t max_streams = 100;
+  size_t open_streams = 0;
 };
 
-class FakeConnection final : public http::ClientConnection {
+// The stream side is never driven here: the pool only hands streams out.
+class FakeStream : public http::ClientStream {
+ public:
+  awaitable<error_code> sendRequestHead(const http::RequestHead&, bool) override { std::abort(); }
+  awaitable<error_code> sendRequestBody(std::span<const char>, bool) override { std::abort(); }
+  awaitable<error_code> readResponseHead(http::ResponseHead&) override { std::abort(); }
+  awaitable<http::BodyRead> readResponseBody(std::span<char>) override { std::abort(); }
+  bool responseBodyBuffered() const override { return false; }
+  const http::HeaderMap& responseTrailers() const override { return trailers_; }
+  void abort() override { ++aborts; }
+
+  int aborts = 0;
+
+ private:
+  http::HeaderMap trailers_;
+};
+
+// An HTTP/1.1-like connection: one exchange at a time, itself the stream.
+class FakeConnection final : public http::ClientConnection, public FakeStream {
  public:
   explicit FakeConnection(std::shared_ptr<ConnState> state) : state_(std::move(state)) {}
   ~FakeConnection() override { state_->destroyed = true; }
 
   // http::ClientConnection
-  http::ClientStream& startStream() override { std::abort(); }  // the pool never starts one
+  http::ClientStream& startStream() override { return *this; }
   bool reusable() const override { return state_->reusable; }
   bool staleWhileIdle() override { return state_->stale; }
   void close() override { ++state_->closes; }
@@ -39,43 +60,102 @@ class FakeConnection final : public http::ClientConnection {
   std::shared_ptr<ConnState> state_;
 };
 
+// An HTTP/2-like connection: streams of its own, up to max_streams at once.
+class FakeMuxConnection final : public http::ClientConnection {
+ public:
+  explicit FakeMuxConnection(std::shared_ptr<ConnState> state) : state_(std::move(state)) {}
+  ~FakeMuxConnection() override { state_->destroyed = true; }
+
+  // http::ClientConnection
+  bool multiplexed() const override { return true; }
+  bool canOpenStream() const override {
+    return state_->reusable && state_->open_streams < state_->max_streams;
+  }
+  std::unique_ptr<http::ClientStream> newStream() override {
+    struct Stream final : FakeStream {
+      explicit Stream(std::shared_ptr<ConnState> s) : state(std::move(s)) { ++state->open_streams; }
+      ~Stream() override { --state->open_streams; }
+      std::shared_ptr<ConnState> state;
+    };
+    return std::make_unique<Stream>(state_);
+  }
+  http::ClientStream& startStream() override { std::abort(); }  // the pool opens streams
+  bool reusable() const override { return state_->reusable; }
+  bool staleWhileIdle() override { return false; }
+  void close() override { ++state_->closes; }
+
+ private:
+  std::shared_ptr<ConnState> state_;
+};
+
 class FakeConnector final : public Connector {
  public:
+  explicit FakeConnector(asio::io_context& io) : io_(io) {}
+
   // Connector
   awaitable<absl::StatusOr<http::ClientConnectionPtr>> connect(const Target& target) override {
     targets.push_back(target.key);
+    if (slow) {  // lets other coroutines run while "connecting"
+      asio::steady_timer timer(io_, std::chrono::milliseconds(20));
+      co_await timer.async_wait(kUseTuple);
+    }
     if (fail) co_return absl::UnavailableError("connect refused");
     auto state = std::make_shared<ConnState>();
     state->id = static_cast<int>(states.size()) + 1;
     states.push_back(state);
+    if (multiplexed && target.mayMultiplex()) co_return std::make_unique<FakeMuxConnection>(state);
     co_return std::make_unique<FakeConnection>(state);
   }
 
   std::vector<std::shared_ptr<ConnState>> states;  // every connection made, in order
   std::vector<std::string> targets;
   bool fail = false;
+  bool slow = false;
+  bool multiplexed = false;  // ALPN and h2c targets get HTTP/2-like connections
+
+ private:
+  asio::io_context& io_;
 };
 
-int idOf(const http::ClientConnectionPtr& c) { return static_cast<FakeConnection&>(*c).id(); }
+int idOf(ConnectionPool::Lease& lease) { return static_cast<FakeConnection&>(lease.stream()).id(); }
+int idOf(ConnectionPool::Lease&& lease) { return idOf(lease); }
 
 class PoolTest : public ::testing::Test {
  protected:
-  // Runs pool.acquire() to completion on an io_context.
+  // Runs pool.acquire() to completion.
   absl::StatusOr<ConnectionPool::Lease> acquire(ConnectionPool& pool, const Target& target,
                                                 bool allow_reuse = true) {
-    asio::io_context io;
     absl::StatusOr<ConnectionPool::Lease> result = absl::UnknownError("not run");
-    asio::co_spawn(io, pool.acquire(target, allow_reuse),
+    asio::co_spawn(io_, pool.acquire(target, allow_reuse),
                    [&](std::exception_ptr e, absl::StatusOr<ConnectionPool::Lease> r) {
                      if (e) std::rethrow_exception(e);
                      result = std::move(r);
                    });
-    io.run();
+    io_.restart();
+    io_.run();
     return result;
   }
 
-  FakeConnector connector_;
-  ConnectionPool pool_{connector_, 1h, 2};
+  // Starts `n` acquires at once and runs them all to completion.
+  std::vector<absl::StatusOr<ConnectionPool::Lease>> acquireConcurrently(const Target& target,
+                                                                         int n) {
+    std::vector<absl::StatusOr<ConnectionPool::Lease>> results;
+    for (int i = 0; i < n; ++i) results.emplace_back(absl::UnknownError("not run"));
+    for (auto& slot : results) {
+      asio::co_spawn(io_, pool_.acquire(target, true),
+                     [&slot](std::exception_ptr e, absl::StatusOr<ConnectionPool::Lease> r) {
+                       if (e) std::rethrow_exception(e);
+                       slot = std::move(r);
+                     });
+    }
+    io_.restart();
+    io_.run();
+    return results;
+  }
+
+  asio::io_context io_;
+  FakeConnector connector_{io_};
+  ConnectionPool pool_{io_.get_executor(), connector_, 1h, 2};
   Target a_ = Target::plain({"127.0.0.1", 8080});
   Target b_ = Target::mtls({"127.0.0.1", 8080}, "127.0.0.1:8080", "spiffe://td/ns/x/sa/y");
 };
@@ -83,8 +163,8 @@ class PoolTest : public ::testing::Test {
 TEST_F(PoolTest, NewConnectionWhenEmpty) {
   auto lease = acquire(pool_, a_);
   ASSERT_TRUE(lease.ok()) << lease.status();
-  EXPECT_FALSE(lease->reused);
-  EXPECT_EQ(idOf(lease->connection), 1);
+  EXPECT_FALSE(lease->reused());
+  EXPECT_EQ(idOf(*lease), 1);
   EXPECT_EQ(connector_.targets, std::vector<std::string>{a_.key});
 }
 
@@ -98,12 +178,12 @@ TEST_F(PoolTest, ConnectErrorPropagates) {
 TEST_F(PoolTest, ReusesReleasedConnection) {
   auto first = acquire(pool_, a_);
   ASSERT_TRUE(first.ok());
-  pool_.release(a_, std::move(first->connection));
+  pool_.release(a_, std::move(*first));
   EXPECT_EQ(pool_.idleCount(), 1u);
   auto second = acquire(pool_, a_);
   ASSERT_TRUE(second.ok());
-  EXPECT_TRUE(second->reused);
-  EXPECT_EQ(idOf(second->connection), 1);
+  EXPECT_TRUE(second->reused());
+  EXPECT_EQ(idOf(*second), 1);
   EXPECT_EQ(connector_.states.size(), 1u);
   EXPECT_EQ(pool_.idleCount(), 0u);
   EXPECT_EQ(connector_.states[0]->closes, 0);
@@ -112,32 +192,32 @@ TEST_F(PoolTest, ReusesReleasedConnection) {
 TEST_F(PoolTest, MostRecentlyReleasedFirst) {
   auto c1 = acquire(pool_, a_);
   auto c2 = acquire(pool_, a_);
-  pool_.release(a_, std::move(c1->connection));
-  pool_.release(a_, std::move(c2->connection));
-  EXPECT_EQ(idOf(acquire(pool_, a_)->connection), 2);
-  EXPECT_EQ(idOf(acquire(pool_, a_)->connection), 1);
+  pool_.release(a_, std::move(*c1));
+  pool_.release(a_, std::move(*c2));
+  EXPECT_EQ(idOf(*acquire(pool_, a_)), 2);
+  EXPECT_EQ(idOf(*acquire(pool_, a_)), 1);
 }
 
 TEST_F(PoolTest, TargetsAreKeptApart) {
   auto conn = acquire(pool_, a_);
-  pool_.release(a_, std::move(conn->connection));
+  pool_.release(a_, std::move(*conn));
   auto other = acquire(pool_, b_);  // same address, but mTLS: must not reuse the plain one
   ASSERT_TRUE(other.ok());
-  EXPECT_FALSE(other->reused);
-  EXPECT_EQ(idOf(other->connection), 2);
+  EXPECT_FALSE(other->reused());
+  EXPECT_EQ(idOf(*other), 2);
   EXPECT_EQ(pool_.idleCount(), 1u);
 }
 
 TEST_F(PoolTest, NonReusableIsClosedNotKept) {
   auto conn = acquire(pool_, a_);
   connector_.states[0]->reusable = false;
-  pool_.release(a_, std::move(conn->connection));
+  pool_.release(a_, std::move(*conn));
   EXPECT_EQ(pool_.idleCount(), 0u);
   EXPECT_EQ(connector_.states[0]->closes, 1);
   EXPECT_TRUE(connector_.states[0]->destroyed);
   auto next = acquire(pool_, a_);
-  EXPECT_FALSE(next->reused);
-  EXPECT_EQ(idOf(next->connection), 2);
+  EXPECT_FALSE(next->reused());
+  EXPECT_EQ(idOf(*next), 2);
 }
 
 // The pool probes staleWhileIdle() only for connections idle longer than a short grace period
@@ -147,89 +227,189 @@ constexpr auto kPastProbeGrace = 300ms;
 TEST_F(PoolTest, StaleIdleConnectionsAreSkipped) {
   auto c1 = acquire(pool_, a_);
   auto c2 = acquire(pool_, a_);
-  pool_.release(a_, std::move(c1->connection));
-  pool_.release(a_, std::move(c2->connection));
+  pool_.release(a_, std::move(*c1));
+  pool_.release(a_, std::move(*c2));
   connector_.states[1]->stale = true;  // the peer closed #2 while it sat idle
   std::this_thread::sleep_for(kPastProbeGrace);
   auto lease = acquire(pool_, a_);
   ASSERT_TRUE(lease.ok());
-  EXPECT_TRUE(lease->reused);
-  EXPECT_EQ(idOf(lease->connection), 1);
+  EXPECT_TRUE(lease->reused());
+  EXPECT_EQ(idOf(*lease), 1);
   EXPECT_EQ(connector_.states[1]->closes, 1);
   EXPECT_TRUE(connector_.states[1]->destroyed);
 
   connector_.states[0]->stale = true;
-  pool_.release(a_, std::move(lease->connection));
+  pool_.release(a_, std::move(*lease));
   std::this_thread::sleep_for(kPastProbeGrace);
   auto fresh = acquire(pool_, a_);  // only a stale one left: connect anew
-  EXPECT_FALSE(fresh->reused);
-  EXPECT_EQ(idOf(fresh->connection), 3);
+  EXPECT_FALSE(fresh->reused());
+  EXPECT_EQ(idOf(*fresh), 3);
   EXPECT_EQ(connector_.states[0]->closes, 1);
   EXPECT_EQ(pool_.idleCount(), 0u);
 }
 
 TEST_F(PoolTest, HealthyIdleConnectionIsReusedAfterProbe) {
   auto conn = acquire(pool_, a_);
-  pool_.release(a_, std::move(conn->connection));
+  pool_.release(a_, std::move(*conn));
   std::this_thread::sleep_for(kPastProbeGrace);
   auto lease = acquire(pool_, a_);
-  EXPECT_TRUE(lease->reused);
-  EXPECT_EQ(idOf(lease->connection), 1);
+  EXPECT_TRUE(lease->reused());
+  EXPECT_EQ(idOf(*lease), 1);
   EXPECT_EQ(connector_.states[0]->closes, 0);
 }
 
 TEST_F(PoolTest, AllowReuseFalseForcesNewConnection) {
   auto conn = acquire(pool_, a_);
-  pool_.release(a_, std::move(conn->connection));
+  pool_.release(a_, std::move(*conn));
   auto lease = acquire(pool_, a_, /*allow_reuse=*/false);
   ASSERT_TRUE(lease.ok());
-  EXPECT_FALSE(lease->reused);
-  EXPECT_EQ(idOf(lease->connection), 2);
+  EXPECT_FALSE(lease->reused());
+  EXPECT_EQ(idOf(*lease), 2);
   EXPECT_EQ(pool_.idleCount(), 1u);  // the idle one stays for later
   EXPECT_EQ(connector_.states[0]->closes, 0);
 }
 
 TEST_F(PoolTest, IdleLimitPerTarget) {
-  std::vector<http::ClientConnectionPtr> conns;
-  for (int i = 0; i < 3; ++i) conns.push_back(std::move(acquire(pool_, a_)->connection));
+  std::vector<ConnectionPool::Lease> conns;
+  for (int i = 0; i < 3; ++i) conns.push_back(std::move(*acquire(pool_, a_)));
   for (auto& c : conns) pool_.release(a_, std::move(c));
   EXPECT_EQ(pool_.idleCount(), 2u);  // max_idle_per_target = 2
   EXPECT_EQ(connector_.states[2]->closes, 1);
 }
 
 TEST_F(PoolTest, EvictExpiredClosesOldConnections) {
-  ConnectionPool pool(connector_, 250ms);
+  ConnectionPool pool(io_.get_executor(), connector_, 250ms);
   auto old_conn = acquire(pool, a_);
-  pool.release(a_, std::move(old_conn->connection));
+  pool.release(a_, std::move(*old_conn));
   std::this_thread::sleep_for(300ms);
   auto young = acquire(pool, b_);
-  pool.release(b_, std::move(young->connection));
+  pool.release(b_, std::move(*young));
   pool.evictExpired();
   EXPECT_EQ(pool.idleCount(), 1u);
   EXPECT_EQ(connector_.states[0]->closes, 1);
   EXPECT_TRUE(connector_.states[0]->destroyed);
   EXPECT_EQ(connector_.states[1]->closes, 0);
-  EXPECT_TRUE(acquire(pool, b_)->reused);
+  EXPECT_TRUE(acquire(pool, b_)->reused());
 }
 
 TEST_F(PoolTest, ExpiredConnectionIsNotHandedOut) {
-  ConnectionPool pool(connector_, 0s);
+  ConnectionPool pool(io_.get_executor(), connector_, 0s);
   auto conn = acquire(pool, a_);
-  pool.release(a_, std::move(conn->connection));
+  pool.release(a_, std::move(*conn));
   auto lease = acquire(pool, a_);
-  EXPECT_FALSE(lease->reused);
+  EXPECT_FALSE(lease->reused());
   EXPECT_EQ(connector_.states[0]->closes, 1);
 }
 
 TEST_F(PoolTest, CloseAll) {
   auto c1 = acquire(pool_, a_);
   auto c2 = acquire(pool_, b_);
-  pool_.release(a_, std::move(c1->connection));
-  pool_.release(b_, std::move(c2->connection));
+  pool_.release(a_, std::move(*c1));
+  pool_.release(b_, std::move(*c2));
   pool_.closeAll();
   EXPECT_EQ(pool_.idleCount(), 0u);
   EXPECT_EQ(connector_.states[0]->closes, 1);
   EXPECT_EQ(connector_.states[1]->closes, 1);
+}
+
+// ---- multiplexed (HTTP/2) connections
+
+TEST_F(PoolTest, SharedConnectionCarriesConcurrentStreams) {
+  connector_.multiplexed = true;
+  auto first = acquire(pool_, b_);
+  auto second = acquire(pool_, b_);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_TRUE(first->multiplexed());
+  EXPECT_FALSE(first->reused());
+  EXPECT_TRUE(second->reused());
+  EXPECT_EQ(connector_.states.size(), 1u);
+  EXPECT_EQ(connector_.states[0]->open_streams, 2u);
+  pool_.release(b_, std::move(*first));
+  EXPECT_EQ(connector_.states[0]->open_streams, 1u);
+  EXPECT_EQ(pool_.sharedCount(), 1u);
+  EXPECT_EQ(pool_.idleCount(), 0u);
+}
+
+TEST_F(PoolTest, BurstWaitsForOneConnectInsteadOfOpeningMany) {
+  connector_.multiplexed = true;
+  connector_.slow = true;
+  auto leases = acquireConcurrently(b_, 20);
+  for (auto& lease : leases) ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_EQ(connector_.states.size(), 1u);
+  EXPECT_EQ(connector_.states[0]->open_streams, 20u);
+}
+
+TEST_F(PoolTest, Http1AnswerToAlpnTargetStopsTheWaiting) {
+  connector_.slow = true;  // the peer did not pick h2: plain one-at-a-time connections
+  auto leases = acquireConcurrently(b_, 3);
+  for (auto& lease : leases) {
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    EXPECT_FALSE(lease->multiplexed());
+  }
+  EXPECT_EQ(connector_.states.size(), 3u);  // one each, as HTTP/1.1 needs
+  auto more = acquireConcurrently(b_, 2);
+  EXPECT_EQ(connector_.states.size(), 5u);
+}
+
+TEST_F(PoolTest, FullConnectionOpensAnother) {
+  connector_.multiplexed = true;
+  auto first = acquire(pool_, b_);
+  connector_.states[0]->max_streams = 1;  // the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+  auto second = acquire(pool_, b_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->reused());
+  EXPECT_EQ(connector_.states.size(), 2u);
+  EXPECT_EQ(pool_.sharedCount(), 2u);
+}
+
+TEST_F(PoolTest, StoppedConnectionLeavesPoolButKeepsItsStreams) {
+  connector_.multiplexed = true;
+  auto first = acquire(pool_, b_);
+  connector_.states[0]->reusable = false;  // GOAWAY from the peer
+  auto second = acquire(pool_, b_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(connector_.states.size(), 2u);
+  EXPECT_EQ(pool_.sharedCount(), 1u);
+  EXPECT_EQ(connector_.states[0]->closes, 0);  // the first stream still runs on it
+  EXPECT_FALSE(connector_.states[0]->destroyed);
+  first = absl::UnknownError("released");
+  EXPECT_TRUE(connector_.states[0]->destroyed);  // gone with its last stream
+}
+
+TEST_F(PoolTest, AbandonResetsOnlyTheStream) {
+  connector_.multiplexed = true;
+  auto first = acquire(pool_, b_);
+  auto second = acquire(pool_, b_);
+  first->abandon();
+  EXPECT_EQ(static_cast<FakeStream&>(first->stream()).aborts, 1);
+  EXPECT_EQ(static_cast<FakeStream&>(second->stream()).aborts, 0);
+  EXPECT_EQ(connector_.states[0]->closes, 0);
+}
+
+TEST_F(PoolTest, CloseIdleSparesConnectionsWithStreams) {
+  connector_.multiplexed = true;
+  Target h2c = Target::plain({"127.0.0.1", 8081}, Target::Protocol::kH2c);
+  auto busy = acquire(pool_, b_);
+  auto unused = acquire(pool_, h2c);
+  pool_.release(h2c, std::move(*unused));
+  pool_.closeIdle();
+  EXPECT_EQ(pool_.sharedCount(), 0u);
+  EXPECT_EQ(connector_.states[0]->closes, 0);  // b_'s stream finishes first
+  EXPECT_EQ(connector_.states[1]->closes, 1);
+}
+
+TEST_F(PoolTest, EvictExpiredClosesSharedConnectionIdleTooLong) {
+  connector_.multiplexed = true;
+  ConnectionPool pool(io_.get_executor(), connector_, 100ms);
+  auto lease = acquire(pool, b_);
+  pool.evictExpired();  // in use: kept
+  pool.release(b_, std::move(*lease));
+  pool.evictExpired();  // first seen idle now
+  EXPECT_EQ(pool.sharedCount(), 1u);
+  std::this_thread::sleep_for(150ms);
+  pool.evictExpired();
+  EXPECT_EQ(pool.sharedCount(), 0u);
+  EXPECT_EQ(connector_.states[0]->closes, 1);
 }
 
 }  // namespace

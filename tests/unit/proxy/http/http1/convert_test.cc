@@ -185,6 +185,15 @@ TEST(AppendRequestHeadTest, HostTargetAndHeaders) {
   EXPECT_EQ(out.count(bhttp::field::transfer_encoding), 0u);
 }
 
+// An HTTP/2 caller's `te: trailers` is hop-by-hop in HTTP/1.1: an HTTP/1.1 app never sees it.
+TEST(AppendRequestHeadTest, TeIsNotWritten) {
+  RequestHead head = requestWith({});
+  head.headers.add("te", "trailers");
+  bhttp::request_header<> out = written(head);
+  EXPECT_EQ(out.count(bhttp::field::te), 0u);
+  EXPECT_EQ(out["x-request-id"], "abc");
+}
+
 TEST(AppendRequestHeadTest, Framing) {
   bhttp::request_header<> sized = written(requestWith({.present = true, .length = 42}));
   EXPECT_EQ(sized[bhttp::field::content_length], "42");

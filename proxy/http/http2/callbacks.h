@@ -72,16 +72,4 @@ struct Trampolines {
   }
 };
 
-// Feeds bytes read from the peer (`peer` names it in the log) to `session`. A protocol error ends
-// the session with GOAWAY(PROTOCOL_ERROR), or sets `fatal` when even that cannot be queued, and
-// returns false.
-inline bool feedSession(nghttp2_session* session, const uint8_t* data, size_t size,
-                        std::string_view peer, bool& fatal) {
-  ssize_t rv = nghttp2_session_mem_recv(session, data, size);
-  if (rv >= 0) return true;
-  log::info("http2 connection error from ", peer, ": ", nghttp2_strerror(static_cast<int>(rv)));
-  if (nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR) != 0) fatal = true;
-  return false;
-}
-
 }  // namespace weft::http::http2

@@ -2,23 +2,22 @@
 
 #include <openssl/ssl.h>
 
-#include <boost/asio/write.hpp>
-
 #include "proxy/common/deadline.h"
 #include "proxy/common/log.h"
-#include "proxy/http/http2/settings.h"
+#include "proxy/http/http2/frame_io.h"
 
 namespace weft::http::http2 {
 
 template <typename Stream>
 struct Http2ClientConnectionImpl<Stream>::Core {
-  Core(Stream s, const http1::Settings& settings, metrics::TcpCounters& counters)
+  Core(Stream s, const http1::Settings& settings, metrics::TcpCounters& counters,
+       const KeepaliveSettings& keepalive)
       : stream(std::move(s)),
         write_deadline(beast::get_lowest_layer(stream)),
         settings(settings),
         stats(counters),
         session(std::make_shared<ClientSession>(beast::get_lowest_layer(stream).get_executor(),
-                                                settings)) {}
+                                                settings, keepalive)) {}
 
   Stream stream;
   Deadline write_deadline;  // after stream: it closes its socket
@@ -39,48 +38,26 @@ struct Http2ClientConnectionImpl<Stream>::Core {
   }
 
   static awaitable<void> readLoop(std::shared_ptr<Core> self) {
-    std::unique_ptr<uint8_t[]> buffer(new uint8_t[kReadChunk]);
-    ClientSession& session = *self->session;
-    bool more = true;
-    while (more && !session.finished() && !session.closing()) {
-      auto [ec, n] =
-          co_await self->stream.async_read_some(asio::buffer(buffer.get(), kReadChunk), kUseTuple);
-      self->stats.read(n);
-      if (n > 0 && !session.closing()) more = session.receive(buffer.get(), n);
-      if (ec) {
-        if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
-          log::debug("http2 upstream read ended: ", ec.message());
-          self->read_error = ec;
-        }
-        break;
-      }
+    auto no_deadline = [] {};  // streams have their own
+    const ReadEnd end = co_await readFrames(self->stream, *self->session, self->stats, no_deadline);
+    if (end.ec && end.ec != asio::error::eof && end.ec != asio::error::operation_aborted) {
+      log::debug("http2 upstream read ended: ", end.ec.message());
+      self->read_error = end.ec;
     }
     self->reader_done = true;
-    if (!more && !self->writer_done) {
+    if (!end.more && !self->writer_done) {
       // The session queued a GOAWAY: let the writer send it before the socket goes.
-      session.wakeWriter();
+      self->session->wakeWriter();
       co_return;
     }
     self->shutdown();
   }
 
+  // Ends when the reader has, or when the peer misses a keepalive PING: the streams fail with
+  // kConnectionClosed.
   static awaitable<void> writeLoop(std::shared_ptr<Core> self) {
-    ClientSession& session = *self->session;
-    std::string out;
-    for (;;) {
-      out.clear();
-      const bool ok = session.produce(out, kWriteBatch);
-      if (!out.empty()) {
-        self->write_deadline.arm(self->settings.read_timeout);
-        auto [ec, n] = co_await asio::async_write(self->stream, asio::buffer(out), kUseTuple);
-        self->write_deadline.disarm();
-        self->stats.wrote(n);
-        if (ec) break;
-        continue;
-      }
-      if (!ok || session.finished() || session.closing() || self->reader_done) break;
-      co_await session.waitForOutput();
-    }
+    co_await writeFrames(self->stream, *self->session, self->write_deadline,
+                         self->settings.read_timeout, self->stats, self->reader_done);
     self->writer_done = true;
     self->shutdown();
   }
@@ -89,8 +66,9 @@ struct Http2ClientConnectionImpl<Stream>::Core {
 template <typename Stream>
 Http2ClientConnectionImpl<Stream>::Http2ClientConnectionImpl(Stream stream,
                                                              const http1::Settings& settings,
-                                                             metrics::TcpCounters& counters)
-    : core_(std::make_shared<Core>(std::move(stream), settings, counters)) {
+                                                             metrics::TcpCounters& counters,
+                                                             const KeepaliveSettings& keepalive)
+    : core_(std::make_shared<Core>(std::move(stream), settings, counters, keepalive)) {
   auto executor = beast::get_lowest_layer(core_->stream).get_executor();
   asio::co_spawn(executor, Core::writeLoop(core_), asio::detached);
   asio::co_spawn(executor, Core::readLoop(core_), asio::detached);

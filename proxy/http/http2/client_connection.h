@@ -7,6 +7,7 @@
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/client_session.h"
 #include "proxy/http/http2/client_stream.h"
+#include "proxy/http/http2/settings.h"
 #include "proxy/metrics/connection_stats.h"
 
 namespace weft::http::http2 {
@@ -35,12 +36,15 @@ using Http2ClientConnectionPtr = std::unique_ptr<Http2ClientConnection>;
 // nghttp2 and one writer that batches its frames into writes; the client preface and SETTINGS
 // go out first. Both hold the socket and session by shared ownership, so the object may be
 // destroyed at any time: that closes the socket, and streams still held fail with
-// ClientErrc::kConnectionClosed.
+// ClientErrc::kConnectionClosed. A peer that answers no keepalive PING (`keepalive`) is taken
+// for dead the same way: the socket closes, streams fail with kConnectionClosed, and alive()
+// turns false.
 template <typename Stream>
 class Http2ClientConnectionImpl final : public Http2ClientConnection {
  public:
   Http2ClientConnectionImpl(Stream stream, const http1::Settings& settings,
-                            metrics::TcpCounters& counters);
+                            metrics::TcpCounters& counters,
+                            const KeepaliveSettings& keepalive = {});
   ~Http2ClientConnectionImpl() override;
 
   // Http2ClientConnection

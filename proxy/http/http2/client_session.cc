@@ -34,54 +34,15 @@ nghttp2_nv field(std::string_view name, std::string_view value) {
 
 }  // namespace
 
-ClientSession::ClientSession(const Executor& executor, const http1::Settings& settings)
-    : executor_(executor), settings_(settings), output_(executor) {
-  nghttp2_option* option = nullptr;
-  nghttp2_option_new(&option);
-  nghttp2_option_set_no_auto_window_update(option, 1);
-  nghttp2_option_set_no_closed_streams(option, 1);
-  nghttp2_session_client_new2(&session_, Trampolines<ClientSession>::get(), this, option);
-  nghttp2_option_del(option);
-  const nghttp2_settings_entry entries[] = {
-      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(settings.max_header_bytes)},
-  };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
-}
-
-ClientSession::~ClientSession() { nghttp2_session_del(session_); }
-
-bool ClientSession::receive(const uint8_t* data, size_t size) {
-  const bool ok = feedSession(session_, data, size, "upstream", fatal_);
-  if (!ok || nghttp2_session_want_write(session_)) wakeWriter();
-  return ok && !finished() && nghttp2_session_want_read(session_);
-}
-
-bool ClientSession::produce(std::string& out, size_t limit) {
-  if (fatal_ || closing_) return false;  // after abort() the data sources may be gone
-  while (out.size() < limit) {
-    const uint8_t* data = nullptr;
-    ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      log::warn("http2 client session failed: ", nghttp2_strerror(static_cast<int>(n)));
-      fatal_ = true;
-      return false;
-    }
-    if (n == 0) break;
-    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-  }
-  return true;
-}
-
-bool ClientSession::finished() const {
-  return fatal_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
-}
+ClientSession::ClientSession(const Executor& executor, const http1::Settings& settings,
+                             const KeepaliveSettings& keepalive)
+    : SessionBase(executor, {Role::kClient, Trampolines<ClientSession>::get(), this, settings,
+                             keepalive, kLogName, "upstream"}) {}
 
 void ClientSession::abort(error_code cause) {
   if (closing_) return;
   closing_ = true;
+  output_stopped_ = true;  // the streams' request bodies nghttp2 reads from may be gone
   const error_code ec = cause && cause.category() == asio::error::get_ssl_category()
                             ? cause
                             : make_error_code(ClientErrc::kConnectionClosed);

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,6 +13,7 @@
 #include "proxy/common/asio.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/client_errors.h"
+#include "proxy/http/http2/session_base.h"
 #include "proxy/http/http2/signal.h"
 #include "proxy/http/message.h"
 
@@ -57,27 +57,16 @@ struct ClientStreamState {
 };
 
 // The client side of one HTTP/2 connection without the socket: an nghttp2 client session fed by
-// receive() and drained by produce(), and the streams it carries. Responses are acknowledged
-// (WINDOW_UPDATE) only as the caller reads them, so flow control is backpressure.
-class ClientSession {
+// receive() and drained by produce() (SessionBase), and the streams it carries. Responses are
+// acknowledged (WINDOW_UPDATE) only as the caller reads them, so flow control is backpressure.
+class ClientSession final : public SessionBase {
  public:
-  using Clock = std::chrono::steady_clock;
-
   // Queues the client preface's SETTINGS (no push, INITIAL_WINDOW_SIZE, MAX_HEADER_LIST_SIZE)
   // and a larger connection window. nghttp2 sends the magic before them.
-  ClientSession(const Executor& executor, const http1::Settings& settings);
-  ~ClientSession();
-  ClientSession(const ClientSession&) = delete;
-  ClientSession& operator=(const ClientSession&) = delete;
+  ClientSession(const Executor& executor, const http1::Settings& settings,
+                const KeepaliveSettings& keepalive = {});
+  ~ClientSession() override = default;
 
-  // Feeds bytes read from the server. False once the session wants no more input.
-  bool receive(const uint8_t* data, size_t size);
-  // Appends ready frames to `out`, up to about `limit` bytes. False on a fatal error.
-  bool produce(std::string& out, size_t limit);
-  bool finished() const;
-  bool closing() const { return closing_; }
-  awaitable<void> waitForOutput() { co_await output_.waitUntil(Clock::time_point::max()); }
-  void wakeWriter() { output_.notify(); }
   // The connection is gone: every stream not yet complete fails with kConnectionClosed, or with
   // `cause` when it is a TLS error (an alert from the peer says more than "closed").
   void abort(error_code cause = {});
@@ -90,7 +79,6 @@ class ClientSession {
   size_t activeStreams() const { return streams_.size() + unsubmitted_; }
   bool goawayReceived() const { return goaway_; }
   uint32_t peerMaxConcurrentStreams() const;
-  const http1::Settings& settings() const { return settings_; }
 
   // For ClientStreamImpl.
   error_code submitRequest(const std::shared_ptr<ClientStreamState>& state,
@@ -117,15 +105,9 @@ class ClientSession {
   void finishHead(ClientStreamState& state, bool end);
   void fail(ClientStreamState& state, error_code ec);
 
-  Executor executor_;
-  const http1::Settings& settings_;
   std::unordered_map<int32_t, std::shared_ptr<ClientStreamState>> streams_;
   size_t unsubmitted_ = 0;  // opened, request head not yet submitted
-  nghttp2_session* session_ = nullptr;
-  Signal output_;
   bool goaway_ = false;
-  bool closing_ = false;
-  bool fatal_ = false;
 };
 
 }  // namespace weft::http::http2

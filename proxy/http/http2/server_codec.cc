@@ -2,34 +2,32 @@
 
 #include <type_traits>
 
-#include <boost/asio/write.hpp>
-
 #include "proxy/common/log.h"
 #include "proxy/http/http1/stream_ops.h"
-#include "proxy/http/http2/settings.h"
+#include "proxy/http/http2/frame_io.h"
 
 namespace weft::http::http2 {
 
 template <typename Stream>
-ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo info,
-                                                   StreamHandler& handler,
-                                                   const http1::Settings& settings,
-                                                   metrics::ConnectionStats& stats,
-                                                   std::string_view received)
+ServerConnectionImpl<Stream>::ServerConnectionImpl(
+    Stream stream, DownstreamInfo info, StreamHandler& handler, const http1::Settings& settings,
+    metrics::ConnectionStats& stats, std::string_view received, const KeepaliveSettings& keepalive)
     : stream_(std::move(stream)),
       read_deadline_(beast::get_lowest_layer(stream_)),
       write_deadline_(beast::get_lowest_layer(stream_)),
       settings_(settings),
       stats_(stats),
       session_(beast::get_lowest_layer(stream_).get_executor(), std::move(info), handler, settings,
-               *this),
+               *this, keepalive),
       received_(received),
-      writer_done_(beast::get_lowest_layer(stream_).get_executor()) {}
+      writer_done_(beast::get_lowest_layer(stream_).get_executor()),
+      idle_since_(Clock::now()) {}
 
 template <typename Stream>
 void ServerConnectionImpl<Stream>::onIdle() {
+  idle_since_ = Clock::now();
   // A read may be in flight without a deadline (streams were open when it started).
-  if (reading_) read_deadline_.arm(settings_.idle_timeout);
+  read_deadline_.arm(settings_.idle_timeout);
 }
 
 template <typename Stream>
@@ -38,36 +36,29 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
   writer_running_ = true;
   asio::co_spawn(lowest.get_executor(), writeLoop(), asio::detached);
 
-  bool more = true;
+  ReadEnd end;
   if (!received_.empty()) {
     stats_.read(received_.size());
-    more = session_.receive(reinterpret_cast<const uint8_t*>(received_.data()), received_.size());
+    end.more =
+        session_.receive(reinterpret_cast<const uint8_t*>(received_.data()), received_.size());
     received_.clear();
     received_.shrink_to_fit();
   }
-  std::unique_ptr<uint8_t[]> buffer(new uint8_t[kReadChunk]);
-  bool peer_gone = false;
-  while (more && !session_.finished()) {
+  // The idle deadline counts from when the last stream closed: keepalive PINGs and their ACKs
+  // do not keep an idle connection open. Open streams have their own deadlines.
+  auto arm_idle = [this] {
     if (session_.openStreams() == 0) {
-      read_deadline_.arm(settings_.idle_timeout);
+      read_deadline_.arm(idle_since_ + settings_.idle_timeout - Clock::now());
     } else {
-      read_deadline_.disarm();  // open streams have their own deadlines
+      read_deadline_.disarm();
     }
-    reading_ = true;
-    auto [read_ec, n] =
-        co_await stream_.async_read_some(asio::buffer(buffer.get(), kReadChunk), kUseTuple);
-    reading_ = false;
-    read_deadline_.disarm();
-    stats_.read(n);
-    if (n > 0) more = session_.receive(buffer.get(), n);
-    if (read_ec) {
-      // The client left or the idle deadline passed; operation_aborted: the writer is done.
-      peer_gone = read_ec != asio::error::operation_aborted;
-      if (peer_gone && read_ec != asio::error::eof) {
-        log::debug("http2 connection read ended: ", timedOut(read_deadline_, read_ec).message());
-      }
-      break;
-    }
+  };
+  if (end.more) end = co_await readFrames(stream_, session_, stats_, arm_idle);
+  read_deadline_.disarm();
+  // The client left or the idle deadline passed; operation_aborted: the writer is done.
+  const bool peer_gone = end.ec && end.ec != asio::error::operation_aborted;
+  if (peer_gone && end.ec != asio::error::eof) {
+    log::debug("http2 connection read ended: ", timedOut(read_deadline_, end.ec).message());
   }
   // No more input: streams still waiting for it fail; the writer sends what is left (a GOAWAY).
   session_.abort();
@@ -85,24 +76,16 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
 
 template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::writeLoop() {
-  std::string out;
-  for (;;) {
-    out.clear();
-    const bool ok = session_.produce(out, kWriteBatch);
-    if (!out.empty()) {
-      write_deadline_.arm(settings_.read_timeout);
-      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), kUseTuple);
-      write_deadline_.disarm();
-      stats_.wrote(n);
-      if (ec) break;
-      continue;
-    }
-    if (!ok || session_.finished() || session_.closing()) break;
-    co_await session_.waitForOutput();
-  }
-  // Nothing more will be sent: stop the reader too.
+  const bool never = false;
+  co_await writeFrames(stream_, session_, write_deadline_, settings_.read_timeout, stats_, never);
+  // Nothing more will be sent: stop the reader too. A client that answered no keepalive PING
+  // gets no lingering close either.
   error_code ignored;
-  beast::get_lowest_layer(stream_).cancel(ignored);
+  if (session_.unresponsive()) {
+    beast::get_lowest_layer(stream_).close(ignored);
+  } else {
+    beast::get_lowest_layer(stream_).cancel(ignored);
+  }
   writer_running_ = false;
   writer_done_.notify();
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/server_session.h"
+#include "proxy/http/http2/settings.h"
 #include "proxy/http/http2/signal.h"
 #include "proxy/metrics/connection_stats.h"
 
@@ -16,9 +18,11 @@ namespace weft::http::http2 {
 
 // HTTP/2 server side of a downstream connection, over a plain (h2c, prior knowledge) or TLS
 // (ALPN h2) stream: the socket half of a ServerSession. One reader feeds what arrives to the
-// session, with the idle deadline armed while no stream is open; one writer gathers the frames
-// the session has ready into one buffer per write. Streams run concurrently, each in its own
-// handler coroutine; run() returns once the connection is closed and every handler is done.
+// session, with the idle deadline armed while no stream is open (counted from when the last one
+// closed); one writer gathers the frames the session has ready into one buffer per write, and
+// sends the keepalive PINGs (`keepalive`: a client that answers none is disconnected). Streams
+// run concurrently, each in its own handler coroutine; run() returns once the connection is
+// closed and every handler is done.
 template <typename Stream>
 class ServerConnectionImpl final : public ServerConnection, private SessionListener {
  public:
@@ -26,7 +30,7 @@ class ServerConnectionImpl final : public ServerConnection, private SessionListe
   // detection), fed to the session first.
   ServerConnectionImpl(Stream stream, DownstreamInfo info, StreamHandler& handler,
                        const http1::Settings& settings, metrics::ConnectionStats& stats,
-                       std::string_view received);
+                       std::string_view received, const KeepaliveSettings& keepalive = {});
 
   // ServerConnection
   awaitable<void> run() override;
@@ -38,6 +42,8 @@ class ServerConnectionImpl final : public ServerConnection, private SessionListe
 
   awaitable<void> writeLoop();
 
+  using Clock = std::chrono::steady_clock;
+
   Stream stream_;
   Deadline read_deadline_;  // after stream_: they close its socket
   Deadline write_deadline_;
@@ -46,7 +52,7 @@ class ServerConnectionImpl final : public ServerConnection, private SessionListe
   ServerSession session_;
   std::string received_;
   Signal writer_done_;
-  bool reading_ = false;
+  Clock::time_point idle_since_;  // when the last stream closed, or the connection opened
   bool writer_running_ = false;
 };
 

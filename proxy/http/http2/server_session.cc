@@ -10,69 +10,27 @@
 namespace weft::http::http2 {
 
 ServerSession::ServerSession(const Executor& executor, DownstreamInfo info, StreamHandler& handler,
-                             const http1::Settings& settings, SessionListener& listener)
-    : executor_(executor),
+                             const http1::Settings& settings, SessionListener& listener,
+                             const KeepaliveSettings& keepalive)
+    : SessionBase(executor, {Role::kServer, Trampolines<ServerSession>::get(), this, settings,
+                             keepalive, kLogName, "client"}),
       info_(std::move(info)),
       handler_(handler),
-      settings_(settings),
       listener_(listener),
-      output_(executor),
       handlers_done_(executor) {
   info_.http2 = true;
-  nghttp2_option* option = nullptr;
-  nghttp2_option_new(&option);
-  // Request bodies are acknowledged as the pipeline reads them: flow control is backpressure.
-  nghttp2_option_set_no_auto_window_update(option, 1);
-  nghttp2_option_set_no_closed_streams(option, 1);
-  nghttp2_session_server_new2(&session_, Trampolines<ServerSession>::get(), this, option);
-  nghttp2_option_del(option);
-
-  const nghttp2_settings_entry entries[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(settings.max_header_bytes)},
-  };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
 }
 
-// nghttp2_session_del calls no callbacks; the streams go after it.
-ServerSession::~ServerSession() { nghttp2_session_del(session_); }
-
-bool ServerSession::receive(const uint8_t* data, size_t size) {
-  const bool ok = feedSession(session_, data, size, "client", fatal_);
-  if (!ok || nghttp2_session_want_write(session_)) wakeWriter();
-  return ok && !finished() && nghttp2_session_want_read(session_);
+void ServerSession::runTimers(Clock::time_point now) {
+  if (!goaway_at_ || now < *goaway_at_) return;
+  goaway_at_.reset();
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
 }
 
-bool ServerSession::produce(std::string& out, size_t limit) {
-  if (fatal_) return false;
-  if (goaway_at_ && Clock::now() >= *goaway_at_) {
-    goaway_at_.reset();
-    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
-                          nullptr, 0);
-  }
-  while (out.size() < limit) {
-    const uint8_t* data = nullptr;
-    ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      log::warn("http2 session failed: ", nghttp2_strerror(static_cast<int>(n)));
-      fatal_ = true;
-      return false;
-    }
-    if (n == 0) break;
-    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-  }
-  return true;
-}
-
-bool ServerSession::finished() const {
-  return fatal_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_));
-}
-
-awaitable<void> ServerSession::waitForOutput() {
-  co_await output_.waitUntil(goaway_at_.value_or(Clock::time_point::max()));
+ServerSession::Clock::time_point ServerSession::nextTimer() const {
+  return goaway_at_.value_or(Clock::time_point::max());
 }
 
 void ServerSession::drain() {

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,6 +14,7 @@
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/server_stream.h"
+#include "proxy/http/http2/session_base.h"
 #include "proxy/http/http2/signal.h"
 
 namespace weft::http::http2 {
@@ -35,30 +35,15 @@ class SessionListener {
 // Malformed requests that nghttp2 lets through but the proxy cannot forward get a local 400 /
 // 405 / 431 on their stream; protocol errors nghttp2 finds are RST_STREAM or GOAWAY as RFC 9113
 // says. A handler that returns without finishing its response gets RST_STREAM(INTERNAL_ERROR).
-class ServerSession {
+class ServerSession final : public SessionBase {
  public:
-  using Clock = std::chrono::steady_clock;
-
   // Queues the server preface: SETTINGS (MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE,
   // MAX_HEADER_LIST_SIZE) and a larger connection window.
   ServerSession(const Executor& executor, DownstreamInfo info, StreamHandler& handler,
-                const http1::Settings& settings, SessionListener& listener);
-  ~ServerSession();
-  ServerSession(const ServerSession&) = delete;
-  ServerSession& operator=(const ServerSession&) = delete;
-
-  // Feeds bytes read from the client. False once the session wants no more input (a connection
-  // error queued a GOAWAY, or the session is done).
-  bool receive(const uint8_t* data, size_t size);
-  // Appends the frames nghttp2 has ready to `out`, up to about `limit` bytes. False on a fatal
-  // error: nothing more can be sent.
-  bool produce(std::string& out, size_t limit);
-  // Nothing left to read or send: GOAWAY exchanged and no stream open, or a fatal error.
-  bool finished() const;
-  bool closing() const { return closing_; }
-  // Waits until output may be ready (or the drain's final GOAWAY is due).
-  awaitable<void> waitForOutput();
-  void wakeWriter() { output_.notify(); }
+                const http1::Settings& settings, SessionListener& listener,
+                const KeepaliveSettings& keepalive = {});
+  // The streams go before the nghttp2 session (which calls no callbacks as it goes).
+  ~ServerSession() override = default;
 
   // Graceful shutdown: a shutdown notice now, the final GOAWAY naming the last stream taken
   // after kGoawayGrace; open streams finish, then the session is done.
@@ -70,7 +55,6 @@ class ServerSession {
 
   size_t openStreams() const { return streams_.size(); }
   const DownstreamInfo& downstream() const { return info_; }
-  const http1::Settings& settings() const { return settings_; }
 
  private:
   friend class ServerStreamImpl;
@@ -85,6 +69,10 @@ class ServerSession {
   int onDataChunk(int32_t stream_id, const uint8_t* data, size_t size);
   int onFrameSend(const nghttp2_frame& frame);
   int onStreamClose(int32_t stream_id, uint32_t error_code);
+
+  // SessionBase: the drain's final GOAWAY.
+  void runTimers(Clock::time_point now) override;
+  Clock::time_point nextTimer() const override;
 
   ServerStreamImpl* find(int32_t stream_id);
   void startRequest(ServerStreamImpl& stream);
@@ -102,20 +90,14 @@ class ServerSession {
   void consumed(int32_t stream_id, size_t size);
   void reset(int32_t stream_id, uint32_t error_code);
 
-  Executor executor_;
   DownstreamInfo info_;
   StreamHandler& handler_;
-  const http1::Settings& settings_;
   SessionListener& listener_;
   std::unordered_map<int32_t, std::unique_ptr<ServerStreamImpl>> streams_;
-  nghttp2_session* session_ = nullptr;
-  Signal output_;
   Signal handlers_done_;
   std::optional<Clock::time_point> goaway_at_;
   size_t handlers_ = 0;
-  bool closing_ = false;
   bool draining_ = false;
-  bool fatal_ = false;
 };
 
 }  // namespace weft::http::http2

@@ -22,6 +22,25 @@ inline constexpr size_t kWriteBatch = 64 * 1024;
 // Between the drain's shutdown notice (GOAWAY with the maximum stream id) and the final GOAWAY,
 // so requests already on the wire are still taken.
 inline constexpr std::chrono::milliseconds kGoawayGrace{1000};
+// PING ACKs nghttp2 queues before it treats the peer as a PING flood and ends the session
+// (nghttp2's own default, set explicitly so the protection stays on).
+inline constexpr size_t kMaxOutboundAck = 1000;
+
+// PING keepalive (RFC 9113 §6.7), on client and server connections alike and whether streams
+// are open or not (as Linkerd's and Envoy's HTTP/2 keepalive): after `interval` without a byte
+// from the peer a PING goes out; when nothing at all (the ACK or any other frame) arrives within
+// `timeout` of it, the peer is gone and the connection is closed. Defaults: 10 s, Linkerd's
+// interval; 5 s to answer, longer than Linkerd's 3 s so that a peer on a busy 2-core node is
+// not cut off, and a dead peer is still noticed within 15 s, well before the 60 s read and idle
+// deadlines.
+inline constexpr std::chrono::milliseconds kKeepaliveInterval{10000};
+inline constexpr std::chrono::milliseconds kKeepaliveTimeout{5000};
+
+struct KeepaliveSettings {
+  // Zero turns keepalive off.
+  std::chrono::steady_clock::duration interval = kKeepaliveInterval;
+  std::chrono::steady_clock::duration timeout = kKeepaliveTimeout;
+};
 
 // The HTTP/2 connection preface a client sends first (RFC 9113 §3.4).
 inline constexpr char kClientPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

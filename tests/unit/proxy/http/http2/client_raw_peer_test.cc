@@ -7,11 +7,14 @@
 #include <boost/asio/write.hpp>
 
 #include "tests/unit/proxy/http/http2/client_test_support.h"
+#include "tests/unit/proxy/http/http2/raw_frames.h"
 
 namespace weft::http::http2 {
 namespace {
 
 using namespace clienttest;  // NOLINT
+using rawframes::frame;
+using rawframes::u32;
 
 // A peer that reads the client's first bytes, then writes `frames` and keeps reading (into
 // `received`) until the client closes the connection.
@@ -28,22 +31,6 @@ awaitable<void> rawPeer(tcp::acceptor& acceptor, const std::string& frames, std:
     received.append(buffer, m);
     if (ec) break;
   }
-}
-
-std::string frame(uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
-  std::string f;
-  f.push_back(static_cast<char>(payload.size() >> 16));
-  f.push_back(static_cast<char>(payload.size() >> 8));
-  f.push_back(static_cast<char>(payload.size()));
-  f.push_back(static_cast<char>(type));
-  f.push_back(static_cast<char>(flags));
-  for (int shift = 24; shift >= 0; shift -= 8) f.push_back(static_cast<char>(stream >> shift));
-  return f + payload;
-}
-
-std::string u32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
 }
 
 class Http2ClientRawTest : public ClientFixture {

@@ -101,7 +101,9 @@ class ClientFixture : public ::testing::Test {
     TcpStream socket(co_await asio::this_coro::executor);
     tcp::endpoint endpoint(asio::ip::make_address_v4("127.0.0.1"), port);
     auto [ec] = co_await socket.async_connect(endpoint, kUseTuple);
-    if (!ec) out = std::make_unique<TcpConnection>(std::move(socket), settings_, counters_);
+    if (!ec) {
+      out = std::make_unique<TcpConnection>(std::move(socket), settings_, counters_, keepalive_);
+    }
   }
 
   // Polls `cond` every 10 ms for up to 5 s.
@@ -113,6 +115,7 @@ class ClientFixture : public ::testing::Test {
 
   asio::io_context io_;
   http1::Settings settings_;
+  KeepaliveSettings keepalive_;
   prometheus::Counter open_, close_, read_, write_;
   prometheus::Gauge gauge_;
   metrics::TcpCounters counters_{&open_, &close_, &gauge_, &read_, &write_};

@@ -21,6 +21,23 @@ bool isStaleConnection(const error_code& ec) {
          ec == http::http2::ClientErrc::kConnectionClosed;
 }
 
+// What an operator should check when a new connection to the app failed at once: the app and
+// --app-protocol disagree.
+std::string_view protocolHint(const upstream::Target& target, bool reused, const error_code& ec) {
+  if (reused || target.tls) return "";
+  if (target.protocol == upstream::Target::Protocol::kH2c &&
+      ec == http::http2::ClientErrc::kConnectionClosed) {
+    // An app that speaks only HTTP/1.1 hangs up on the HTTP/2 preface.
+    return " (sent h2c: does the app speak HTTP/2? if not, run with --app-protocol http1)";
+  }
+  if (target.protocol == upstream::Target::Protocol::kHttp1 &&
+      ec == beast::http::error::bad_version) {
+    // An app that speaks only HTTP/2 answers an HTTP/1.1 request with SETTINGS.
+    return " (sent HTTP/1.1: if the app speaks only HTTP/2, run with --app-protocol h2c)";
+  }
+  return "";
+}
+
 // Tries of one request on fresh connections after stale or refused ones.
 constexpr int kMaxFreshTries = 3;
 
@@ -83,15 +100,9 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         fail(TryFailure::kTimeout, 504,
              weft::strCat(hop_, " response timed out: ", target.address, ": ", errorText(ec)));
       } else {
-        // An app that speaks only HTTP/1.1 hangs up on the HTTP/2 preface.
-        const bool h2c_refused = target.protocol == upstream::Target::Protocol::kH2c &&
-                                 !lease.reused() &&
-                                 ec == http::http2::ClientErrc::kConnectionClosed;
         fail(TryFailure::kReset, 502,
              weft::strCat(hop_, " ", what, ": ", target.address, ": ", errorText(ec),
-                          h2c_refused ? " (sent h2c: does the app speak HTTP/2? if not, run "
-                                        "with --app-protocol http1)"
-                                      : ""));
+                          protocolHint(target, lease.reused(), ec)));
       }
       return false;
     };

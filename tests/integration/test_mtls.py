@@ -149,6 +149,24 @@ def test_server_with_untrusted_ca_cert_503(proxies, app):
     assert err.startswith(f"upstream connect failed: 127.0.0.1:{pair.server.inbound}: "), r
 
 
+def test_client_cert_from_untrusted_ca_names_the_alert(proxies, mesh, app, certs):
+    """The web sidecar presents rogue.pem (another CA, claiming sa/web; its own bundle trusts
+    both CAs): the backend sidecar refuses it during the handshake, and the 503 says so with
+    the TLS alert it sent."""
+    both = certs / "ca-and-rogue-ca.pem"
+    both.write_bytes((certs / "ca.pem").read_bytes() + (certs / "rogue-ca.pem").read_bytes())
+    addr = f"127.0.0.1:{mesh.server.inbound}"
+    web = proxies.start("web", service="web", app_port=app.port, cert="rogue",
+                        trust_bundle="ca-and-rogue-ca",
+                        config=M.service_yaml("backend", [(addr, M.spiffe("backend"))]))
+    r = M.curl("-H", "Host: backend", web.out_url("/hello"))
+    assert r.rc == 0 and r.status == 503, r
+    assert HELLO not in r.body, r
+    err = r.header("x-weft-error") or ""
+    assert err.startswith(f"upstream connect failed: {addr}: "), r
+    assert "unknown ca" in err, r
+
+
 # ------------------------------------------------------------ certificates outside the mesh's rules
 
 @pytest.mark.parametrize("name,san", [

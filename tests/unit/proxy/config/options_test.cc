@@ -64,6 +64,15 @@ TEST(OptionsTest, Defaults) {
   EXPECT_EQ(o->log_level, "info");
   EXPECT_TRUE(o->labels.empty());
   EXPECT_TRUE(o->config.empty());
+  EXPECT_EQ(o->app_protocol, AppProtocol::kAuto);
+}
+
+TEST(OptionsTest, AppProtocol) {
+  EXPECT_EQ(parseWith({"--app-protocol", "http1"})->app_protocol, AppProtocol::kHttp1);
+  EXPECT_EQ(parseWith({"--app-protocol=h2c"})->app_protocol, AppProtocol::kH2c);
+  EXPECT_EQ(parseWith({"--app-protocol", "auto"})->app_protocol, AppProtocol::kAuto);
+  EXPECT_THAT(message(parseWith({"--app-protocol", "h2"}).status()),
+              HasSubstr("--app-protocol: want auto, http1 or h2c, got 'h2'"));
 }
 
 TEST(OptionsTest, RequiredFlags) {

@@ -3,7 +3,8 @@
 #
 # Five setups, each with a fresh set of processes on 127.0.0.1 ephemeral ports:
 #   direct      h2load -> app (nginx)
-#   weft        h2load -> weft-proxy (web, outbound) =mTLS=> weft-proxy (backend, inbound) -> app
+#   weft        h2load -> weft-proxy (web, outbound) =mTLS h2=> weft-proxy (backend, inbound) -> app
+#               (weft carries HTTP/1.1 between sidecars over one pooled HTTP/2 connection)
 #   weft-split  the weft pair, but the client's mesh.yaml has an HTTPRoute that splits 50/50
 #               between two subsets of backend (both select the one backend sidecar), so a
 #               request is matched, weighted and balanced (issue #3: p99@2000 within 5% of weft)
@@ -17,9 +18,8 @@
 # x 10 concurrent streams, at 2000 req/s and at full speed; the app is the same nginx
 # (HTTP/1.1, and h2c on a second port for h2c-direct):
 #   h2c-direct  h2load -h2c-> app
-#   h2c-weft    h2load -h2c-> weft-proxy (web)  =mTLS (h2 once weft pools it)=> weft-proxy (backend) -> app
+#   h2c-weft    h2load -h2c-> weft-proxy (web)  =mTLS h2=> weft-proxy (backend) -> app
 #   h2c-nginx   h2load -h2c-> nginx (listen http2, grpc_pass) =mTLS h2=> nginx (ssl http2) -> app
-# h2c-weft fails cleanly (end-to-end check) while weft's outbound port speaks HTTP/1.1 only.
 #
 # Usage: bench/run.sh [--duration N] [--quick] [--out FILE] [--setups LIST]
 #                     [--weft PATH] [--keep]
@@ -313,9 +313,9 @@ start_app() {
     [[ -z $APP_H2_PORT ]] || wait_port "$APP_H2_PORT" "$APP_PID" app
 }
 
-# --app-protocol http1 for the server sidecar once weft has the flag (issue #4): the app
-# speaks HTTP/1.1 only, and the default (auto) would speak h2c to it for HTTP/2 requests.
-WEFT_APP_ARGS=()
+# --app-protocol http1 for the server sidecar: the app speaks HTTP/1.1 only, and the default
+# (auto) would speak h2c to it for HTTP/2 requests.
+WEFT_APP_ARGS=(--app-protocol http1)
 
 # Each setup_* starts its processes and sets TARGET_PORT, CLIENT_PID, SERVER_PID
 # (empty for direct); on failure it sets FAIL and returns 1.
@@ -337,10 +337,6 @@ setup_weft_pair() {
         FAIL="weft-proxy binary not found or not executable: $WEFT"
         return 1
     fi
-    local help
-    help=$("$WEFT" --help 2>&1)
-    WEFT_APP_ARGS=()
-    [[ $help == *--app-protocol* ]] && WEFT_APP_ARGS=(--app-protocol http1)
     start_app || return 1
     local p
     read -ra p <<<"$(free_ports 7)"

@@ -17,6 +17,7 @@ using Clock = std::chrono::steady_clock;
 balancer::Result outlierResult(const TryResult& r) {
   switch (r.failure) {
     case TryFailure::kConnect:
+    case TryFailure::kRefused:  // not taking new work: like a refused connection
       return balancer::Result::kConnectFailure;
     case TryFailure::kReset:
     case TryFailure::kTimeout:
@@ -52,7 +53,7 @@ bool RequestPipelineImpl::shouldRetry(const Plan& plan, const http::RequestHead&
   if (retry == nullptr || attempts_left == 0) return false;
   if (!retryOnMatches(*retry, attempt.result)) return false;
   if (!safeToResend(request, !request.body.present || replayable, attempt.result)) return false;
-  if (body.consumed && attempt.result.failure != TryFailure::kConnect) return false;
+  if (body.consumed && attempt.result.failure != TryFailure::kConnect) return false;  // gone
   auto now = Clock::now();
   if (request_deadline && now >= *request_deadline) return false;
   if (plan.hosts == nullptr) return true;

@@ -17,6 +17,9 @@ bool retryOnMatches(const api::RetryPolicy& policy, const TryResult& result) {
     case TryFailure::kConnect:
       if (asked(api::RetryOn::kConnectFailure)) return true;
       break;
+    case TryFailure::kRefused:
+      if (asked(api::RetryOn::kRefusedStream) || asked(api::RetryOn::kReset)) return true;
+      break;
     case TryFailure::kReset:
     case TryFailure::kTimeout:  // Envoy's `reset`: no response at all, reset or timed out
       if (asked(api::RetryOn::kReset)) return true;
@@ -43,7 +46,10 @@ bool bodyReplayable(const http::RequestHead& request) {
 bool safeToResend(const http::RequestHead& request, bool body_replayable, const TryResult& result) {
   // A body known to be over 64 KiB is never sent twice, not even after a connect failure.
   if (request.body.length && *request.body.length > kMaxReplayableBody) return false;
-  if (result.failure == TryFailure::kConnect) return true;
+  // Nothing was processed: connect failures and refused streams.
+  if (result.failure == TryFailure::kConnect || result.failure == TryFailure::kRefused) {
+    return true;
+  }
   return isIdempotent(request.method) && body_replayable;
 }
 

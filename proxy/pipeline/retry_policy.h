@@ -13,6 +13,7 @@ namespace weft::pipeline {
 enum class TryFailure {
   kNone,     // a response head arrived (its status may still be a failure)
   kConnect,  // no connection could be made: nothing of the request was sent
+  kRefused,  // the endpoint refused the request unprocessed (HTTP/2 REFUSED_STREAM, GOAWAY)
   kReset,    // the connection broke after the request was (partly) sent, before a response head
   kTimeout,  // the per-try or request deadline passed before a response head
 };
@@ -30,8 +31,8 @@ inline constexpr uint64_t kMaxReplayableBody = 64 * 1024;
 bool isIdempotent(std::string_view method);
 
 // Whether `policy` names the way the try ended as a reason to retry. As in Envoy, 5xx and
-// gateway-error also cover a connect failure, a reset and a timeout; a timeout also matches
-// "504".
+// gateway-error also cover a connect failure, a refusal, a reset and a timeout; a timeout also
+// matches "504"; refused-stream and reset match a refusal.
 bool retryOnMatches(const api::RetryPolicy& policy, const TryResult& result);
 
 // Whether the request may be sent again after `result`: a request nothing of which was sent can

@@ -96,6 +96,9 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
       if (connect) {
         fail(TryFailure::kConnect, 503,
              weft::strCat(hop_, " connect failed: ", target.address, ": ", errorText(ec)));
+      } else if (http::http2::isRefused(ec)) {
+        fail(TryFailure::kRefused, 503,
+             weft::strCat(hop_, " refused the request: ", target.address, ": ", errorText(ec)));
       } else if (isCodecTimeout(ec)) {
         fail(TryFailure::kTimeout, 504,
              weft::strCat(hop_, " response timed out: ", target.address, ": ", errorText(ec)));

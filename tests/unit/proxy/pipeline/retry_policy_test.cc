@@ -58,6 +58,18 @@ TEST(RetryPolicyTest, TimeoutCountsAs504AndResetIsItsOwnCondition) {
   EXPECT_FALSE(retryOnMatches(policy({RetryOn::kConnectFailure}), reset));
 }
 
+TEST(RetryPolicyTest, RefusedStreamWhenAskedOrCoveredByResetAnd5xx) {
+  const TryResult refused{TryFailure::kRefused, 0};
+  EXPECT_TRUE(retryOnMatches(policy({RetryOn::kRefusedStream}), refused));
+  EXPECT_TRUE(retryOnMatches(policy({RetryOn::kReset}), refused));
+  EXPECT_TRUE(retryOnMatches(policy({RetryOn::k5xx}), refused));
+  EXPECT_FALSE(retryOnMatches(policy({RetryOn::kConnectFailure}), refused));
+  EXPECT_FALSE(retryOnMatches(policy({RetryOn::kRefusedStream}), {TryFailure::kReset, 0}));
+  EXPECT_FALSE(retryOnMatches(policy({RetryOn::kRefusedStream}), response(503)));
+  // never processed: a POST may go again
+  EXPECT_TRUE(safeToResend(request("POST", 10), false, refused));
+}
+
 TEST(RetryPolicyTest, NotYetSentIsSafeUnlessTheBodyIsKnownToBeLarge) {
   EXPECT_TRUE(safeToResend(request("POST", std::nullopt, true), false, {TryFailure::kConnect, 0}));
   EXPECT_TRUE(safeToResend(request("POST", 100), false, {TryFailure::kConnect, 0}));

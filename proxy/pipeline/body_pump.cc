@@ -50,7 +50,7 @@ void RequestBodyPump::stop() {
 
 awaitable<void> RequestBodyPump::finish() {
   stop();
-  while (!done_) co_await finished_.waitUntil(http::http2::Signal::Clock::time_point::max());
+  while (!done_) co_await finished_.waitUntil(Signal::Clock::time_point::max());
 }
 
 }  // namespace weft::pipeline

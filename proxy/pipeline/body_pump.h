@@ -4,8 +4,8 @@
 #include <span>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/signal.h"
 #include "proxy/http/codec.h"
-#include "proxy/http/http2/signal.h"
 
 namespace weft::pipeline {
 
@@ -42,7 +42,7 @@ class RequestBodyPump {
 
   http::ServerStream& downstream_;
   http::ClientStream& upstream_;
-  http::http2::Signal finished_;
+  Signal finished_;
   std::unique_ptr<char[]> buffer_;
   error_code upstream_error_;
   bool done_ = false;

@@ -184,6 +184,7 @@ void ConnectionPool::closeAll() {
     for (auto& s : list) s.connection->close();
   }
   shared_.clear();
+  opening_.clear();  // their timers must go before the worker's io_context
 }
 
 size_t ConnectionPool::idleCount() const {

@@ -64,7 +64,8 @@ class ConnectionPool {
   // Closes every connection not in use now; shared ones still carrying streams leave the pool and
   // close when their last stream ends (a drain: in-flight exchanges finish).
   void closeIdle();
-  // Closes every connection, in use or not.
+  // Closes every connection, in use or not: the worker is stopping. Call it before the
+  // io_context goes (the pool holds timers of it).
   void closeAll();
 
   size_t idleCount() const;

@@ -14,7 +14,7 @@
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/client_errors.h"
 #include "proxy/http/http2/session_base.h"
-#include "proxy/http/http2/signal.h"
+#include "proxy/common/signal.h"
 #include "proxy/http/message.h"
 
 namespace weft::http::http2 {

@@ -11,7 +11,7 @@
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/server_session.h"
 #include "proxy/http/http2/settings.h"
-#include "proxy/http/http2/signal.h"
+#include "proxy/common/signal.h"
 #include "proxy/metrics/connection_stats.h"
 
 namespace weft::http::http2 {

@@ -15,7 +15,7 @@
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/server_stream.h"
 #include "proxy/http/http2/session_base.h"
-#include "proxy/http/http2/signal.h"
+#include "proxy/common/signal.h"
 
 namespace weft::http::http2 {
 

@@ -11,7 +11,7 @@
 #include "proxy/common/asio.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http2/convert.h"
-#include "proxy/http/http2/signal.h"
+#include "proxy/common/signal.h"
 
 namespace weft::http::http2 {
 

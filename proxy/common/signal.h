@@ -4,7 +4,7 @@
 
 #include "proxy/common/asio.h"
 
-namespace weft::http::http2 {
+namespace weft {
 
 // A wakeup for one waiting coroutine on the worker's thread: a timer that notify() cancels (as
 // upstream::ServiceLimits hands over its slots). Waiters re-check their condition after every
@@ -29,4 +29,4 @@ class Signal {
   asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> timer_;
 };
 
-}  // namespace weft::http::http2
+}  // namespace weft

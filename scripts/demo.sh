@@ -92,12 +92,14 @@ common=(--namespace default --trust-bundle "$work/certs/ca.pem" --trust-domain c
         --config "$work/mesh.yaml" --workers 1)
 "$proxy" --service backend --service-account backend --labels version=v1 \
   --outbound 127.0.0.1:$B_OUT --inbound 127.0.0.1:$B_IN --admin 127.0.0.1:$B_ADMIN \
-  --app 127.0.0.1:$APP --cert "$work/certs/backend.pem" --key "$work/certs/backend-key.pem" \
+  --app 127.0.0.1:$APP --app-protocol http1 \
+  --cert "$work/certs/backend.pem" --key "$work/certs/backend-key.pem" \
   "${common[@]}" 2>"$work/backend-proxy.log" &
 pids+=($!)
 "$proxy" --service backend --service-account backend --labels version=v2 \
   --outbound 127.0.0.1:$B2_OUT --inbound 127.0.0.1:$B2_IN --admin 127.0.0.1:$B2_ADMIN \
-  --app 127.0.0.1:$APP2 --cert "$work/certs/backend.pem" --key "$work/certs/backend-key.pem" \
+  --app 127.0.0.1:$APP2 --app-protocol http1 \
+  --cert "$work/certs/backend.pem" --key "$work/certs/backend-key.pem" \
   "${common[@]}" 2>"$work/backend-v2-proxy.log" &
 pids+=($!)
 "$proxy" --service web --service-account web --labels version=v1 \
@@ -117,6 +119,8 @@ echo "\$ curl -H 'Host: backend' http://127.0.0.1:$W_OUT/"
 curl -sS -H 'Host: backend' "http://127.0.0.1:$W_OUT/"
 echo "\$ http_proxy=http://127.0.0.1:$W_OUT curl http://backend.default.svc.cluster.local:8080/"
 http_proxy=http://127.0.0.1:$W_OUT curl -sS http://backend.default.svc.cluster.local:8080/
+echo "\$ curl --http2-prior-knowledge -H 'Host: backend' http://127.0.0.1:$W_OUT/   # h2c in, HTTP/1.1 at nginx"
+curl -sS --http2-prior-knowledge -H 'Host: backend' "http://127.0.0.1:$W_OUT/"
 echo "\$ curl -i -H 'Host: nosuch' http://127.0.0.1:$W_OUT/   # a proxy-generated error says why"
 curl -sS -i -H 'Host: nosuch' "http://127.0.0.1:$W_OUT/" | grep -iE '^(HTTP|x-weft-error)'
 
@@ -144,6 +148,8 @@ echo
 echo "== web sidecar /metrics (outbound golden metrics)"
 curl -sS "http://127.0.0.1:$W_ADMIN/metrics" |
   grep -E '^(request_total|response_total|tcp_open_connections|identity_cert_expiration)' | head -10
+echo "== connections the web sidecar opened to the backends: one HTTP/2 connection per sidecar"
+curl -sS "http://127.0.0.1:$W_ADMIN/metrics" | grep -E '^tcp_open_total\{direction="outbound",peer="dst"' 
 echo "== backend sidecar /metrics (inbound)"
 curl -sS "http://127.0.0.1:$B_ADMIN/metrics" | grep -E '^(request_total|response_total)' | head -4
 

@@ -48,6 +48,20 @@ def test_app_error_status_passes_through(mesh):
     assert r.header("x-weft-error") is None, f"app response must not look proxy-generated: {r}"
 
 
+@pytest.mark.parametrize("proto,fixture", [("--http1.1", "mesh"),
+                                            ("--http2-prior-knowledge", "h2_mesh")])
+def test_head_gets_the_length_and_no_body(request, proto, fixture):
+    """HEAD crosses the HTTP/2 hop between the sidecars: the app's content-length comes back,
+    no body follows, and the connection stays usable."""
+    pair = request.getfixturevalue(fixture)
+    r = pair.get("/hello", proto, "-I")  # curl -I prints the head as its output
+    assert r.rc == 0 and r.status == 200, r
+    assert r.header("content-length") == str(len(HELLO)), r
+    assert r.body.endswith(b"\r\n\r\n") and HELLO not in r.body, r
+    again = pair.get("/hello", proto)
+    assert again.status == 200 and again.body == HELLO, again
+
+
 def test_missing_file_is_404_from_app(mesh):
     r = mesh.get("/no-such-file")
     assert r.status == 404, r

@@ -135,6 +135,8 @@ bool negotiatedHttp2(const SSL* ssl) {
   return length == 2 && protocol[0] == 'h' && protocol[1] == '2';
 }
 
+void keepRecordBuffers(SSL* ssl) { SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS); }
+
 absl::StatusOr<std::string> peerIdentity(SSL* ssl) {
   X509* peer = SSL_get0_peer_certificate(ssl);
   if (peer == nullptr) return absl::PermissionDeniedError("peer presented no certificate");

@@ -53,6 +53,12 @@ class Credentials {
 // Whether ALPN chose HTTP/2 ("h2") on an established TLS connection.
 bool negotiatedHttp2(const SSL* ssl);
 
+// Keeps OpenSSL's record buffers (about 34 KiB) for the life of the connection instead of freeing
+// them after every record and allocating them again for the next (Asio sets
+// SSL_MODE_RELEASE_BUFFERS on every SSL it creates). For the long-lived, multiplexed HTTP/2
+// connections between sidecars: a handful per peer, busy all the time.
+void keepRecordBuffers(SSL* ssl);
+
 // The SPIFFE ID the peer presented on an established TLS connection.
 absl::StatusOr<std::string> peerIdentity(SSL* ssl);
 

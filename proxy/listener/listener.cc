@@ -104,6 +104,7 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHand
   }
   const http::DownstreamInfo info{true, true, *peer};
   if (identity::negotiatedHttp2(stream.native_handle())) {
+    identity::keepRecordBuffers(stream.native_handle());
     const std::string_view none;
     co_await serveHttp2(ctx, std::move(stream), info, pipeline, stats, none);
   } else {

@@ -101,7 +101,8 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
         weft::strCat("peer identity mismatch: presented ", *peer, ", expected ", target.identity));
   }
   auto& counters = metrics_.tcp(metrics::TcpRole::kOutboundDst);
-  if (http::http2::negotiatedH2(tls)) {
+  if (identity::negotiatedHttp2(tls.native_handle())) {
+    identity::keepRecordBuffers(tls.native_handle());
     co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
         std::move(tls), settings_, counters);
   }

@@ -134,11 +134,4 @@ void offerH2(TlsStream& stream) {
   SSL_set_alpn_protos(stream.native_handle(), kProtos, sizeof(kProtos));
 }
 
-bool negotiatedH2(TlsStream& stream) {
-  const unsigned char* proto = nullptr;
-  unsigned int len = 0;
-  SSL_get0_alpn_selected(stream.native_handle(), &proto, &len);
-  return len == 2 && proto[0] == 'h' && proto[1] == '2';
-}
-
 }  // namespace weft::http::http2

@@ -32,8 +32,8 @@ class Http2ClientConnection : public ClientConnection {
 using Http2ClientConnectionPtr = std::unique_ptr<Http2ClientConnection>;
 
 // Over a plain (h2c, prior knowledge) or TLS (ALPN h2: call offerH2 before the handshake and
-// check negotiatedH2 after) stream. The constructor starts one reader coroutine that feeds
-// nghttp2 and one writer that batches its frames into writes; the client preface and SETTINGS
+// check identity::negotiatedHttp2 after) stream. The constructor starts one reader coroutine that
+// feeds nghttp2 and one writer that batches its frames into writes; the client preface and SETTINGS
 // go out first. Both hold the socket and session by shared ownership, so the object may be
 // destroyed at any time: that closes the socket, and streams still held fail with
 // ClientErrc::kConnectionClosed. A peer that answers no keepalive PING (`keepalive`) is taken
@@ -76,7 +76,5 @@ extern template class Http2ClientConnectionImpl<TlsStream>;
 
 // Offers "h2", then "http/1.1", by ALPN on a client TLS stream (before the handshake).
 void offerH2(TlsStream& stream);
-// Whether the handshake selected "h2".
-bool negotiatedH2(TlsStream& stream);
 
 }  // namespace weft::http::http2

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "identity/credentials.h"
 #include "tests/unit/identity/test_certs.h"
 #include "tests/unit/proxy/http/http2/client_test_support.h"
 #include "tests/unit/proxy/http/http2/nghttpd_process.h"
@@ -89,7 +90,7 @@ TEST_F(Http2ClientTest, GetsFileOverTlsWithAlpnH2) {
     offerH2(tls);
     auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
     if (hec) co_return;
-    h2 = negotiatedH2(tls);
+    h2 = identity::negotiatedHttp2(tls.native_handle());
     conn = std::make_unique<Http2ClientConnectionImpl<TlsStream>>(std::move(tls), settings_,
                                                                   counters_);
     auto stream = conn->openStream();

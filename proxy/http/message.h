@@ -19,6 +19,8 @@ struct Header {
 class HeaderMap {
  public:
   void add(std::string name, std::string value) {
+    // Room for a typical head at once instead of growing 1, 2, 4, 8.
+    if (headers_.capacity() == 0) headers_.reserve(kTypicalCount);
     headers_.push_back({std::move(name), std::move(value)});
   }
   // First value of `name` (lowercase), or nullptr.
@@ -41,6 +43,8 @@ class HeaderMap {
   void reserve(size_t n) { headers_.reserve(n); }
 
  private:
+  static constexpr size_t kTypicalCount = 8;
+
   std::vector<Header> headers_;
 };
 

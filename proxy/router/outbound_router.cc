@@ -1,6 +1,6 @@
 #include "proxy/router/outbound_router.h"
 
-#include <vector>
+#include <iterator>
 
 #include "common/strings.h"
 
@@ -30,14 +30,23 @@ absl::StatusOr<const api::Service*> resolveAuthority(const api::MeshConfig& conf
     return unknown(" (bad port)");
   }
 
-  std::vector<std::string_view> labels = weft::split(host, '.');
+  // The first three labels and how many there are (no allocation: this runs per request).
+  std::string_view labels[3];
+  size_t count = 0;
+  for (std::string_view rest = host;; ++count) {
+    const size_t dot = rest.find('.');
+    if (count < std::size(labels)) labels[count] = rest.substr(0, dot);
+    if (dot == std::string_view::npos) break;
+    rest.remove_prefix(dot + 1);
+  }
+  ++count;
   std::string_view name = labels[0];
-  std::string_view ns = labels.size() >= 2 ? labels[1] : own_namespace;
-  bool shape_ok = labels.size() <= 2;
-  if (labels.size() >= 3 && labels[2] == "svc") {
+  std::string_view ns = count >= 2 ? labels[1] : own_namespace;
+  bool shape_ok = count <= 2;
+  if (count >= 3 && labels[2] == "svc") {
     // name.ns.svc, or name.ns.svc.<cluster domain>: the domain is what follows the third label.
     size_t svc_end = name.size() + 1 + ns.size() + 1 + 3;
-    shape_ok = labels.size() == 3 || host.substr(svc_end + 1) == kClusterDomain;
+    shape_ok = count == 3 || host.substr(svc_end + 1) == kClusterDomain;
   }
   if (!shape_ok || name.empty()) return unknown("");
   const api::Service* svc = config.findService(name, ns);

@@ -3,6 +3,9 @@
 
 Usage: bench/report.py RESULTS_DIR [--out FILE]
 
+With --rounds N, RESULTS_DIR holds round1 ... roundN, each laid out as below: the report has
+one table per round and a summary of the ratios over the rounds (bench/rounds.py).
+
 RESULTS_DIR holds run.env and one directory per setup (direct, weft, weft-split,
 nginx, haproxy, h2c-direct, h2c-weft, h2c-nginx) with meta.env, the h2load outputs
 (rate200.txt, rate2000.txt, full.txt) and the per-request logs of the fixed-rate runs
@@ -16,6 +19,8 @@ import math
 import os
 import re
 import sys
+
+import rounds
 
 SETUPS = ["direct", "weft", "weft-split", "nginx", "haproxy"]
 H2C_SETUPS = ["h2c-direct", "h2c-weft", "h2c-nginx"]
@@ -335,7 +340,18 @@ def main():
     ap.add_argument("results")
     ap.add_argument("--out")
     args = ap.parse_args()
-    report = build_report(args.results)
+    dirs = rounds.round_dirs(args.results)
+    if dirs:
+        parts, per_round = [], []
+        for k, d in enumerate(dirs, 1):
+            parts.append(f"# Round {k}\n\n" + build_report(d))
+            run = read_env(os.path.join(d, "run.env"))
+            cpus = int(run.get("cpus") or os.cpu_count() or 1)
+            listed = [s for s in run.get("setups", "").split() if s in SETUPS + H2C_SETUPS]
+            per_round.append({n: load_setup(d, n, cpus) for n in listed})
+        report = "\n".join(parts) + "\n" + "\n".join(rounds.summary(per_round)) + "\n"
+    else:
+        report = build_report(args.results)
     sys.stdout.write(report)
     if args.out:
         with open(args.out, "w") as f:

@@ -22,12 +22,15 @@
 #   h2c-nginx   h2load -h2c-> nginx (listen http2, grpc_pass) =mTLS h2=> nginx (ssl http2) -> app
 #
 # Usage: bench/run.sh [--duration N] [--quick] [--out FILE] [--setups LIST]
-#                     [--weft PATH] [--keep]
+#                     [--rounds N] [--weft PATH] [--keep]
 #   --duration N   seconds per measurement (default 10)
 #   --quick        duration 3 and shorter warm-ups (smoke check)
 #   --out FILE     also write the markdown report to FILE
 #   --setups LIST  comma-separated subset of direct,weft,weft-split,nginx,haproxy,
 #                  h2c-direct,h2c-weft,h2c-nginx (default: all); `h2c` = the three h2c setups
+#   --rounds N     run every setup N times, in alternating order (listed, reversed, listed,
+#                  ...), and report each round and the median of weft's per-round ratios:
+#                  on a shared machine one round's ratios move by 15-25% (default 1)
 #   --weft PATH    weft-proxy binary (default: $WEFT_PROXY or build/proxy/weft-proxy)
 #   --keep         keep the work directory (configs, logs, raw h2load output)
 # Environment: WEFT_MAKE_CERTS overrides the cert script (default tests/certs/make-certs.sh).
@@ -43,6 +46,7 @@ DURATION=10
 QUICK=0
 OUT=""
 KEEP=0
+ROUNDS=1
 SETUPS="direct,weft,weft-split,nginx,haproxy,h2c-direct,h2c-weft,h2c-nginx"
 WEFT=${WEFT_PROXY:-$REPO/build/proxy/weft-proxy}
 MAKE_CERTS=${WEFT_MAKE_CERTS:-$REPO/tests/certs/make-certs.sh}
@@ -60,6 +64,8 @@ while (($#)); do
         --out=*)    OUT=${1#*=}; shift ;;
         --setups)   [[ -n ${2:-} ]] || die "--setups needs a list"; SETUPS=$2; shift 2 ;;
         --setups=*) SETUPS=${1#*=}; shift ;;
+        --rounds)   [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a positive integer"
+                    ROUNDS=$2; shift 2 ;;
         --weft)     [[ -n ${2:-} ]] || die "--weft needs a path"; WEFT=$2; shift 2 ;;
         --weft=*)   WEFT=${1#*=}; shift ;;
         --keep)     KEEP=1; shift ;;
@@ -565,10 +571,31 @@ printf '%s\n' "$BODY" >"$W/app.body"   # 1024 bytes, as the app returns it
     echo "h2c_streams=$H2C_STREAMS"
 } >"$W/results/run.env"
 
-log "work directory: $W (duration ${DURATION}s per phase)"
-for s in "${SETUP_LIST[@]}"; do
-    run_setup "$s"
-done
+log "work directory: $W (duration ${DURATION}s per phase, $ROUNDS round(s))"
+if ((ROUNDS == 1)); then
+    for s in "${SETUP_LIST[@]}"; do
+        run_setup "$s"
+    done
+else
+    # run_setup writes to $W/results/<setup>; each round's results move to round<k>/
+    mv "$W/results/run.env" "$W/run.env"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        order=("${SETUP_LIST[@]}")
+        if ((round % 2 == 0)); then
+            order=()
+            for ((i = ${#SETUP_LIST[@]} - 1; i >= 0; i--)); do order+=("${SETUP_LIST[i]}"); done
+        fi
+        log "round $round of $ROUNDS: ${order[*]}"
+        for s in "${order[@]}"; do
+            run_setup "$s"
+        done
+        mkdir -p "$W/results/round$round"
+        cp "$W/run.env" "$W/results/round$round/run.env"
+        for s in "${SETUP_LIST[@]}"; do
+            mv "$W/results/$s" "$W/results/round$round/"
+        done
+    done
+fi
 
 report_args=("$W/results")
 [[ -n $OUT ]] && report_args+=(--out "$OUT")

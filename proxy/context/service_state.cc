@@ -1,5 +1,7 @@
 #include "proxy/context/service_state.h"
 
+#include <algorithm>
+
 namespace weft {
 namespace {
 
@@ -25,6 +27,33 @@ ServiceState::ServiceState(Executor executor, metrics::ServiceResilienceMetrics 
   limits_.update(policy_.connection_pool);
 }
 
+ServiceState::~ServiceState() {
+  metrics_.ejected_endpoints->Decrement(static_cast<double>(reported_ejected_));
+}
+
+void ServiceState::removeHostSet(const HostSetState* set) {
+  std::erase(host_sets_, set);
+  refreshEjected(balancer::Clock::now());
+}
+
+void ServiceState::refreshEjected(balancer::TimePoint now) {
+  std::vector<const balancer::EndpointState*> ejected;
+  for (const HostSetState* set : host_sets_) {
+    for (uint32_t e : set->endpoints()) {
+      const balancer::EndpointState* state = &set->state(e);
+      if (state->isEjected(now) &&
+          std::find(ejected.begin(), ejected.end(), state) == ejected.end()) {
+        ejected.push_back(state);
+      }
+    }
+  }
+  const auto count = static_cast<int64_t>(ejected.size());
+  if (count != reported_ejected_) {
+    metrics_.ejected_endpoints->Increment(static_cast<double>(count - reported_ejected_));
+    reported_ejected_ = count;
+  }
+}
+
 void ServiceState::apply(const api::DestinationPolicy& policy) {
   limits_.update(policy.connection_pool);
   if (!sameBudget(policy.retry_budget, policy_.retry_budget)) {
@@ -45,11 +74,10 @@ HostSetState::HostSetState(const api::Service& service, std::vector<uint32_t> en
       outlier_(policy.outlier_detection, hostsOf(endpoints_, states_)) {
   raw_states_.reserve(states_.size());
   for (const auto& s : states_) raw_states_.push_back(s.get());
+  owner_.addHostSet(this);
 }
 
-HostSetState::~HostSetState() {
-  owner_.metrics().ejected_endpoints->Decrement(static_cast<double>(reported_ejected_));
-}
+HostSetState::~HostSetState() { owner_.removeHostSet(this); }
 
 uint32_t HostSetState::pick(balancer::Random& random, balancer::TimePoint now, uint32_t avoid) {
   uint32_t chosen = balancer_->pick(endpoints_, raw_states_, random, now);
@@ -69,15 +97,7 @@ void HostSetState::onResult(uint32_t endpoint, balancer::Result result, balancer
   bool ejected = outlier_.onResult(*raw_states_[endpoint], result, now);
   if (ejected) owner_.metrics().ejections->Increment();
   // Counting is O(endpoints): only while something is (or was just) ejected.
-  if (ejected || reported_ejected_ > 0) refreshEjectedGauge(now);
-}
-
-void HostSetState::refreshEjectedGauge(balancer::TimePoint now) {
-  auto ejected = static_cast<int64_t>(outlier_.ejectedCount(now));
-  if (ejected != reported_ejected_) {
-    owner_.metrics().ejected_endpoints->Increment(static_cast<double>(ejected - reported_ejected_));
-    reported_ejected_ = ejected;
-  }
+  if (ejected || owner_.hasEjections()) owner_.refreshEjected(now);
 }
 
 }  // namespace weft

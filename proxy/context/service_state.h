@@ -15,12 +15,15 @@
 
 namespace weft {
 
+class HostSetState;
+
 // One worker's resilience state for one destination Service: its circuit breaker, retry budget
 // and counters. It outlives config swaps (requests of an old snapshot still hold its permits),
 // and takes each snapshot's DestinationPolicy as the snapshot comes into use.
 class ServiceState {
  public:
   ServiceState(Executor executor, metrics::ServiceResilienceMetrics metrics);
+  ~ServiceState();
   ServiceState(const ServiceState&) = delete;
   ServiceState& operator=(const ServiceState&) = delete;
 
@@ -32,11 +35,21 @@ class ServiceState {
   metrics::ServiceResilienceMetrics& metrics() { return metrics_; }
   const api::DestinationPolicy& policy() const { return policy_; }
 
+  // outlier_ejected_endpoints counts this Service's ejected endpoints once each, however many
+  // host sets (subsets, the whole Service, sets of older snapshots still in use) hold them: the
+  // sets register here, and a refresh counts the distinct ejected endpoint states among them.
+  void addHostSet(const HostSetState* set) { host_sets_.push_back(set); }
+  void removeHostSet(const HostSetState* set);
+  void refreshEjected(balancer::TimePoint now);
+  bool hasEjections() const { return reported_ejected_ > 0; }
+
  private:
   upstream::ServiceLimits limits_;
   std::unique_ptr<balancer::RetryBudget> budget_;
   metrics::ServiceResilienceMetrics metrics_;
   api::DestinationPolicy policy_;
+  std::vector<const HostSetState*> host_sets_;
+  int64_t reported_ejected_ = 0;  // this worker's share of outlier_ejected_endpoints
 };
 
 // One worker's balancing over one host set (a subset, or all endpoints, of one Service) for one
@@ -60,15 +73,16 @@ class HostSetState {
 
   const api::Service& service() const { return service_; }
   ServiceState& owner() { return owner_; }
-  // Brings outlier_ejected_endpoints up to date when this set has ejections out: an ejection
-  // ends by time, not by an event.
+  // Brings outlier_ejected_endpoints up to date while the Service has ejections out: an
+  // ejection ends by time, not by an event.
   void expireEjections(balancer::TimePoint now) {
-    if (reported_ejected_ > 0) refreshEjectedGauge(now);
+    if (owner_.hasEjections()) owner_.refreshEjected(now);
   }
+  // The states of the endpoints in this set, as the balancer takes them.
+  const std::vector<uint32_t>& endpoints() const { return endpoints_; }
+  const balancer::EndpointState& state(uint32_t endpoint) const { return *raw_states_[endpoint]; }
 
  private:
-  void refreshEjectedGauge(balancer::TimePoint now);
-
   const api::Service& service_;
   std::vector<uint32_t> endpoints_;
   std::vector<std::shared_ptr<balancer::EndpointState>> states_;  // parallel to service endpoints
@@ -76,7 +90,6 @@ class HostSetState {
   ServiceState& owner_;
   balancer::LoadBalancerPtr balancer_;
   balancer::OutlierDetector outlier_;
-  int64_t reported_ejected_ = 0;  // this set's share of outlier_ejected_endpoints
 };
 
 }  // namespace weft

@@ -146,7 +146,6 @@ ClientStreamState* ClientSession::find(int32_t stream_id) {
 int ClientSession::onBeginHeaders(const nghttp2_frame& frame) {
   if (frame.hd.type != NGHTTP2_HEADERS) return 0;
   if (ClientStreamState* state = find(frame.hd.stream_id)) {
-    state->block.clear();
     state->block_bytes = 0;
     state->status = 0;
   }
@@ -170,7 +169,19 @@ int ClientSession::onHeader(const nghttp2_frame& frame, std::string_view name,
     return 0;
   }
   if (!name.empty() && name.front() == ':') return 0;
-  state->block.push_back({std::string(name), std::string(value)});
+  // Fields go where they belong as they arrive: the final head's (nghttp2 has checked that
+  // :status came first), or the trailers. An interim (1xx) head's are dropped.
+  if (state->head_done) {
+    state->trailers.add(std::string(name), std::string(value));
+  } else if (state->status >= 200) {
+    ResponseHead& head = state->head;
+    if (name == "content-length") {
+      uint64_t length = 0;
+      if (weft::parseUnsigned(value, &length)) head.body.length = length;
+    } else if (!dropResponseField(name)) {
+      head.headers.add(std::string(name), std::string(value));
+    }
+  }
   return 0;
 }
 
@@ -190,9 +201,6 @@ int ClientSession::onFrameRecv(const nghttp2_frame& frame) {
     if (!state->head_done) {
       if (state->status >= 100 && state->status < 200) return 0;  // interim: wait for the final
       finishHead(*state, end);
-    } else {
-      for (auto& h : state->block) state->trailers.add(std::move(h.name), std::move(h.value));
-      state->block.clear();
     }
   }
   if (end) state->ended = true;
@@ -206,19 +214,8 @@ void ClientSession::finishHead(ClientStreamState& state, bool end) {
     cancel(state);
     return;
   }
-  ResponseHead& head = state.head;
+  ResponseHead& head = state.head;  // its fields came in onHeader()
   head.status = state.status;
-  head.headers.reserve(state.block.size());
-  for (auto& h : state.block) {
-    if (h.name == "content-length") {
-      uint64_t length = 0;
-      if (weft::parseUnsigned(h.value, &length)) head.body.length = length;
-      continue;
-    }
-    if (dropResponseField(h.name)) continue;
-    head.headers.add(std::move(h.name), std::move(h.value));
-  }
-  state.block.clear();
   head.body.present = !end;
   state.head_done = true;
 }

@@ -11,10 +11,10 @@
 #include "proxy/http/http2/callbacks.h"
 
 #include "proxy/common/asio.h"
+#include "proxy/common/signal.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/client_errors.h"
 #include "proxy/http/http2/session_base.h"
-#include "proxy/common/signal.h"
 #include "proxy/http/message.h"
 
 namespace weft::http::http2 {
@@ -32,9 +32,8 @@ struct ClientStreamState {
   Signal read_signal;   // head, body, end or error arrived
   Signal write_signal;  // request body queue shrank, or error
   // Response.
-  unsigned status = 0;
-  std::vector<Header> block;  // fields of the HEADERS block being received
-  size_t block_bytes = 0;
+  unsigned status = 0;     // of the HEADERS block being received (0: none yet)
+  size_t block_bytes = 0;  // its size so far, against max_header_bytes
   ResponseHead head;
   HeaderMap trailers;
   bool head_done = false;

@@ -115,13 +115,19 @@ TEST_F(Http2ClientRawTest, SilentPeerTimesOutTheStreamButNotTheConnection) {
 
 TEST_F(Http2ClientRawTest, InterimResponseIsSkippedForTheFinalOne) {
   // HPACK: 0x08 0x03 "100" is :status (static index 8) with the literal value 100; 0x88 is
-  // :status 200.
+  // :status 200; 0x00 <len> name <len> value is a literal field with a new name. The interim
+  // head's field must not end up in the final head.
   startPeer(frame(4, 0, 0, "") +
             frame(1, 0x4, 1,
                   std::string("\x08\x03"
-                              "100",
-                              5)) +
-            frame(1, 0x5, 1, "\x88"));
+                              "100"
+                              "\x00\x07x-early\x01"
+                              "1",
+                              16)) +
+            frame(1, 0x5, 1,
+                  std::string("\x88\x00\x07x-final\x01"
+                              "2",
+                              12)));
   Fetched got;
   run([&]() -> awaitable<void> {
     co_await connectH2c(acceptor_.local_endpoint().port(), conn_);
@@ -133,6 +139,9 @@ TEST_F(Http2ClientRawTest, InterimResponseIsSkippedForTheFinalOne) {
   ASSERT_TRUE(conn_);
   ASSERT_FALSE(got.ec) << got.ec.message();
   EXPECT_EQ(got.status, 200u);
+  EXPECT_EQ(got.headers.get("x-early"), nullptr);
+  ASSERT_NE(got.headers.get("x-final"), nullptr);
+  EXPECT_EQ(*got.headers.get("x-final"), "2");
 }
 
 TEST_F(Http2ClientRawTest, DroppingAnUnfinishedStreamSendsRstStreamCancel) {

@@ -44,6 +44,7 @@ inline const std::string kNoBody;
 struct Fetched {
   error_code ec;
   unsigned status = 0;
+  HeaderMap headers;  // of the response head
   std::string body;
   bool done = false;
 };
@@ -72,6 +73,7 @@ inline awaitable<void> exchange(Http2ClientStream& stream, const RequestHead& he
   ResponseHead response;
   if (!out.ec) out.ec = co_await stream.readResponseHead(response);
   out.status = response.status;
+  out.headers = response.headers;
   char buffer[16384];
   while (!out.ec && response.body.present) {
     std::span<char> into(buffer, sizeof(buffer));

@@ -1,7 +1,5 @@
 #include "proxy/runtime/worker.h"
 
-#include <boost/asio/post.hpp>
-
 #include "proxy/common/log.h"
 #include "proxy/listener/listener.h"
 
@@ -10,7 +8,8 @@ namespace weft::runtime {
 Worker::Worker(const config::Options& options, metrics::Metrics& metrics,
                router::RouteTableConstSharedPtr routes,
                std::shared_ptr<const identity::Credentials> creds)
-    : io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
+    : io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE)),
+      inbox_(std::make_unique<WorkerInbox>(*io_)),
       ctx_(std::make_unique<WorkerContext>(*io_, options, metrics, std::move(routes),
                                            std::move(creds))),
       outbound_pipeline_(std::make_unique<pipeline::RequestPipelineImpl>(*ctx_, false)),
@@ -21,10 +20,12 @@ Worker::~Worker() {
   ctx_->pool.closeAll();
   outbound_acceptor_.reset();
   inbound_acceptor_.reset();
+  inbox_.reset();
   io_.reset();  // destroys suspended coroutines while the context they use still exists
 }
 
 absl::Status Worker::bind() {
+  if (absl::Status s = inbox_->open(); !s.ok()) return s;
   auto outbound = listener::bindReusePort(*io_, ctx_->options.outbound);
   if (!outbound.ok()) return outbound.status();
   auto inbound = listener::bindReusePort(*io_, ctx_->options.inbound);
@@ -40,6 +41,7 @@ void Worker::start() {
   asio::co_spawn(*io_, listener::acceptLoop(*ctx_, *inbound_acceptor_, true, *inbound_pipeline_),
                  asio::detached);
   asio::co_spawn(*io_, sweepPool(), asio::detached);
+  asio::co_spawn(*io_, inbox_->run(), asio::detached);
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(*io_);
     io_->run();
@@ -57,18 +59,16 @@ awaitable<void> Worker::sweepPool() {
 }
 
 void Worker::updateRoutes(router::RouteTableConstSharedPtr routes) {
-  asio::post(*io_, [this, routes = std::move(routes)]() mutable {
-    ctx_->installRoutes(std::move(routes));
-  });
+  // std::function needs a copyable closure: the snapshot goes in a shared_ptr copy anyway.
+  inbox_->post([this, routes = std::move(routes)] { ctx_->installRoutes(routes); });
 }
 
 void Worker::updateCredentials(std::shared_ptr<const identity::Credentials> creds) {
-  asio::post(*io_,
-             [this, creds = std::move(creds)]() mutable { ctx_->credentials = std::move(creds); });
+  inbox_->post([this, creds = std::move(creds)] { ctx_->credentials = creds; });
 }
 
 void Worker::drain() {
-  asio::post(*io_, [this] {
+  inbox_->post([this] {
     ctx_->draining = true;
     error_code ignored;
     outbound_acceptor_->close(ignored);
@@ -86,7 +86,7 @@ int Worker::activeConnections() const {
 
 void Worker::stop() {
   if (!thread_.joinable()) return;
-  io_->stop();
+  inbox_->post([this] { io_->stop(); });
   thread_.join();
 }
 

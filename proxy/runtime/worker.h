@@ -11,6 +11,7 @@
 #include "proxy/context/worker_context.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/pipeline/request_pipeline.h"
+#include "proxy/runtime/worker_inbox.h"
 
 namespace weft::runtime {
 
@@ -39,9 +40,11 @@ class Worker {
  private:
   awaitable<void> sweepPool();
 
-  // Sockets and timers are only touched by this worker's thread (listeners are opened before it
-  // starts), so the reactor runs without locks; posts from the main thread stay locked.
+  // Only this worker's thread touches its io_context once it runs (listeners are opened and
+  // the first coroutines spawned before it starts; the main thread's work comes through inbox_),
+  // so the scheduler and the reactor run without locks.
   std::unique_ptr<asio::io_context> io_;  // destroyed before ctx_: pending frames use it
+  std::unique_ptr<WorkerInbox> inbox_;    // destroyed before io_ (its eventfd is registered)
   std::unique_ptr<WorkerContext> ctx_;
   std::unique_ptr<pipeline::RequestPipelineImpl> outbound_pipeline_;
   std::unique_ptr<pipeline::RequestPipelineImpl> inbound_pipeline_;

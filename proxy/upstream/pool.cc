@@ -1,5 +1,7 @@
 #include "proxy/upstream/pool.h"
 
+#include <optional>
+
 namespace weft::upstream {
 namespace {
 
@@ -78,11 +80,17 @@ awaitable<absl::StatusOr<ConnectionPool::Lease>> ConnectionPool::acquire(const T
   if (allow_reuse) {
     if (Lease lease = takeIdle(target)) co_return lease;
     if (may_share) {
+      std::optional<uint64_t> failures_before;  // set once this request has waited
       for (;;) {
         if (Lease lease = openStream(shared_[target.key])) co_return lease;
         Opening& opening = opening_[target.key];
+        // The connect it waited for failed: so does the request (the pipeline retries elsewhere
+        // when its policy allows), rather than every waiter trying the same peer again, each for
+        // up to the connect timeout.
+        if (failures_before && opening.failures != *failures_before) co_return opening.failure;
         if (opening.count == 0) break;
         // Someone is connecting to this target: share that connection rather than open another.
+        failures_before = opening.failures;
         co_await opening.done->async_wait(kUseTuple);
         if (http1_only_.contains(target.key)) break;
       }
@@ -101,7 +109,11 @@ awaitable<absl::StatusOr<ConnectionPool::Lease>> ConnectionPool::acquire(const T
   auto fresh = co_await connector_.connect(target);
   if (opening != nullptr) {
     --opening->count;
-    opening->done->cancel();  // waiters look again: at the new connection, or open their own
+    if (!fresh.ok()) {
+      ++opening->failures;
+      opening->failure = fresh.status();
+    }
+    opening->done->cancel();  // waiters look again: at the new connection, or fail with it
   }
   if (!fresh.ok()) co_return fresh.status();
   http::ClientConnectionPtr connection = std::move(*fresh);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -85,6 +86,8 @@ class ConnectionPool {
   struct Opening {
     int count = 0;
     std::unique_ptr<asio::steady_timer> done;  // never expires; cancel() wakes every waiter
+    uint64_t failures = 0;                     // connects to this target that failed
+    absl::Status failure;  // the last one's error, for the requests that waited on it
   };
 
   Lease takeIdle(const Target& target);

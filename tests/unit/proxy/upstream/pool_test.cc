@@ -339,6 +339,22 @@ TEST_F(PoolTest, BurstWaitsForOneConnectInsteadOfOpeningMany) {
   EXPECT_EQ(connector_.states[0]->open_streams, 20u);
 }
 
+TEST_F(PoolTest, BurstFailsWithTheOneConnectItWaitedFor) {
+  connector_.multiplexed = true;
+  connector_.slow = true;
+  connector_.fail = true;
+  auto leases = acquireConcurrently(b_, 20);
+  EXPECT_EQ(connector_.targets.size(), 1u);  // one attempt, not one per waiting request
+  for (auto& lease : leases) {
+    ASSERT_FALSE(lease.ok());
+    EXPECT_EQ(lease.status().message(), "connect refused");
+  }
+  // The next request tries again.
+  connector_.fail = false;
+  EXPECT_TRUE(acquire(pool_, b_).ok());
+  EXPECT_EQ(connector_.targets.size(), 2u);
+}
+
 TEST_F(PoolTest, Http1AnswerToAlpnTargetStopsTheWaiting) {
   connector_.slow = true;  // the peer did not pick h2: plain one-at-a-time connections
   auto leases = acquireConcurrently(b_, 3);

@@ -33,7 +33,7 @@ ServiceState::~ServiceState() {
 
 void ServiceState::removeHostSet(const HostSetState* set) {
   std::erase(host_sets_, set);
-  refreshEjected(balancer::Clock::now());
+  expireEjections(balancer::Clock::now());  // its ejected endpoints may have been the only ones
 }
 
 void ServiceState::refreshEjected(balancer::TimePoint now) {

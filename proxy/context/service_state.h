@@ -42,6 +42,11 @@ class ServiceState {
   void removeHostSet(const HostSetState* set);
   void refreshEjected(balancer::TimePoint now);
   bool hasEjections() const { return reported_ejected_ > 0; }
+  // Brings outlier_ejected_endpoints up to date while ejections are out: an ejection ends by
+  // time, not by an event.
+  void expireEjections(balancer::TimePoint now) {
+    if (hasEjections()) refreshEjected(now);
+  }
 
  private:
   upstream::ServiceLimits limits_;
@@ -73,11 +78,6 @@ class HostSetState {
 
   const api::Service& service() const { return service_; }
   ServiceState& owner() { return owner_; }
-  // Brings outlier_ejected_endpoints up to date while the Service has ejections out: an
-  // ejection ends by time, not by an event.
-  void expireEjections(balancer::TimePoint now) {
-    if (owner_.hasEjections()) owner_.refreshEjected(now);
-  }
   // The states of the endpoints in this set, as the balancer takes them.
   const std::vector<uint32_t>& endpoints() const { return endpoints_; }
   const balancer::EndpointState& state(uint32_t endpoint) const { return *raw_states_[endpoint]; }

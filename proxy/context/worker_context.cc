@@ -12,8 +12,9 @@ WorkerSnapshot::WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstShared
       service_labels_(table_->mesh().services().size()) {}
 
 void WorkerSnapshot::refreshGauges(balancer::TimePoint now) {
-  for (auto& set : host_sets_) {
-    if (set) set->expireEjections(now);
+  // Once per Service (its host sets share the count), for every Service this snapshot has used.
+  for (ServiceState* service : services_) {
+    if (service != nullptr) service->expireEjections(now);
   }
 }
 

@@ -57,8 +57,7 @@ TEST_F(ServiceStateTest, AnEndpointInTwoHostSetsIsCountedOnce) {
   whole->onResult(0, Result::kHttp5xx, t0_);  // already ejected: counted once
   whole->onResult(2, Result::kHttp5xx, t0_);
   EXPECT_EQ(ejectedGauge(), 2);
-  subset->expireEjections(t0_ + seconds(1));
-  whole->expireEjections(t0_ + seconds(1));
+  service_state_.expireEjections(t0_ + seconds(1));
   EXPECT_EQ(ejectedGauge(), 2);
 }
 
@@ -67,9 +66,9 @@ TEST_F(ServiceStateTest, EjectionsLeaveTheGaugeWhenTheyEnd) {
   auto whole = hostSet({0, 1, 2, 3});
   subset->onResult(1, Result::kHttp5xx, t0_);
   EXPECT_EQ(ejectedGauge(), 1);
-  whole->expireEjections(t0_ + seconds(29));  // the base ejection time is 30 s
+  service_state_.expireEjections(t0_ + seconds(29));  // the base ejection time is 30 s
   EXPECT_EQ(ejectedGauge(), 1);
-  whole->expireEjections(t0_ + seconds(31));
+  service_state_.expireEjections(t0_ + seconds(31));
   EXPECT_EQ(ejectedGauge(), 0);
 }
 

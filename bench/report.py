@@ -3,8 +3,8 @@
 
 Usage: bench/report.py RESULTS_DIR [--out FILE]
 
-With --rounds N, RESULTS_DIR holds round1 ... roundN, each laid out as below: the report has
-one table per round and a summary of the ratios over the rounds (bench/rounds.py).
+After bench/run.sh --rounds N, RESULTS_DIR holds round1 ... roundN, each laid out as below: the
+report has one table per round and a summary of the ratios over the rounds (bench/rounds.py).
 
 RESULTS_DIR holds run.env and one directory per setup (direct, weft, weft-split,
 nginx, haproxy, h2c-direct, h2c-weft, h2c-nginx) with meta.env, the h2load outputs
@@ -202,13 +202,19 @@ def pair(a, b, fmt):
     return f"{fmt(a)}, {fmt(b)}"
 
 
-def build_report(results):
+def load_results(results):
+    """run.env and every listed setup's row: (run, names, h2c_names, rows)."""
     run = read_env(os.path.join(results, "run.env"))
     listed = run.get("setups", " ".join(SETUPS)).split()
     names = [s for s in listed if s in SETUPS]
     h2c_names = [s for s in listed if s in H2C_SETUPS]
     cpus = int(run.get("cpus") or os.cpu_count() or 1)
     rows = {n: load_setup(results, n, cpus) for n in names + h2c_names}
+    return run, names, h2c_names, rows
+
+
+def build_report(loaded):
+    run, names, h2c_names, rows = loaded
 
     lines = []
     lines.append("## Weft sidecar benchmark")
@@ -344,14 +350,13 @@ def main():
     if dirs:
         parts, per_round = [], []
         for k, d in enumerate(dirs, 1):
-            parts.append(f"# Round {k}\n\n" + build_report(d))
-            run = read_env(os.path.join(d, "run.env"))
-            cpus = int(run.get("cpus") or os.cpu_count() or 1)
-            listed = [s for s in run.get("setups", "").split() if s in SETUPS + H2C_SETUPS]
-            per_round.append({n: load_setup(d, n, cpus) for n in listed})
-        report = "\n".join(parts) + "\n" + "\n".join(rounds.summary(per_round)) + "\n"
+            loaded = load_results(d)
+            parts.append(f"# Round {k}\n\n" + build_report(loaded))
+            per_round.append(loaded[3])
+        summary = rounds.summary(per_round, SPLIT_TARGET)
+        report = "\n".join(parts) + "\n" + "\n".join(summary) + "\n"
     else:
-        report = build_report(args.results)
+        report = build_report(load_results(args.results))
     sys.stdout.write(report)
     if args.out:
         with open(args.out, "w") as f:

@@ -25,13 +25,24 @@ struct Http2ClientConnectionImpl<Stream>::Core {
   metrics::ConnectionStats stats;
   std::shared_ptr<ClientSession> session;  // streams share it
   error_code read_error;                   // why the reader stopped, when the socket failed
+  error_code write_error;                  // why the writer stopped, when a write failed
   bool reader_done = false;
   bool writer_done = false;
 
   bool open() { return beast::get_lowest_layer(stream).is_open(); }
 
+  // Why the connection ended, for the streams on it: what the reader found (a TLS alert the peer
+  // sent before it went away says more than the failed write it caused), unless that is only
+  // the end of input the failed write brought on.
+  error_code cause() const {
+    if (read_error && !(write_error && read_error == asio::ssl::error::stream_truncated)) {
+      return read_error;
+    }
+    return write_error ? write_error : read_error;
+  }
+
   void shutdown() {
-    session->abort(read_error);
+    session->abort(cause());
     error_code ignored;
     beast::get_lowest_layer(stream).cancel(ignored);
     beast::get_lowest_layer(stream).close(ignored);
@@ -56,9 +67,18 @@ struct Http2ClientConnectionImpl<Stream>::Core {
   // Ends when the reader has, or when the peer misses a keepalive PING: the streams fail with
   // kConnectionClosed.
   static awaitable<void> writeLoop(std::shared_ptr<Core> self) {
-    co_await writeFrames(self->stream, *self->session, self->write_deadline,
-                         self->settings.read_timeout, self->stats, self->reader_done);
+    const error_code ec =
+        co_await writeFrames(self->stream, *self->session, self->write_deadline,
+                             self->settings.read_timeout, self->stats, self->reader_done);
     self->writer_done = true;
+    if (ec && !self->reader_done) {
+      // What has arrived may say why the write failed (a TLS alert): the reader reads it, finds
+      // the end of input the shutdown adds after it, and ends the connection.
+      self->write_error = ec;
+      error_code ignored;
+      beast::get_lowest_layer(self->stream).shutdown(tcp::socket::shutdown_both, ignored);
+      co_return;
+    }
     self->shutdown();
   }
 };

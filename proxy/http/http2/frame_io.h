@@ -6,10 +6,9 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/write.hpp>
-
 #include "proxy/common/asio.h"
 #include "proxy/common/deadline.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/http2/session_base.h"
 #include "proxy/http/http2/settings.h"
 #include "proxy/metrics/connection_stats.h"
@@ -30,8 +29,7 @@ awaitable<ReadEnd> readFrames(Stream& stream, SessionBase& session, metrics::Con
   ReadEnd end;
   while (end.more && !session.finished() && !session.closing()) {
     before_read();
-    auto [ec, n] =
-        co_await stream.async_read_some(asio::buffer(buffer.get(), kReadChunk), kUseTuple);
+    auto [ec, n] = co_await io::readSome(stream, asio::buffer(buffer.get(), kReadChunk));
     stats.read(n);
     if (n > 0 && !session.closing()) end.more = session.receive(buffer.get(), n);
     if (ec) {
@@ -45,24 +43,25 @@ awaitable<ReadEnd> readFrames(Stream& stream, SessionBase& session, metrics::Con
 // Writes what `session` produces, in batches of up to kWriteBatch bytes each finished within
 // `write_timeout`, and waits for more while there is none. Returns once nothing more will be
 // sent: a write failed, the session has finished, is closing (after what it still had), or left
-// a keepalive PING unanswered (session.unresponsive()), or `stop` was set.
+// a keepalive PING unanswered (session.unresponsive()), or `stop` was set. Returns the failed
+// write's error (timedOut: a deadline closed the socket under it), or none.
 template <typename Stream>
-awaitable<void> writeFrames(Stream& stream, SessionBase& session, Deadline& write_deadline,
-                            Deadline::Clock::duration write_timeout,
-                            metrics::ConnectionStats& stats, const bool& stop) {
+awaitable<error_code> writeFrames(Stream& stream, SessionBase& session, Deadline& write_deadline,
+                                  Deadline::Clock::duration write_timeout,
+                                  metrics::ConnectionStats& stats, const bool& stop) {
   std::string out;
   for (;;) {
     out.clear();
     const bool ok = session.produce(out, kWriteBatch);
     if (!out.empty()) {
       write_deadline.arm(write_timeout);
-      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), kUseTuple);
+      auto [ec, n] = co_await io::writeAll(stream, asio::buffer(out));
       write_deadline.disarm();
       stats.wrote(n);
-      if (ec) break;
+      if (ec) co_return timedOut(write_deadline, ec);
       continue;
     }
-    if (!ok || session.finished() || session.closing() || stop) break;
+    if (!ok || session.finished() || session.closing() || stop) co_return error_code{};
     co_await session.waitForOutput();
   }
 }

@@ -13,7 +13,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace weft {
 
@@ -32,10 +31,9 @@ inline constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable_t<Executor>
 
 // Streams bound to a concrete io_context executor: no type-erased executor copies per operation.
 using Socket = asio::basic_stream_socket<tcp, Executor>;
-// Data-path streams: bare sockets, no per-operation timers; codecs keep one weft::Deadline per
-// connection instead.
+// Data-path streams: bare sockets (and weft::TlsStream over them, tls_stream.h), no per-operation
+// timers; codecs keep one weft::Deadline per connection instead.
 using TcpStream = Socket;
-using TlsStream = beast::ssl_stream<Socket>;
 // Beast's timed stream (a timer armed and cancelled around every operation), for the admin
 // endpoint.
 using PlainStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;

@@ -7,6 +7,7 @@
 #include "proxy/common/deadline.h"
 #include "proxy/common/error_text.h"
 #include "proxy/common/log.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/http1/server_codec.h"
 #include "proxy/http/http1/stream_ops.h"
 #include "proxy/http/http2/server_codec.h"
@@ -88,7 +89,7 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHand
   {
     Deadline deadline(beast::get_lowest_layer(stream));
     deadline.arm(ctx.options.connect_timeout);
-    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
+    auto [hec] = co_await stream.handshake(TlsStream::Role::kServer);
     ec = timedOut(deadline, hec);
   }
   if (ec) {

@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "proxy/common/deadline.h"
 #include "proxy/common/error_text.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/http1/client_codec.h"
 #include "proxy/http/http1/stream_ops.h"
 #include "proxy/http/http2/client_connection.h"
@@ -84,7 +85,7 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   {
     Deadline deadline(beast::get_lowest_layer(tls));
     deadline.arm(connect_timeout);
-    auto [handshake_ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
+    auto [handshake_ec] = co_await tls.handshake(TlsStream::Role::kClient);
     hec = timedOut(deadline, handshake_ec);
   }
   if (hec == beast::error::timeout) {

@@ -361,7 +361,7 @@ class Proxy:
             "--config", str(self.config_path),
             "--workers", str(self.workers),
             *self.extra_args,
-        ]
+        ] + (["--log-level", "debug"] if os.environ.get("WEFT_DEBUG_LOG") else [])  # for digging
 
     # -- lifecycle ----------------------------------------------------------
     def start(self, ready_timeout: float = 10.0) -> "Proxy":

@@ -7,9 +7,8 @@
 #include <string_view>
 #include <utility>
 
-#include <boost/asio/write.hpp>
-
 #include "proxy/common/asio.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/http1/convert.h"
 #include "proxy/http/message.h"
 
@@ -45,7 +44,7 @@ class MessageWriter {
     }
     std::array<asio::const_buffer, 3> buffers{asio::buffer(prefix_), asio::buffer(data),
                                               asio::buffer(suffix.data(), suffix.size())};
-    auto [ec, n] = co_await asio::async_write(stream, buffers, kUseTuple);
+    auto [ec, n] = co_await io::writeAll(stream, buffers);
     prefix_.clear();
     co_return std::pair{ec, n};
   }

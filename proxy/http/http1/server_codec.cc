@@ -118,7 +118,7 @@ awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char
     expect_continue_ = false;
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     deadline_.arm(settings_.read_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kUseTuple);
+    auto [ec, n] = co_await io::writeAll(stream_, asio::buffer(kContinue));
     deadline_.disarm();
     stats_.wrote(n);
     if (ec) co_return BodyRead{timedOut(deadline_, ec), 0, false};

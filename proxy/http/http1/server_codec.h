@@ -8,6 +8,7 @@
 
 #include "proxy/common/asio.h"
 #include "proxy/common/deadline.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/message_writer.h"
 #include "proxy/http/http1/settings.h"

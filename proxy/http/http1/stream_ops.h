@@ -12,6 +12,7 @@
 
 #include "proxy/common/asio.h"
 #include "proxy/common/deadline.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/codec.h"
 
 namespace weft::http::http1 {
@@ -41,7 +42,7 @@ awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_bu
       ec = beast::http::error::buffer_overflow;
       break;
     }
-    auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(size), kUseTuple);
+    auto [read_ec, n] = co_await io::readSome(stream, buffer.prepare(size));
     buffer.commit(n);
     if (read_ec == asio::error::eof) {
       if (parser.got_some()) {
@@ -106,7 +107,7 @@ inline awaitable<void> shutdownStream(TlsStream& stream, Deadline& deadline) {
   auto& lowest = beast::get_lowest_layer(stream);
   if (lowest.is_open()) {
     deadline.arm(std::chrono::seconds(1));
-    co_await stream.async_shutdown(kUseTuple);
+    co_await stream.shutdown();
     deadline.disarm();
   }
   error_code ignored;
@@ -124,7 +125,7 @@ awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer, Deadl
   size_t discarded = 0;
   while (discarded < (1u << 20)) {
     buffer.consume(buffer.size());
-    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(16384), kUseTuple);
+    auto [ec, n] = co_await io::readSome(stream, buffer.prepare(16384));
     if (ec) break;
     discarded += n;
   }

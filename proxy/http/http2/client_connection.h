@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/client_session.h"

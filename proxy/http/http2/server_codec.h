@@ -7,11 +7,12 @@
 
 #include "proxy/common/asio.h"
 #include "proxy/common/deadline.h"
+#include "proxy/common/signal.h"
+#include "proxy/common/tls_stream.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/server_session.h"
 #include "proxy/http/http2/settings.h"
-#include "proxy/common/signal.h"
 #include "proxy/metrics/connection_stats.h"
 
 namespace weft::http::http2 {

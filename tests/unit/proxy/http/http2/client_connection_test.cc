@@ -88,7 +88,7 @@ TEST_F(Http2ClientTest, GetsFileOverTlsWithAlpnH2) {
     auto [cec] = co_await tls.next_layer().async_connect(endpoint, kUseTuple);
     if (cec) co_return;
     offerH2(tls);
-    auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUseTuple);
+    auto [hec] = co_await tls.handshake(TlsStream::Role::kClient);
     if (hec) co_return;
     h2 = identity::negotiatedHttp2(tls.native_handle());
     conn = std::make_unique<Http2ClientConnectionImpl<TlsStream>>(std::move(tls), settings_,

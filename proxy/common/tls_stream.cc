@@ -7,6 +7,8 @@
 
 #include <openssl/err.h>
 
+#include "proxy/common/inline_budget.h"
+
 namespace weft {
 
 struct TlsStream::Core {
@@ -170,6 +172,7 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
   Core& core = *core_;
   char* out = static_cast<char*>(buffer.data());
   size_t got = 0;
+  bool waited = false;
   if (core.read_error) co_return std::tuple{core.read_error, size_t{0}};
   while (got < buffer.size()) {
     size_t n = 0;
@@ -189,7 +192,9 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
     auto [wec] = co_await core.socket.async_wait(
         want == Want::kRead ? Socket::wait_read : Socket::wait_write, kUseTuple);
     if (wec) co_return std::tuple{wec, size_t{0}};
+    waited = true;
   }
+  if (!waited && InlineBudget::spend()) co_await yieldToScheduler();
   co_return std::tuple{error_code{}, got};
 }
 
@@ -231,15 +236,20 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::writeAll(
 // record before it reports success, resuming where it stopped when called again).
 awaitable<error_code> TlsStream::write(const char* data, size_t size) {
   Core& core = *core_;
+  bool waited = false;
   for (;;) {
     size_t n = 0;
     const int ret = SSL_write_ex(core.ssl, data, size, &n);
-    if (ret == 1) co_return error_code{};
+    if (ret == 1) {
+      if (!waited && InlineBudget::spend()) co_await yieldToScheduler();
+      co_return error_code{};
+    }
     const Want want = wantOf(core);
     if (want == Want::kFailed) co_return failureOf(core, ret);
     auto [wec] = co_await core.socket.async_wait(
         want == Want::kRead ? Socket::wait_read : Socket::wait_write, kUseTuple);
     if (wec) co_return wec;
+    waited = true;
   }
 }
 

@@ -17,7 +17,6 @@
 #include <tuple>
 
 #include <openssl/ssl.h>
-#include <boost/asio/write.hpp>
 
 #include "proxy/common/asio.h"
 
@@ -58,29 +57,4 @@ class TlsStream {
   std::unique_ptr<Core> core_;  // on the heap: OpenSSL's BIO points at it across moves
 };
 
-// Reading and writing either kind of data-path stream (a bare socket or TLS) from codec code
-// that is generic over it.
-namespace io {
-
-inline auto readSome(Socket& stream, asio::mutable_buffer buffer) {
-  return stream.async_read_some(buffer, kUseTuple);
-}
-inline auto readSome(TlsStream& stream, asio::mutable_buffer buffer) {
-  return stream.readSome(buffer);
-}
-// `buffers` must outlive the returned operation.
-inline auto writeAll(Socket& stream, std::span<const asio::const_buffer> buffers) {
-  return asio::async_write(stream, buffers, kUseTuple);
-}
-inline auto writeAll(TlsStream& stream, std::span<const asio::const_buffer> buffers) {
-  return stream.writeAll(buffers);
-}
-inline auto writeAll(Socket& stream, asio::const_buffer buffer) {
-  return asio::async_write(stream, buffer, kUseTuple);
-}
-inline auto writeAll(TlsStream& stream, asio::const_buffer buffer) {
-  return stream.writeAll(buffer);
-}
-
-}  // namespace io
 }  // namespace weft

@@ -112,7 +112,12 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
 
     const bool flush_head = body.replay != nullptr || !body.stream.requestBodyBuffered();
     if (auto ec = co_await upstream.sendRequestHead(request, flush_head); ec) {
-      if (stale_or_fail(ec, "write failed")) continue;
+      // A stream's head is only queued on its connection: it fails when the connection has
+      // already ended, which may well happen before this request's turn to be written.
+      if (stale_or_fail(ec,
+                        lease.multiplexed() ? "closed before response headers" : "write failed")) {
+        continue;
+      }
       co_return;
     }
     if (request.body.present && body.replay != nullptr) {

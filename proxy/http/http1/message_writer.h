@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "proxy/common/asio.h"
-#include "proxy/common/tls_stream.h"
+#include "proxy/common/stream_io.h"
 #include "proxy/http/http1/convert.h"
 #include "proxy/http/message.h"
 

@@ -12,7 +12,7 @@
 
 #include "proxy/common/asio.h"
 #include "proxy/common/deadline.h"
-#include "proxy/common/tls_stream.h"
+#include "proxy/common/stream_io.h"
 #include "proxy/http/codec.h"
 
 namespace weft::http::http1 {

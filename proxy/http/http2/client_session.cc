@@ -46,6 +46,7 @@ void ClientSession::abort(error_code cause) {
   const error_code ec = cause && cause.category() == asio::error::get_ssl_category()
                             ? cause
                             : make_error_code(ClientErrc::kConnectionClosed);
+  closed_error_ = ec;
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, state] : streams) {
@@ -72,9 +73,14 @@ error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>
                                         const RequestHead& head) {
   --unsubmitted_;
   if (state->error) return state->error;  // aborted before it was sent
-  // After a GOAWAY the request never leaves: refused, even once the connection has ended.
-  if (goaway_ || closing_ || fatal_) {
-    fail(*state, goaway_ ? ClientErrc::kRefused : ClientErrc::kConnectionClosed);
+  // After a GOAWAY the request never leaves: refused, even once the connection has ended. A
+  // stream opened before the connection went fails with why it went (a TLS alert).
+  if (goaway_) {
+    fail(*state, ClientErrc::kRefused);
+    return state->error;
+  }
+  if (closing_ || fatal_) {
+    fail(*state, closed_error_ ? closed_error_ : make_error_code(ClientErrc::kConnectionClosed));
     return state->error;
   }
   std::vector<nghttp2_nv> nva;

@@ -107,6 +107,7 @@ class ClientSession final : public SessionBase {
   std::unordered_map<int32_t, std::shared_ptr<ClientStreamState>> streams_;
   size_t unsubmitted_ = 0;  // opened, request head not yet submitted
   bool goaway_ = false;
+  error_code closed_error_;  // what streams fail with once abort() ran
 };
 
 }  // namespace weft::http::http2

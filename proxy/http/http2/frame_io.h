@@ -8,7 +8,7 @@
 
 #include "proxy/common/asio.h"
 #include "proxy/common/deadline.h"
-#include "proxy/common/tls_stream.h"
+#include "proxy/common/stream_io.h"
 #include "proxy/http/http2/session_base.h"
 #include "proxy/http/http2/settings.h"
 #include "proxy/metrics/connection_stats.h"

@@ -1,0 +1,37 @@
+#pragma once
+
+// Reading and writing the data-path streams (a bare socket, or TlsStream over one) from codec
+// code that is generic over them.
+//
+// Both try the operation first and wait on the socket only when it would block, and an
+// operation that did not wait returns to its caller directly. Asio's own async_read_some and
+// async_write would hand even an immediate result to the scheduler, which first polls the
+// reactor again (an epoll_wait) before the caller resumes: several per proxied request. A
+// worker-wide budget (InlineBudget) makes every 16th immediate result go through the scheduler,
+// so a connection whose data is always there cannot keep its worker from the others.
+
+#include <span>
+#include <tuple>
+
+#include "proxy/common/asio.h"
+#include "proxy/common/tls_stream.h"
+
+namespace weft::io {
+
+awaitable<std::tuple<error_code, size_t>> readSome(Socket& stream, asio::mutable_buffer buffer);
+// Writes all of `buffers`, which must outlive the operation.
+awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream,
+                                                   std::span<const asio::const_buffer> buffers);
+awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream, asio::const_buffer buffer);
+
+inline auto readSome(TlsStream& stream, asio::mutable_buffer buffer) {
+  return stream.readSome(buffer);
+}
+inline auto writeAll(TlsStream& stream, std::span<const asio::const_buffer> buffers) {
+  return stream.writeAll(buffers);
+}
+inline auto writeAll(TlsStream& stream, asio::const_buffer buffer) {
+  return stream.writeAll(buffer);
+}
+
+}  // namespace weft::io

@@ -20,6 +20,7 @@ struct TlsStream::Core {
   BIO* bio = nullptr;     // owned by ssl
   int sys_errno = 0;      // of the last failed recv/send
   bool eof = false;       // recv returned 0
+  bool drained = false;   // the last recv got less than it asked for: the socket had no more
   error_code read_error;  // a failure found after some bytes were read; the next read's result
   std::string coalesced;  // small buffers gathered into one record
 };
@@ -38,6 +39,7 @@ int bioRead(BIO* bio, char* out, int size) {
   TlsStream::Core* core = coreOf(bio);
   const int fd = core->socket.native_handle();
   ssize_t n = fd < 0 ? (errno = EBADF, -1) : ::recv(fd, out, static_cast<size_t>(size), 0);
+  core->drained = n < size;
   if (n > 0) return static_cast<int>(n);
   if (n == 0) {
     core->eof = true;
@@ -174,6 +176,14 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
   size_t got = 0;
   bool waited = false;
   if (core.read_error) co_return std::tuple{core.read_error, size_t{0}};
+  if (core.drained && !SSL_has_pending(core.ssl)) {
+    // The last recv emptied the socket: more has rarely come since (the peer answers what we
+    // have not sent yet). Waiting first saves a recv that would find nothing; the wait registers
+    // with epoll either way, and reports data that did come at once.
+    auto [wec] = co_await core.socket.async_wait(Socket::wait_read, kUseTuple);
+    if (wec) co_return std::tuple{wec, size_t{0}};
+    waited = true;
+  }
   while (got < buffer.size()) {
     size_t n = 0;
     const int ret = SSL_read_ex(core.ssl, out + got, buffer.size() - got, &n);

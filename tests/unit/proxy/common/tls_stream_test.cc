@@ -162,6 +162,28 @@ TEST_F(TlsStreamTest, CarriesMegabytesBothWaysAtOnceAndEndsWithCloseNotifyAsEof)
   EXPECT_FALSE(shutdown_ec) << shutdown_ec.message();
 }
 
+TEST_F(TlsStreamTest, WhatArrivesWhileNobodyReadsIsReadWithoutFurtherData) {
+  connect(*client_);
+  ASSERT_FALSE(client_handshake_);
+  // The first read empties the socket; the second message arrives while no read is pending;
+  // the next read (which waits on the socket first) must find it without anything further.
+  std::array<char, 64> buffer;
+  std::string got;
+  auto exchange = [&]() -> awaitable<void> {
+    co_await server_stream_->writeAll(asio::buffer(std::string_view("one")));
+    auto [ec, n] = co_await client_stream_->readSome(asio::buffer(buffer));
+    got.append(buffer.data(), n);
+    co_await server_stream_->writeAll(asio::buffer(std::string_view("two")));
+    asio::steady_timer pause(io_, std::chrono::milliseconds(20));
+    co_await pause.async_wait(asio::use_awaitable_t<Executor>{});
+    auto [ec2, n2] = co_await client_stream_->readSome(asio::buffer(buffer));
+    got.append(buffer.data(), n2);
+  };
+  run(exchange());
+  io_.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(got, "onetwo");
+}
+
 TEST_F(TlsStreamTest, GatheredBuffersArriveInOrder) {
   connect(*client_);
   ASSERT_FALSE(client_handshake_);

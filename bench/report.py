@@ -170,6 +170,13 @@ def load_setup(results, name, cpus):
                               "full-speed run; throughput and CPU figures are disturbed")
     except (KeyError, ValueError):
         pass
+    tck = int(meta.get("clk_tck") or 100)
+    low = parse_latency_log(os.path.join(d, "rate2000.log")) if meta.get("status") == "ok" else None
+    durs = low[0] if low else []
+    for side in ("client", "server"):
+        ticks = meta.get(f"{side}_ticks_2000")
+        if ticks not in (None, "") and durs:
+            r[f"cpu2000_{side}"] = int(ticks) * 1000.0 / tck / (len(durs) / 1000.0)
     for side in ("client", "server", "app"):
         kb = meta.get(f"{side}_hwm_kb")
         if kb not in (None, ""):
@@ -277,6 +284,11 @@ def build_report(loaded):
                              f"{b:.3f} ms), {verdict} the issue #3 target of ≤ {SPLIT_TARGET:.2f}×.")
             else:
                 lines.append("Split route: weft-split/weft p99@2000 = – (a setup has no p99@2000).")
+        low = [f"{n} {pair(rows[n].get('cpu2000_client'), rows[n].get('cpu2000_server'), f1)}"
+               for n in names if rows[n].get("cpu2000_client") is not None]
+        if low:
+            lines.append("Proxy CPU ms/1k req in the 2000 req/s run (client-side, server-side; a request "
+                         "at low load pays for waking up and cold caches): " + ", ".join(low) + ".")
         apps = [f"{n} {rows[n]['cpu_app']:.1f}" for n in names if rows[n].get("cpu_app") is not None]
         if apps:
             lines.append("App nginx CPU ms/1k req in the full-speed run (same app in every setup): "

@@ -457,15 +457,23 @@ measure() {
     h2load_run "$R/warmup.txt" 60 "${proto[@]}" "${full[@]}" -D "$WARM_START" "$url"
     check_alive "during the warm-up run" || return 1
 
+    local rate_cpu=()  # proxy CPU during the 2000 req/s run: the cost of a request at low load
     for rate in "${rates[@]}"; do
         rc=$RATE_CLIENTS period=1ms
         ((rate == 200)) && period=5ms
         [[ $name == h2c-* ]] && rc=$H2C_CLIENTS
         log "$name: $rate req/s for ${DURATION}s"
+        local rc0="" rs0=""
+        [[ -n $CLIENT_PID ]] && rc0=$(cpu_ticks "$CLIENT_PID")
+        [[ -n $SERVER_PID ]] && rs0=$(cpu_ticks "$SERVER_PID")
         h2load_run "$R/rate$rate.txt" "$limit" "${proto[@]}" -c "$rc" --rps $((rate / rc)) \
             -r 1 --rate-period "$period" -n $((rate * DURATION)) --log-file "$R/rate$rate.log" "$url" ||
             echo "h2load exit status $?" >>"$R/rate$rate.txt"
         check_alive "during the $rate req/s run" || return 1
+        if ((rate == 2000)); then
+            rate_cpu=("client_ticks_2000=${rc0:+$(($(cpu_ticks "$CLIENT_PID") - rc0))}"
+                "server_ticks_2000=${rs0:+$(($(cpu_ticks "$SERVER_PID") - rs0))}")
+        fi
     done
 
     log "$name: full speed, ${full[*]}, ${DURATION}s"
@@ -491,6 +499,7 @@ measure() {
         echo "client_ticks=${c0:+$((c1 - c0))}"
         echo "server_ticks=${s0:+$((s1 - s0))}"
         echo "app_ticks=$((a1 - a0))"
+        printf '%s\n' "${rate_cpu[@]}"
         # whole machine during the full-speed run, and what h2load itself used,
         # so report.py can flag CPU taken by processes outside the benchmark
         echo "machine_busy_ticks=$((m1 - m0))"

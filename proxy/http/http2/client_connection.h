@@ -24,7 +24,7 @@ class Http2ClientConnection : public ClientConnection {
   // ClientErrc::kRefused, one over the peer's limit waits in nghttp2 until a slot frees.
   virtual std::unique_ptr<Http2ClientStream> openStream() = 0;
   // No GOAWAY, alive, and fewer streams open than the peer's SETTINGS_MAX_CONCURRENT_STREAMS.
-  virtual bool canOpenStream() const = 0;
+  bool canOpenStream() const override = 0;
   virtual size_t activeStreams() const = 0;
   // The socket is open and the session has not ended.
   virtual bool alive() const = 0;

@@ -165,6 +165,7 @@ def load_setup(results, name, cpus):
         capacity_ms = int(meta["full_wall_ms"]) * cpus
         other = (busy_ms - ours_ms) / capacity_ms if capacity_ms else 0.0
         r["other_cpu"] = other
+        r["machine_busy"] = busy_ms / capacity_ms if capacity_ms else None
         if other > 0.05:
             r["notes"].append(f"other processes used about {other:.0%} of the machine's CPU during the "
                               "full-speed run; throughput and CPU figures are disturbed")
@@ -289,6 +290,11 @@ def build_report(loaded):
         if low:
             lines.append("Proxy CPU ms/1k req in the 2000 req/s run (client-side, server-side; a request "
                          "at low load pays for waking up and cold caches): " + ", ".join(low) + ".")
+        busy = [f"{n} {rows[n]['machine_busy']:.0%}" for n in names
+                if rows[n].get("machine_busy") is not None]
+        if busy:
+            lines.append("Machine busy during the full-speed run (all CPUs; below 100% means the "
+                         "processes waited on each other, not on CPU): " + ", ".join(busy) + ".")
         apps = [f"{n} {rows[n]['cpu_app']:.1f}" for n in names if rows[n].get("cpu_app") is not None]
         if apps:
             lines.append("App nginx CPU ms/1k req in the full-speed run (same app in every setup): "

@@ -12,7 +12,8 @@
 #   haproxy     h2load -> haproxy (outbound)        =mTLS=> haproxy (inbound)              -> app
 # For each: latency p50/p99 at a fixed 200 and 2000 req/s, max req/s at full
 # speed (32 connections), CPU ms per 1000 requests of each proxy process during
-# the full-speed run, and peak RSS (VmHWM) of each proxy process.
+# the full-speed run and during the 2000 req/s run, how busy the whole machine was
+# during the full-speed run, and peak RSS (VmHWM) of each proxy process.
 #
 # The h2c section (issue #4): h2load speaks HTTP/2 with prior knowledge, 10 connections
 # x 10 concurrent streams, at 2000 req/s and at full speed; the app is the same nginx

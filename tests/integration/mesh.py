@@ -51,10 +51,21 @@ def app_protocol_args(protocol: str) -> list[str]:
     return ["--app-protocol", protocol]
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """An ephemeral port nothing listens on, never one handed out before in this run: the
+    kernel may give a just-closed port again, and a proxy's listeners use SO_REUSEPORT, so two
+    of them on one port would share its connections instead of failing to bind."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no fresh ephemeral port after 100 tries")
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

@@ -1,5 +1,6 @@
 // The upstream half of RequestPipelineImpl: tries, retries, deadlines, the circuit breaker and
 // streaming the response back.
+#include <memory>
 #include <variant>
 
 #include "common/strings.h"
@@ -84,26 +85,37 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
 
   const api::RouteRule* rule = plan.rule;
   // The request's deadline: the route's timeout, or a gRPC caller's grpc-timeout if sooner.
+  // Locals that live across co_await are the coroutine frame: Asio recycles frames up to about
+  // 1 KiB and allocates larger ones per request, so the rarely used ones stay small here (the
+  // deadline's text is built when a reason needs it, the replay buffer only for a replay).
   std::optional<Clock::time_point> request_deadline;
-  std::string deadline_text;  // how the reason names it
+  bool deadline_from_grpc = false;
   if (rule != nullptr && rule->timeouts.request) {
     request_deadline = start + *rule->timeouts.request;
-    deadline_text = api::formatDuration(*rule->timeouts.request);
   }
   if (const std::string* grpc_timeout = req.headers.get("grpc-timeout")) {
     if (auto d = http::parseGrpcTimeout(*grpc_timeout);
         d && (!request_deadline || start + *d < *request_deadline)) {
       request_deadline = start + *d;
-      deadline_text = weft::strCat(api::formatDuration(*d), " (grpc-timeout)");
+      deadline_from_grpc = true;
     }
   }
+  // How a reason names the deadline: "2s", or "500ms (grpc-timeout)".
+  auto deadline_text = [&] {
+    const auto d = std::chrono::duration_cast<api::Duration>(*request_deadline - start);
+    return deadline_from_grpc ? weft::strCat(api::formatDuration(d), " (grpc-timeout)")
+                              : api::formatDuration(d);
+  };
   uint32_t attempts_left = rule != nullptr && rule->retry ? rule->retry->attempts : 0;
 
   // A small body of known length is held back so that a retry can send it again.
-  std::string replay;
   const bool replayable = attempts_left > 0 && req.body.present && bodyReplayable(req);
-  if (replayable && !co_await readReplayBody(stream, buffer, replay)) co_return Outcome{};
-  BodySource body{stream, replayable ? &replay : nullptr, buffer};
+  std::unique_ptr<std::string> replay;
+  if (replayable) {
+    replay = std::make_unique<std::string>();
+    if (!co_await readReplayBody(stream, buffer, *replay)) co_return Outcome{};
+  }
+  BodySource body{stream, replay.get(), buffer};
 
   ServiceState* service = plan.hosts != nullptr ? &plan.hosts->owner() : nullptr;
   UpstreamTry upstream_try(ctx_.pool, ctx_.io.get_executor(), hop_);
@@ -124,7 +136,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
         const auto& pool = service->limits().settings();
         if (refused->timed_out) {
           const std::string reason = weft::strCat(
-              "request timed out after ", deadline_text, ": waiting for a connection to ",
+              "request timed out after ", deadline_text(), ": waiting for a connection to ",
               plan.hosts->service().name, ".", plan.hosts->service().ns,
               " (maxConnections=", pool.max_connections, ")");
           co_return co_await localReply(stream, 504, reason);
@@ -167,7 +179,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
       co_return Outcome{};
     }
     if (a.result.failure == TryFailure::kTimeout && request_deadline && now >= *request_deadline) {
-      a.reason = weft::strCat("request timed out after ", deadline_text, ": ", a.reason);
+      a.reason = weft::strCat("request timed out after ", deadline_text(), ": ", a.reason);
     }
     if (shouldRetry(plan, req, a, body, replayable, attempts_left, request_deadline)) {
       log::info(hop_, " retrying ", req.method, " ", req.authority, req.path, " after ",

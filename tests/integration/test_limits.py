@@ -74,6 +74,8 @@ def test_request_timeout_504(proxies, echo_app):
     assert fast.status == 200 and fast.body == b"slow\n", fast
     assert slow.status == 504, slow
     assert "timed out" in (slow.weft_error or ""), f"x-weft-error must say 'timed out': {slow}"
+    assert (slow.weft_error or "").startswith("request timed out after 1s: "), \
+        f"x-weft-error must name the route's timeout: {slow}"
     assert b"timed out" in slow.body, f"generated 504 must give the reason in its body: {slow}"
 
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/proxy/common/loopback.h"
+
 namespace weft {
 namespace {
 
@@ -15,11 +17,7 @@ using Clock = std::chrono::steady_clock;
 // A connected pair of TCP sockets on 127.0.0.1, on one io_context.
 class DeadlineTest : public ::testing::Test {
  protected:
-  DeadlineTest() : ours_(io_), theirs_(io_) {
-    tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    ours_.connect(acceptor.local_endpoint());
-    acceptor.accept(theirs_);
-  }
+  DeadlineTest() : ours_(io_), theirs_(io_) { testutil::connectLoopback(io_, ours_, theirs_); }
 
   // Reads on `ours_` under `deadline`, re-arming it with `arm` every `step` until `steps`
   // steps have passed; returns the read's error and when it completed.

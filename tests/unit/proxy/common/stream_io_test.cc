@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 
 #include "proxy/common/inline_budget.h"
+#include "tests/unit/proxy/common/loopback.h"
 
 namespace weft {
 namespace {
@@ -14,39 +15,19 @@ namespace {
 // A connected pair of TCP sockets on 127.0.0.1, on one io_context.
 class StreamIoTest : public ::testing::Test {
  protected:
-  StreamIoTest() : ours_(io_), theirs_(io_) {
-    tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    ours_.connect(acceptor.local_endpoint());
-    acceptor.accept(theirs_);
-  }
+  StreamIoTest() : ours_(io_), theirs_(io_) { testutil::connectLoopback(io_, ours_, theirs_); }
 
   // Starts `task` on io_. A coroutine lambda's captures live in its closure: callers keep the
   // closure (a named local) until io_ has run the task.
   void run(awaitable<void> task) { asio::co_spawn(io_, std::move(task), asio::detached); }
-
-  // Reads from `socket` until an error; returns what arrived and the error.
-  static awaitable<void> readAll(Socket& socket, std::string& out, error_code& end) {
-    std::array<char, 65536> buffer;
-    for (;;) {
-      auto [ec, n] = co_await io::readSome(socket, asio::buffer(buffer));
-      out.append(buffer.data(), n);
-      if (ec) {
-        end = ec;
-        co_return;
-      }
-    }
-  }
 
   asio::io_context io_;
   Socket ours_;
   Socket theirs_;
 };
 
-std::string pattern(size_t size, char seed) {
-  std::string s(size, '\0');
-  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>(seed + i * 13 % 241);
-  return s;
-}
+using testutil::pattern;
+using testutil::readAll;
 
 TEST_F(StreamIoTest, WritesEveryPieceInOrderThroughPartialWrites) {
   // Megabytes: far more than the socket buffers hold, so writes stop part-way through a piece,

@@ -9,6 +9,7 @@
 #include "identity/credentials.h"
 #include "proxy/common/error_text.h"
 #include "tests/unit/identity/test_certs.h"
+#include "tests/unit/proxy/common/loopback.h"
 
 namespace weft {
 namespace {
@@ -47,10 +48,8 @@ class TlsStreamTest : public ::testing::Test {
 
   // Connects a client stream (with `client_creds`) to a server stream and runs both handshakes.
   void connect(const identity::Credentials& client_creds) {
-    tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     Socket a(io_.get_executor()), b(io_.get_executor());
-    a.connect(acceptor.local_endpoint());
-    acceptor.accept(b);
+    testutil::connectLoopback(io_, a, b);
     client_stream_.emplace(std::move(a), client_creds.clientContext());
     server_stream_.emplace(std::move(b), server_->serverContext());
     static constexpr unsigned char kProtos[] = "\x02h2";
@@ -73,19 +72,6 @@ class TlsStreamTest : public ::testing::Test {
   // coroutine frame: callers keep the closure (a named local) until io_ has run the task.
   void run(awaitable<void> task) { asio::co_spawn(io_, std::move(task), asio::detached); }
 
-  // Reads from `stream` until an error; returns what arrived and the error.
-  static awaitable<void> readAll(TlsStream& stream, std::string& out, error_code& end) {
-    std::array<char, 16384> buffer;
-    for (;;) {
-      auto [ec, n] = co_await stream.readSome(asio::buffer(buffer));
-      out.append(buffer.data(), n);
-      if (ec) {
-        end = ec;
-        co_return;
-      }
-    }
-  }
-
   std::string dir_;
   asio::io_context io_;
   std::shared_ptr<const identity::Credentials> client_, server_, stranger_;
@@ -93,11 +79,8 @@ class TlsStreamTest : public ::testing::Test {
   error_code client_handshake_, server_handshake_;
 };
 
-std::string pattern(size_t size, char seed) {
-  std::string s(size, '\0');
-  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>(seed + i * 7 % 251);
-  return s;
-}
+using testutil::pattern;
+using testutil::readAll;
 
 TEST_F(TlsStreamTest, HandshakeVerifiesBothSidesAndNegotiatesAlpn) {
   connect(*client_);

@@ -45,7 +45,7 @@ awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream,
   if (buffers.size() > rest.size())
     co_return co_await asio::async_write(stream, buffers, kUseTuple);
   if (error_code ec = makeNonBlocking(stream); ec) co_return std::tuple{ec, size_t{0}};
-  const size_t count = std::min(buffers.size(), rest.size());
+  const size_t count = buffers.size();
   std::copy_n(buffers.begin(), count, rest.begin());
   size_t first = 0;
   size_t written = 0;

@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include <openssl/err.h>
 
@@ -101,6 +100,12 @@ Want wantOf(TlsStream::Core& core) {
   return Want::kFailed;
 }
 
+// Waits until the socket can give OpenSSL what it asked for (kRead or kWrite).
+auto readiness(TlsStream::Core& core, Want want) {
+  return core.socket.async_wait(want == Want::kRead ? Socket::wait_read : Socket::wait_write,
+                                kUseTuple);
+}
+
 // The error behind a failed call, as Asio's engine reports it; leaves the error queue empty.
 error_code failureOf(TlsStream::Core& core, int ret) {
   error_code ec;
@@ -164,8 +169,7 @@ awaitable<std::tuple<error_code>> TlsStream::handshake(Role role) {
     if (ret == 1) co_return std::tuple{error_code{}};
     const Want want = wantOf(core);
     if (want == Want::kFailed) co_return std::tuple{failureOf(core, ret)};
-    auto [wec] = co_await core.socket.async_wait(
-        want == Want::kRead ? Socket::wait_read : Socket::wait_write, kUseTuple);
+    auto [wec] = co_await readiness(core, want);
     if (wec) co_return std::tuple{wec};
   }
 }
@@ -180,7 +184,7 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
     // The last recv emptied the socket: more has rarely come since (the peer answers what we
     // have not sent yet). Waiting first saves a recv that would find nothing; the wait registers
     // with epoll either way, and reports data that did come at once.
-    auto [wec] = co_await core.socket.async_wait(Socket::wait_read, kUseTuple);
+    auto [wec] = co_await readiness(core, Want::kRead);
     if (wec) co_return std::tuple{wec, size_t{0}};
     waited = true;
   }
@@ -199,8 +203,7 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
       break;  // deliver what was read; the failure is the next read's result
     }
     if (got > 0) break;
-    auto [wec] = co_await core.socket.async_wait(
-        want == Want::kRead ? Socket::wait_read : Socket::wait_write, kUseTuple);
+    auto [wec] = co_await readiness(core, want);
     if (wec) co_return std::tuple{wec, size_t{0}};
     waited = true;
   }
@@ -256,8 +259,7 @@ awaitable<error_code> TlsStream::write(const char* data, size_t size) {
     }
     const Want want = wantOf(core);
     if (want == Want::kFailed) co_return failureOf(core, ret);
-    auto [wec] = co_await core.socket.async_wait(
-        want == Want::kRead ? Socket::wait_read : Socket::wait_write, kUseTuple);
+    auto [wec] = co_await readiness(core, want);
     if (wec) co_return wec;
     waited = true;
   }
@@ -276,8 +278,7 @@ awaitable<std::tuple<error_code>> TlsStream::shutdown() {
     }
     const Want want = wantOf(core);
     if (want == Want::kFailed) co_return std::tuple{failureOf(core, ret)};
-    auto [wec] = co_await core.socket.async_wait(
-        want == Want::kRead ? Socket::wait_read : Socket::wait_write, kUseTuple);
+    auto [wec] = co_await readiness(core, want);
     if (wec) co_return std::tuple{wec};
   }
 }

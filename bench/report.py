@@ -127,6 +127,7 @@ def load_setup(results, name, cpus):
             r["notes"].append(f"{rate} req/s run produced no log ({summary.get('exit', 'no h2load summary')})")
             continue
         durs, bad, achieved = parsed
+        r[f"answered_{rate}"] = len(durs)
         r[f"p50_{rate}"] = percentile(durs, 50)
         r[f"p99_{rate}"] = percentile(durs, 99)
         expected = summary.get("total")
@@ -172,12 +173,11 @@ def load_setup(results, name, cpus):
     except (KeyError, ValueError):
         pass
     tck = int(meta.get("clk_tck") or 100)
-    low = parse_latency_log(os.path.join(d, "rate2000.log")) if meta.get("status") == "ok" else None
-    durs = low[0] if low else []
+    answered = r.get("answered_2000")  # 2xx answers in the 2000 req/s run, parsed above
     for side in ("client", "server"):
         ticks = meta.get(f"{side}_ticks_2000")
-        if ticks not in (None, "") and durs:
-            r[f"cpu2000_{side}"] = int(ticks) * 1000.0 / tck / (len(durs) / 1000.0)
+        if ticks not in (None, "") and answered:
+            r[f"cpu2000_{side}"] = int(ticks) * 1000.0 / tck / (answered / 1000.0)
     for side in ("client", "server", "app"):
         kb = meta.get(f"{side}_hwm_kb")
         if kb not in (None, ""):

@@ -10,10 +10,6 @@
 namespace weft::io {
 namespace {
 
-bool wouldBlock(const error_code& ec) {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
 // Asio's synchronous calls then fail with would_block instead of blocking the worker.
 error_code makeNonBlocking(Socket& socket) {
   error_code ec;
@@ -22,6 +18,10 @@ error_code makeNonBlocking(Socket& socket) {
 }
 
 }  // namespace
+
+bool wouldBlock(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
 
 awaitable<std::tuple<error_code, size_t>> readSome(Socket& stream, asio::mutable_buffer buffer) {
   if (error_code ec = makeNonBlocking(stream); ec) co_return std::tuple{ec, size_t{0}};
@@ -70,6 +70,13 @@ awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream,
   }
   if (!waited && InlineBudget::spend()) co_await yieldToScheduler();
   co_return std::tuple{error_code{}, written};
+}
+
+size_t tryWrite(Socket& stream, asio::const_buffer buffer, error_code& ec) {
+  if ((ec = makeNonBlocking(stream))) return 0;
+  const size_t n = stream.write_some(buffer, ec);
+  if (!ec && n < buffer.size()) ec = asio::error::would_block;
+  return n;
 }
 
 awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream, asio::const_buffer buffer) {

@@ -24,6 +24,12 @@ awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream,
                                                    std::span<const asio::const_buffer> buffers);
 awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream, asio::const_buffer buffer);
 
+// Writes what the socket takes now, without waiting: the bytes written, with would_block when
+// it took none of them (or not all, on a TlsStream). What is left must be written next,
+// unchanged (OpenSSL may have sent part of a record).
+size_t tryWrite(Socket& stream, asio::const_buffer buffer, error_code& ec);
+bool wouldBlock(const error_code& ec);
+
 inline auto readSome(TlsStream& stream, asio::mutable_buffer buffer) {
   return stream.readSome(buffer);
 }
@@ -32,6 +38,10 @@ inline auto writeAll(TlsStream& stream, std::span<const asio::const_buffer> buff
 }
 inline auto writeAll(TlsStream& stream, asio::const_buffer buffer) {
   return stream.writeAll(buffer);
+}
+
+inline size_t tryWrite(TlsStream& stream, asio::const_buffer buffer, error_code& ec) {
+  return stream.tryWrite(buffer, ec);
 }
 
 }  // namespace weft::io

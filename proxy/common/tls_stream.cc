@@ -265,6 +265,15 @@ awaitable<error_code> TlsStream::write(const char* data, size_t size) {
   }
 }
 
+size_t TlsStream::tryWrite(asio::const_buffer buffer, error_code& ec) {
+  Core& core = *core_;
+  size_t n = 0;
+  const int ret = SSL_write_ex(core.ssl, buffer.data(), buffer.size(), &n);
+  if (ret == 1) return buffer.size();
+  ec = wantOf(core) == Want::kFailed ? failureOf(core, ret) : asio::error::would_block;
+  return 0;
+}
+
 awaitable<std::tuple<error_code>> TlsStream::shutdown() {
   Core& core = *core_;
   bool sent = false;

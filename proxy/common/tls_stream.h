@@ -46,6 +46,10 @@ class TlsStream {
   awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer);
   // Writes all of `buffers`; small ones together, as one record.
   awaitable<std::tuple<error_code, size_t>> writeAll(std::span<const asio::const_buffer> buffers);
+  // Writes all of `buffer` as far as the socket takes it now, without waiting: its size, or 0
+  // with `ec` set: would_block when the socket is full (writeAll() must then be given the same
+  // bytes: OpenSSL has sent part of the record), or why it failed.
+  size_t tryWrite(asio::const_buffer buffer, error_code& ec);
   // Sends close_notify and waits for the peer's (as Asio's async_shutdown does).
   awaitable<std::tuple<error_code>> shutdown();
 

@@ -52,6 +52,29 @@ TEST_F(StreamIoTest, WritesEveryPieceInOrderThroughPartialWrites) {
   EXPECT_EQ(got, a + b + c + b);
 }
 
+TEST_F(StreamIoTest, TryWriteTakesWhatFitsAndLeavesTheRestToWriteAll) {
+  // Far more than the socket buffers hold while nobody reads: part of it goes, no waiting.
+  const std::string data = pattern(8 << 20, 'd');
+  error_code ec;
+  const size_t n = io::tryWrite(ours_, asio::buffer(data), ec);
+  EXPECT_EQ(ec, asio::error::would_block);
+  EXPECT_GT(n, 0u);
+  EXPECT_LT(n, data.size());
+  std::string got;
+  error_code end;
+  auto rest = [&]() -> awaitable<void> {
+    auto [wec, m] = co_await io::writeAll(ours_, asio::buffer(data) + n);
+    EXPECT_FALSE(wec) << wec.message();
+    EXPECT_EQ(n + m, data.size());
+    ours_.shutdown(tcp::socket::shutdown_send);
+  };
+  run(rest());
+  run(readAll(theirs_, got, end));
+  io_.run();
+  EXPECT_EQ(end, asio::error::eof);
+  EXPECT_EQ(got, data);
+}
+
 TEST_F(StreamIoTest, ManyPiecesAreWrittenToo) {
   std::array<std::string, 12> parts;
   std::array<asio::const_buffer, 12> pieces;

@@ -145,6 +145,43 @@ TEST_F(TlsStreamTest, CarriesMegabytesBothWaysAtOnceAndEndsWithCloseNotifyAsEof)
   EXPECT_FALSE(shutdown_ec) << shutdown_ec.message();
 }
 
+TEST_F(TlsStreamTest, TryWriteStopsAtAFullSocketAndWriteAllSendsThatPieceOnce) {
+  connect(*client_);
+  ASSERT_FALSE(client_handshake_);
+  // Nobody reads yet: the socket fills within a few hundred KiB.
+  std::string sent, piece;
+  error_code ec;
+  for (int i = 0; i < 1000 && !ec; ++i) {
+    piece = pattern(64 * 1024, static_cast<char>('a' + i % 26));
+    const size_t n = client_stream_->tryWrite(asio::buffer(piece), ec);
+    if (!ec) {
+      EXPECT_EQ(n, piece.size());
+      sent += piece;
+    } else {
+      EXPECT_EQ(n, 0u);
+    }
+  }
+  ASSERT_EQ(ec, asio::error::would_block) << ec.message();
+  EXPECT_FALSE(sent.empty());
+  // OpenSSL may have sent part of the piece that did not fit: writeAll, given the same bytes,
+  // finishes it, and the peer gets every byte once, in order.
+  std::string got;
+  error_code end;
+  auto finish = [&]() -> awaitable<void> {
+    auto [wec, n] = co_await client_stream_->writeAll(asio::buffer(piece));
+    EXPECT_FALSE(wec) << wec.message();
+    EXPECT_EQ(n, piece.size());
+    client_stream_->next_layer().close();
+  };
+  run(finish());
+  run(readAll(*server_stream_, got, end));
+  io_.run();
+  EXPECT_EQ(got, sent + piece);
+  // Once the socket is closed, a try says so.
+  EXPECT_EQ(client_stream_->tryWrite(asio::buffer(piece), ec), 0u);
+  EXPECT_TRUE(ec && ec != asio::error::would_block) << ec.message();
+}
+
 TEST_F(TlsStreamTest, WhatArrivesWhileNobodyReadsIsReadWithoutFurtherData) {
   connect(*client_);
   ASSERT_FALSE(client_handshake_);

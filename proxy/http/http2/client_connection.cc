@@ -9,7 +9,7 @@
 namespace weft::http::http2 {
 
 template <typename Stream>
-struct Http2ClientConnectionImpl<Stream>::Core {
+struct Http2ClientConnectionImpl<Stream>::Core final : FrameFlusher {
   Core(Stream s, const http1::Settings& settings, metrics::TcpCounters& counters,
        const KeepaliveSettings& keepalive)
       : stream(std::move(s)),
@@ -17,7 +17,12 @@ struct Http2ClientConnectionImpl<Stream>::Core {
         settings(settings),
         stats(counters),
         session(std::make_shared<ClientSession>(beast::get_lowest_layer(stream).get_executor(),
-                                                settings, keepalive)) {}
+                                                settings, keepalive)) {
+    session->setFlusher(this);
+  }
+  ~Core() override { session->setFlusher(nullptr); }  // streams may keep the session longer
+
+  void flushFrames() override { http2::flushFrames(stream, *session, stats, write_state); }
 
   Stream stream;
   Deadline write_deadline;  // after stream: it closes its socket
@@ -26,6 +31,7 @@ struct Http2ClientConnectionImpl<Stream>::Core {
   std::shared_ptr<ClientSession> session;  // streams share it
   error_code read_error;                   // why the reader stopped, when the socket failed
   error_code write_error;                  // why the writer stopped, when a write failed
+  WriteState write_state;
   bool reader_done = false;
   bool writer_done = false;
 
@@ -67,9 +73,9 @@ struct Http2ClientConnectionImpl<Stream>::Core {
   // Ends when the reader has, or when the peer misses a keepalive PING: the streams fail with
   // kConnectionClosed.
   static awaitable<void> writeLoop(std::shared_ptr<Core> self) {
-    const error_code ec =
-        co_await writeFrames(self->stream, *self->session, self->write_deadline,
-                             self->settings.read_timeout, self->stats, self->reader_done);
+    const error_code ec = co_await writeFrames(self->stream, *self->session, self->write_deadline,
+                                               self->settings.read_timeout, self->stats,
+                                               self->reader_done, self->write_state);
     self->writer_done = true;
     if (ec && !self->reader_done) {
       // What has arrived may say why the write failed (a TLS alert): the reader reads it, finds

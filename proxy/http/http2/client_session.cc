@@ -114,7 +114,7 @@ error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>
   state->id = id;
   state->request_done = !head.body.present;
   streams_[id] = state;
-  wakeWriter();
+  messageQueued();
   return {};
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // The socket halves of an HTTP/2 connection, shared by the client and server codecs: a reader
-// that feeds what arrives to the session and a writer that batches the frames it has ready.
+// that feeds what arrives to the session, a writer that batches the frames it has ready, and
+// flushFrames() for a batch the session wants written at once.
 
 #include <memory>
 #include <string>
@@ -40,30 +41,69 @@ awaitable<ReadEnd> readFrames(Stream& stream, SessionBase& session, metrics::Con
   co_return end;
 }
 
+// What a connection's writer keeps between writes.
+struct WriteState {
+  std::string pending;   // produced and not yet written: the next write sends it, unchanged
+  bool waiting = false;  // the writer waits for room in the socket to send `pending`
+  bool done = false;     // the writer has returned: nothing more is written
+  error_code failed;     // a write by flushFrames() failed: the writer ends with it
+};
+
+// Writes what `session` has ready now, as far as the socket takes it without waiting, unless
+// the writer is in the middle of a write; whatever is left is the writer's (it is woken).
+template <typename Stream>
+void flushFrames(Stream& stream, SessionBase& session, metrics::ConnectionStats& stats,
+                 WriteState& state) {
+  if (state.waiting || state.done || state.failed || !state.pending.empty() ||
+      !session.produce(state.pending, kWriteBatch)) {
+    session.wakeWriter();  // a failed produce() ends the writer
+    return;
+  }
+  if (state.pending.empty()) return;
+  error_code ec;
+  const size_t n = io::tryWrite(stream, asio::buffer(state.pending), ec);
+  stats.wrote(n);
+  state.pending.erase(0, n);
+  if (ec && !io::wouldBlock(ec)) state.failed = ec;
+  if (ec) session.wakeWriter();
+}
+
 // Writes what `session` produces, in batches of up to kWriteBatch bytes each finished within
 // `write_timeout`, and waits for more while there is none. Returns once nothing more will be
 // sent: a write failed, the session has finished, is closing (after what it still had), or left
 // a keepalive PING unanswered (session.unresponsive()), or `stop` was set. Returns the failed
-// write's error (timedOut: a deadline closed the socket under it), or none.
+// write's error (timedOut: a deadline closed the socket under it), or none; `state.done` is set.
 template <typename Stream>
 awaitable<error_code> writeFrames(Stream& stream, SessionBase& session, Deadline& write_deadline,
                                   Deadline::Clock::duration write_timeout,
-                                  metrics::ConnectionStats& stats, const bool& stop) {
-  std::string out;
+                                  metrics::ConnectionStats& stats, const bool& stop,
+                                  WriteState& state) {
+  error_code result;
   for (;;) {
-    out.clear();
-    const bool ok = session.produce(out, kWriteBatch);
-    if (!out.empty()) {
+    if (state.failed) {
+      result = state.failed;
+      break;
+    }
+    const bool ok = !state.pending.empty() || session.produce(state.pending, kWriteBatch);
+    if (!state.pending.empty()) {
       write_deadline.arm(write_timeout);
-      auto [ec, n] = co_await io::writeAll(stream, asio::buffer(out));
+      state.waiting = true;
+      auto [ec, n] = co_await io::writeAll(stream, asio::buffer(state.pending));
+      state.waiting = false;
       write_deadline.disarm();
       stats.wrote(n);
-      if (ec) co_return timedOut(write_deadline, ec);
+      state.pending.clear();
+      if (ec) {
+        result = timedOut(write_deadline, ec);
+        break;
+      }
       continue;
     }
-    if (!ok || session.finished() || session.closing() || stop) co_return error_code{};
+    if (!ok || session.finished() || session.closing() || stop) break;
     co_await session.waitForOutput();
   }
+  state.done = true;
+  co_return result;
 }
 
 }  // namespace weft::http::http2

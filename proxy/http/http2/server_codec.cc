@@ -21,13 +21,20 @@ ServerConnectionImpl<Stream>::ServerConnectionImpl(
                *this, keepalive),
       received_(received),
       writer_done_(beast::get_lowest_layer(stream_).get_executor()),
-      idle_since_(Clock::now()) {}
+      idle_since_(Clock::now()) {
+  session_.setFlusher(this);
+}
 
 template <typename Stream>
 void ServerConnectionImpl<Stream>::onIdle() {
   idle_since_ = Clock::now();
   // A read may be in flight without a deadline (streams were open when it started).
   read_deadline_.arm(settings_.idle_timeout);
+}
+
+template <typename Stream>
+void ServerConnectionImpl<Stream>::flushFrames() {
+  http2::flushFrames(stream_, session_, stats_, write_state_);
 }
 
 template <typename Stream>
@@ -77,7 +84,8 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
 template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::writeLoop() {
   const bool never = false;
-  co_await writeFrames(stream_, session_, write_deadline_, settings_.read_timeout, stats_, never);
+  co_await writeFrames(stream_, session_, write_deadline_, settings_.read_timeout, stats_, never,
+                       write_state_);
   // Nothing more will be sent: stop the reader too. A client that answered no keepalive PING
   // gets no lingering close either.
   error_code ignored;

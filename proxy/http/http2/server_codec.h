@@ -11,6 +11,7 @@
 #include "proxy/common/tls_stream.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
+#include "proxy/http/http2/frame_io.h"
 #include "proxy/http/http2/server_session.h"
 #include "proxy/http/http2/settings.h"
 #include "proxy/metrics/connection_stats.h"
@@ -25,7 +26,9 @@ namespace weft::http::http2 {
 // run concurrently, each in its own handler coroutine; run() returns once the connection is
 // closed and every handler is done.
 template <typename Stream>
-class ServerConnectionImpl final : public ServerConnection, private SessionListener {
+class ServerConnectionImpl final : public ServerConnection,
+                                   private SessionListener,
+                                   private FrameFlusher {
  public:
   // `received`: bytes already read off the connection (the client preface, by protocol
   // detection), fed to the session first.
@@ -40,6 +43,8 @@ class ServerConnectionImpl final : public ServerConnection, private SessionListe
  private:
   // SessionListener
   void onIdle() override;
+  // FrameFlusher
+  void flushFrames() override;
 
   awaitable<void> writeLoop();
 
@@ -55,6 +60,7 @@ class ServerConnectionImpl final : public ServerConnection, private SessionListe
   Signal writer_done_;
   Clock::time_point idle_since_;  // when the last stream closed, or the connection opened
   bool writer_running_ = false;
+  WriteState write_state_;
 };
 
 extern template class ServerConnectionImpl<TcpStream>;

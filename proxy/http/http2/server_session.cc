@@ -109,7 +109,9 @@ void ServerSession::startRequest(ServerStreamImpl& stream) {
   }
   stream.handler_running_ = true;
   ++handlers_;
-  // Starts on the next turn of the event loop, after nghttp2 has returned.
+  // co_spawn dispatches: the handler runs at once, inside nghttp2's callback, until it first
+  // waits. It may queue frames there (nghttp2 takes submissions from callbacks); a flush it
+  // asks for waits until nghttp2 has returned (SessionBase::messageQueued).
   asio::co_spawn(executor_, runHandler(stream), asio::detached);
 }
 
@@ -227,7 +229,6 @@ void ServerSession::submitContinue(int32_t stream_id) {
 
 void ServerSession::resumeData(int32_t stream_id) {
   nghttp2_session_resume_data(session_, stream_id);
-  wakeWriter();
 }
 
 void ServerSession::consumed(int32_t stream_id, size_t size) {

@@ -11,11 +11,11 @@
 #include "proxy/http/http2/callbacks.h"
 
 #include "proxy/common/asio.h"
+#include "proxy/common/signal.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/server_stream.h"
 #include "proxy/http/http2/session_base.h"
-#include "proxy/common/signal.h"
 
 namespace weft::http::http2 {
 
@@ -86,7 +86,7 @@ class ServerSession final : public SessionBase {
   void submitContinue(int32_t stream_id);
   // False when nghttp2 refused them: the body's last DATA frame then ends the stream.
   bool submitTrailer(int32_t stream_id, const HeaderMap& trailers);
-  void resumeData(int32_t stream_id);
+  void resumeData(int32_t stream_id);  // the caller wakes the writer
   void consumed(int32_t stream_id, size_t size);
   void reset(int32_t stream_id, uint32_t error_code);
 

@@ -72,7 +72,10 @@ awaitable<error_code> ServerStreamImpl::sendResponseHead(const ResponseHead& hea
   if (session_.submitResponse(*this, fields, has_body_) != 0) {
     co_return asio::error::connection_reset;
   }
-  if (!has_body_) response_done_ = true;
+  if (!has_body_) {
+    response_done_ = true;
+    session_.messageQueued();
+  }
   co_return error_code{};
 }
 
@@ -84,9 +87,11 @@ awaitable<error_code> ServerStreamImpl::sendResponseBody(std::span<const char> d
   if (deferred_) {
     deferred_ = false;
     session_.resumeData(id_);
+    session_.wakeWriter();
   } else {
     session_.wakeWriter();
   }
+  if (end) session_.messageQueued();
   auto deadline = Clock::now() + session_.settings().read_timeout;
   for (;;) {
     if (failed()) co_return asio::error::connection_reset;

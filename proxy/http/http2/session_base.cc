@@ -43,7 +43,14 @@ SessionBase::~SessionBase() { nghttp2_session_del(session_); }
 bool SessionBase::receive(const uint8_t* data, size_t size) {
   if (keepalive_.enabled()) keepalive_.received(Clock::now());
   bool ok = true;
-  if (ssize_t rv = nghttp2_session_mem_recv(session_, data, size); rv < 0) {
+  in_nghttp2_ = true;
+  const ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
+  in_nghttp2_ = false;
+  if (flush_after_receive_) {
+    flush_after_receive_ = false;
+    if (flusher_ != nullptr && !closing_) flusher_->flushFrames();
+  }
+  if (rv < 0) {
     // A protocol error: the session ends with GOAWAY(PROTOCOL_ERROR), unless even that cannot
     // be queued.
     log::info("http2 connection error from ", peer_, ": ", nghttp2_strerror(static_cast<int>(rv)));
@@ -61,7 +68,9 @@ bool SessionBase::produce(std::string& out, size_t limit) {
   runTimers(now);
   while (out.size() < limit) {
     const uint8_t* data = nullptr;
-    ssize_t n = nghttp2_session_mem_send(session_, &data);
+    in_nghttp2_ = true;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    in_nghttp2_ = false;
     if (n < 0) {
       log::warn(log_name_, " session failed: ", nghttp2_strerror(static_cast<int>(n)));
       fatal_ = true;
@@ -71,6 +80,22 @@ bool SessionBase::produce(std::string& out, size_t limit) {
     out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
   return true;
+}
+
+void SessionBase::messageQueued() {
+  if (++queued_messages_ < kFlushAfterMessages || flusher_ == nullptr || closing_) {
+    wakeWriter();
+    return;
+  }
+  queued_messages_ = 0;
+  if (in_nghttp2_) {
+    // A stream's handler runs inside nghttp2's callback (co_spawn starts it at once), where
+    // nghttp2 must not be asked for frames: receive() flushes when nghttp2 has returned.
+    flush_after_receive_ = true;
+    wakeWriter();
+    return;
+  }
+  flusher_->flushFrames();
 }
 
 bool SessionBase::keepalive(Clock::time_point now) {

@@ -8,12 +8,21 @@
 #include <nghttp2/nghttp2.h>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/signal.h"
 #include "proxy/http/http1/settings.h"
 #include "proxy/http/http2/keepalive.h"
 #include "proxy/http/http2/settings.h"
-#include "proxy/common/signal.h"
 
 namespace weft::http::http2 {
+
+// The connection's socket half, for a session that wants its frames written now.
+class FrameFlusher {
+ public:
+  virtual ~FrameFlusher() = default;
+  // Writes what the session has ready, as far as the socket takes it without waiting; the
+  // writer sends the rest.
+  virtual void flushFrames() = 0;
+};
 
 // What the client and server sessions share: one nghttp2 session without a socket, fed by
 // receive() and drained by produce(), its preface, the writer's wakeup and the keepalive PING.
@@ -42,6 +51,14 @@ class SessionBase {
   // Waits until output may be ready, or a timer (keepalive, a deferred GOAWAY) is due.
   awaitable<void> waitForOutput();
   void wakeWriter() { output_.notify(); }
+  // A request's HEADERS or a response's last frame has been queued. The writer sends it when it
+  // next runs, after the handlers already queued on the worker, so a burst of requests on many
+  // connections leaves together. Every kFlushAfterMessages-th message is written at once
+  // instead (through the FrameFlusher), with whatever else is ready, so the peer starts on part
+  // of a burst while the rest is still being read.
+  void messageQueued();
+  // Null: the writer sends everything. The flusher must outlive the session or be unset.
+  void setFlusher(FrameFlusher* flusher) { flusher_ = flusher; }
 
   const http1::Settings& settings() const { return settings_; }
 
@@ -81,6 +98,10 @@ class SessionBase {
   bool keepalive(Clock::time_point now);
 
   Signal output_;
+  FrameFlusher* flusher_ = nullptr;
+  unsigned queued_messages_ = 0;  // since the last flushFrames()
+  bool in_nghttp2_ = false;       // in receive() or produce(): nghttp2 must not be re-entered
+  bool flush_after_receive_ = false;
   Keepalive keepalive_;
   std::string_view log_name_;
   std::string_view peer_;

@@ -19,6 +19,12 @@ inline constexpr size_t kMaxQueuedResponseBytes = 64 * 1024;
 // Socket reads and the largest batch of frames gathered into one write.
 inline constexpr size_t kReadChunk = 16 * 1024;
 inline constexpr size_t kWriteBatch = 64 * 1024;
+// Messages (a request's HEADERS, a response's end) queued before they are written at once
+// rather than when the writer next runs (SessionBase::messageQueued). With one batch per round
+// of the event loop, a burst on many connections crossed the sidecar hop as one batch, and
+// each proxy sat idle while the other worked through it; halves of a 32-request burst keep
+// both busy, and fewer writes per burst than one per message keep the cost of a request low.
+inline constexpr unsigned kFlushAfterMessages = 16;
 // Between the drain's shutdown notice (GOAWAY with the maximum stream id) and the final GOAWAY,
 // so requests already on the wire are still taken.
 inline constexpr std::chrono::milliseconds kGoawayGrace{1000};

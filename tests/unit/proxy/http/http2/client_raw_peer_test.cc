@@ -2,6 +2,11 @@
 // GOAWAY, RST_STREAM, interim heads and withheld windows, which nghttpd cannot be made to send.
 #include "proxy/http/http2/client_connection.h"
 
+#include <poll.h>
+
+#include <string_view>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/write.hpp>
@@ -31,6 +36,25 @@ awaitable<void> rawPeer(tcp::acceptor& acceptor, const std::string& frames, std:
     received.append(buffer, m);
     if (ec) break;
   }
+}
+
+// Counts the HEADERS frames that reach `peer` (non-blocking) within `wait_ms` of being asked,
+// or that are there already (0); `wire` keeps a partial frame between calls.
+size_t headersArriving(tcp::socket& peer, std::string& wire, int wait_ms) {
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  size_t count = 0;
+  pollfd ready{peer.native_handle(), POLLIN, 0};
+  while (::poll(&ready, 1, wait_ms) > 0) {
+    char chunk[16384];
+    error_code ec;
+    const size_t n = peer.read_some(asio::buffer(chunk), ec);
+    if (ec) break;
+    wire.append(chunk, n);
+    if (wire.starts_with(kPreface)) wire.erase(0, kPreface.size());
+    for (const auto& f : rawframes::takeFrames(wire)) count += f.type == rawframes::kHeaders;
+    wait_ms = 0;  // and what came with it
+  }
+  return count;
 }
 
 class Http2ClientRawTest : public ClientFixture {
@@ -193,6 +217,38 @@ TEST_F(Http2ClientRawTest, RequestBodyWaitsForTheFlowControlWindow) {
   EXPECT_LE(accepted, 65535u + kMaxQueuedRequestBytes + 16384u);
   EXPECT_GE(accepted, 65535u);
   EXPECT_LT(received_.size(), 100u * 1024u);
+}
+
+TEST_F(Http2ClientRawTest, EverySixteenthRequestOfABurstLeavesWithoutWaitingForTheWriter) {
+  tcp::socket peer(io_);
+  std::vector<size_t> on_wire;  // HEADERS frames the peer has after each request
+  run([&]() -> awaitable<void> {
+    co_await connectH2c(acceptor_.local_endpoint().port(), conn_);
+    if (!conn_) co_return;
+    acceptor_.accept(peer);
+    peer.non_blocking(true);
+    std::string wire;
+    headersArriving(peer, wire, 0);  // the preface's SETTINGS
+    std::vector<std::unique_ptr<Http2ClientStream>> streams;
+    const RequestHead head = request("GET", "/");
+    size_t total = 0;
+    // The event loop does not turn from here on (the writer does not run): what reaches the
+    // peer was written by a request itself.
+    for (unsigned i = 1; i <= 2 * kFlushAfterMessages; ++i) {
+      streams.push_back(conn_->openStream());
+      if (error_code ec = co_await streams.back()->sendRequestHead(head, true); ec) {
+        ADD_FAILURE() << ec.message();
+        co_return;
+      }
+      total += headersArriving(peer, wire, i % kFlushAfterMessages == 0 ? 5000 : 0);
+      on_wire.push_back(total);
+    }
+  }());
+  std::vector<size_t> expected;
+  for (unsigned i = 1; i <= 2 * kFlushAfterMessages; ++i) {
+    expected.push_back(i / kFlushAfterMessages * kFlushAfterMessages);
+  }
+  EXPECT_EQ(on_wire, expected);
 }
 
 }  // namespace

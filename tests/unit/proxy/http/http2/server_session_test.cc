@@ -352,5 +352,74 @@ TEST_F(ServerSessionTest, ClientResetFailsThePendingRead) {
   EXPECT_TRUE(streams_[id].headers.empty());
 }
 
+// Takes the frames the session has ready when it asks for a flush, as the connection's socket
+// half does, and notes how many requests the handler had seen by then.
+struct RecordingFlusher : FrameFlusher {
+  RecordingFlusher(ServerSession& session, const EchoHandler& handler)
+      : session(session), handler(handler) {}
+  void flushFrames() override {
+    seen_at_flush.push_back(handler.seen.size());
+    session.produce(out, 1 << 30);
+  }
+  ServerSession& session;
+  const EchoHandler& handler;
+  std::vector<size_t> seen_at_flush;
+  std::string out;
+};
+
+class ServerSessionFlushTest : public ServerSessionTest {
+ protected:
+  // kFlushAfterMessages + 1 GETs, all in one piece of input.
+  std::string burst() {
+    for (unsigned i = 0; i <= kFlushAfterMessages; ++i) {
+      ids_.push_back(request(get("/r" + std::to_string(i))));
+    }
+    std::string in;
+    const uint8_t* data = nullptr;
+    for (ssize_t n; (n = nghttp2_session_mem_send(client_, &data)) > 0;) {
+      in.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    }
+    return in;
+  }
+
+  // Feeds what the flusher took to the client: the streams it completed.
+  size_t completedByFlush() {
+    const std::string& out = flusher_.out;
+    nghttp2_session_mem_recv(client_, reinterpret_cast<const uint8_t*>(out.data()), out.size());
+    return static_cast<size_t>(
+        std::count_if(ids_.begin(), ids_.end(), [&](int32_t id) { return streams_[id].closed; }));
+  }
+
+  RecordingFlusher flusher_{server_, handler_};
+  std::vector<int32_t> ids_;
+};
+
+TEST_F(ServerSessionFlushTest, EverySixteenthResponseIsWrittenWithoutWaitingForTheWriter) {
+  server_.setFlusher(&flusher_);
+  const std::string in = burst();
+  server_.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size());
+  io_.restart();
+  io_.poll();  // the handlers answer, one after another
+  // The 16th response is flushed with the 15 before it; the 17th waits for the writer.
+  ASSERT_EQ(flusher_.seen_at_flush, std::vector<size_t>{kFlushAfterMessages});
+  EXPECT_EQ(completedByFlush(), kFlushAfterMessages);
+  server_.setFlusher(nullptr);
+  pump();
+  EXPECT_TRUE(streams_[ids_.back()].closed);
+}
+
+TEST_F(ServerSessionFlushTest, ResponsesCompletedInsideNghttp2AreFlushedOnceItHasReturned) {
+  server_.setFlusher(&flusher_);
+  const std::string in = burst();
+  // Received on the worker's thread, as the connection's reader does: each handler starts at
+  // once, inside nghttp2's callback, and answers there. nghttp2 must not be asked for frames
+  // until it has returned, so the flush comes after the whole input has been taken.
+  asio::post(io_, [&] { server_.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size()); });
+  io_.restart();
+  io_.poll();
+  ASSERT_EQ(flusher_.seen_at_flush, std::vector<size_t>{kFlushAfterMessages + 1});
+  EXPECT_EQ(completedByFlush(), kFlushAfterMessages + 1);
+}
+
 }  // namespace
 }  // namespace weft::http::http2

@@ -87,11 +87,12 @@ awaitable<error_code> ServerStreamImpl::sendResponseBody(std::span<const char> d
   if (deferred_) {
     deferred_ = false;
     session_.resumeData(id_);
-    session_.wakeWriter();
+  }
+  if (end) {
+    session_.messageQueued();
   } else {
     session_.wakeWriter();
   }
-  if (end) session_.messageQueued();
   auto deadline = Clock::now() + session_.settings().read_timeout;
   for (;;) {
     if (failed()) co_return asio::error::connection_reset;

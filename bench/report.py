@@ -114,6 +114,12 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}×"
 
 
+def per_cpu_busy(row):
+    """' (93% / 97%)': how busy each CPU was, when known."""
+    cpu = row.get("cpu_busy")
+    return " (" + " / ".join(f"{b:.0%}" for b in cpu) + ")" if cpu else ""
+
+
 def load_setup(results, name, cpus):
     d = os.path.join(results, name)
     meta = read_env(os.path.join(d, "meta.env"))
@@ -167,6 +173,9 @@ def load_setup(results, name, cpus):
         other = (busy_ms - ours_ms) / capacity_ms if capacity_ms else 0.0
         r["other_cpu"] = other
         r["machine_busy"] = busy_ms / capacity_ms if capacity_ms else None
+        wall_ms = int(meta["full_wall_ms"])
+        per_cpu = [int(t) * 1000.0 / tck / wall_ms for t in meta.get("cpu_busy_ticks", "").split()]
+        r["cpu_busy"] = per_cpu if wall_ms and len(per_cpu) > 1 else None
         if other > 0.05:
             r["notes"].append(f"other processes used about {other:.0%} of the machine's CPU during the "
                               "full-speed run; throughput and CPU figures are disturbed")
@@ -290,11 +299,12 @@ def build_report(loaded):
         if low:
             lines.append("Proxy CPU ms/1k req in the 2000 req/s run (client-side, server-side; a request "
                          "at low load pays for waking up and cold caches): " + ", ".join(low) + ".")
-        busy = [f"{n} {rows[n]['machine_busy']:.0%}" for n in names
+        busy = [f"{n} {rows[n]['machine_busy']:.0%}" + per_cpu_busy(rows[n]) for n in names
                 if rows[n].get("machine_busy") is not None]
         if busy:
-            lines.append("Machine busy during the full-speed run (all CPUs; below 100% means the "
-                         "processes waited on each other, not on CPU): " + ", ".join(busy) + ".")
+            lines.append("Machine busy during the full-speed run (all CPUs, then each CPU; below 100% "
+                         "means the processes waited on each other, not on CPU): " +
+                         ", ".join(busy) + ".")
         apps = [f"{n} {rows[n]['cpu_app']:.1f}" for n in names if rows[n].get("cpu_app") is not None]
         if apps:
             lines.append("App nginx CPU ms/1k req in the full-speed run (same app in every setup): "

@@ -31,9 +31,8 @@ struct Http2ClientConnectionImpl<Stream>::Core final : FrameFlusher {
   std::shared_ptr<ClientSession> session;  // streams share it
   error_code read_error;                   // why the reader stopped, when the socket failed
   error_code write_error;                  // why the writer stopped, when a write failed
-  WriteState write_state;
+  WriteState write_state;                  // .done: the writer has returned
   bool reader_done = false;
-  bool writer_done = false;
 
   bool open() { return beast::get_lowest_layer(stream).is_open(); }
 
@@ -62,7 +61,7 @@ struct Http2ClientConnectionImpl<Stream>::Core final : FrameFlusher {
       self->read_error = end.ec;
     }
     self->reader_done = true;
-    if (!end.more && !self->writer_done) {
+    if (!end.more && !self->write_state.done) {
       // The session queued a GOAWAY: let the writer send it before the socket goes.
       self->session->wakeWriter();
       co_return;
@@ -76,7 +75,6 @@ struct Http2ClientConnectionImpl<Stream>::Core final : FrameFlusher {
     const error_code ec = co_await writeFrames(self->stream, *self->session, self->write_deadline,
                                                self->settings.read_timeout, self->stats,
                                                self->reader_done, self->write_state);
-    self->writer_done = true;
     if (ec && !self->reader_done) {
       // What has arrived may say why the write failed (a TLS alert): the reader reads it, finds
       // the end of input the shutdown adds after it, and ends the connection.
@@ -126,7 +124,7 @@ template <typename Stream>
 bool Http2ClientConnectionImpl<Stream>::alive() const {
   const ClientSession& s = *core_->session;
   return core_->open() && !s.closing() && !s.finished() && !core_->reader_done &&
-         !core_->writer_done;
+         !core_->write_state.done;
 }
 
 template <typename Stream>

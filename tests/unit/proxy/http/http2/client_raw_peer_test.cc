@@ -41,7 +41,6 @@ awaitable<void> rawPeer(tcp::acceptor& acceptor, const std::string& frames, std:
 // Counts the HEADERS frames that reach `peer` (non-blocking) within `wait_ms` of being asked,
 // or that are there already (0); `wire` keeps a partial frame between calls.
 size_t headersArriving(tcp::socket& peer, std::string& wire, int wait_ms) {
-  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   size_t count = 0;
   pollfd ready{peer.native_handle(), POLLIN, 0};
   while (::poll(&ready, 1, wait_ms) > 0) {
@@ -50,7 +49,9 @@ size_t headersArriving(tcp::socket& peer, std::string& wire, int wait_ms) {
     const size_t n = peer.read_some(asio::buffer(chunk), ec);
     if (ec) break;
     wire.append(chunk, n);
-    if (wire.starts_with(kPreface)) wire.erase(0, kPreface.size());
+    if (wire.starts_with(std::string_view(kClientPreface, kClientPrefaceSize))) {
+      wire.erase(0, kClientPrefaceSize);
+    }
     for (const auto& f : rawframes::takeFrames(wire)) count += f.type == rawframes::kHeaders;
     wait_ms = 0;  // and what came with it
   }

@@ -123,6 +123,7 @@ def per_cpu_busy(row):
 def load_setup(results, name, cpus):
     d = os.path.join(results, name)
     meta = read_env(os.path.join(d, "meta.env"))
+    tck = int(meta.get("clk_tck") or 100)  # clock ticks per second, for the *_ticks counts
     r = {"name": name, "meta": meta, "notes": list(meta.get("notes", []))}
     if meta.get("status") != "ok":
         return r
@@ -156,7 +157,6 @@ def load_setup(results, name, cpus):
         if errs:
             r["notes"].append(f"full-speed run: {errs} requests failed/errored/timed out")
         r["full_requests"] = ok2xx
-        tck = int(meta.get("clk_tck") or 100)
         for side in ("client", "server", "app"):
             ticks = meta.get(f"{side}_ticks")
             if ticks not in (None, "") and ok2xx:
@@ -165,7 +165,6 @@ def load_setup(results, name, cpus):
         r["notes"].append(f"full-speed run: no h2load summary (exit {full.get('exit', '?')})")
     # CPU used during the full-speed run by processes that are not part of the setup
     try:
-        tck = int(meta.get("clk_tck") or 100)
         busy_ms = int(meta["machine_busy_ticks"]) * 1000.0 / tck
         ours_ms = int(meta["h2load_cpu_ms"]) + sum(
             int(meta.get(f"{side}_ticks") or 0) * 1000.0 / tck for side in ("client", "server", "app"))
@@ -181,7 +180,6 @@ def load_setup(results, name, cpus):
                               "full-speed run; throughput and CPU figures are disturbed")
     except (KeyError, ValueError):
         pass
-    tck = int(meta.get("clk_tck") or 100)
     answered = r.get("answered_2000")  # 2xx answers in the 2000 req/s run, parsed above
     for side in ("client", "server"):
         ticks = meta.get(f"{side}_ticks_2000")

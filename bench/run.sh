@@ -291,9 +291,8 @@ hwm_kb() {
     echo "$total"
 }
 
-# machine_busy : busy clock ticks of all CPUs since boot (user+nice+system+irq+softirq+steal)
-machine_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
-# cpu_busy : the same for each CPU, space-separated
+# cpu_busy : busy clock ticks of each CPU since boot (user+nice+system+irq+softirq+steal),
+# space-separated; the whole machine's are their sum
 cpu_busy() { awk '/^cpu[0-9]/{printf "%s%d", sep, $2 + $3 + $4 + $7 + $8 + $9; sep = " "} END {print ""}' /proc/stat; }
 
 # children_cpu_ms : CPU ms used by waited-for children of this shell (bash `times`,
@@ -486,16 +485,16 @@ measure() {
     [[ -n $CLIENT_PID ]] && c0=$(cpu_ticks "$CLIENT_PID")
     [[ -n $SERVER_PID ]] && s0=$(cpu_ticks "$SERVER_PID")
     a0=$(cpu_ticks "$APP_PID")
-    local m0 h0 m1 h1 t0 t1
+    local h0 h1 t0 t1 i busy=0
     local -a v0 v1 per_cpu
-    read -ra v0 <<<"$(cpu_busy)"
-    children_cpu_ms >"$W/h0"; h0=$(<"$W/h0"); m0=$(machine_busy); t0=$(date +%s%N)
+    children_cpu_ms >"$W/h0"; h0=$(<"$W/h0"); read -ra v0 <<<"$(cpu_busy)"; t0=$(date +%s%N)
     h2load_run "$R/full.txt" "$limit" "${proto[@]}" "${full[@]}" -t 1 -D "$DURATION" "$url" ||
         echo "h2load exit status $?" >>"$R/full.txt"
-    m1=$(machine_busy); t1=$(date +%s%N); children_cpu_ms >"$W/h1"; h1=$(<"$W/h1")
-    read -ra v1 <<<"$(cpu_busy)"
-    local i
-    for i in "${!v0[@]}"; do per_cpu+=($((v1[i] - v0[i]))); done
+    read -ra v1 <<<"$(cpu_busy)"; t1=$(date +%s%N); children_cpu_ms >"$W/h1"; h1=$(<"$W/h1")
+    for i in "${!v0[@]}"; do
+        per_cpu+=($((v1[i] - v0[i])))
+        busy=$((busy + v1[i] - v0[i]))
+    done
     [[ -n $CLIENT_PID ]] && c1=$(cpu_ticks "$CLIENT_PID")
     [[ -n $SERVER_PID ]] && s1=$(cpu_ticks "$SERVER_PID")
     a1=$(cpu_ticks "$APP_PID")
@@ -510,7 +509,7 @@ measure() {
         printf '%s\n' "${rate_cpu[@]}"
         # whole machine during the full-speed run, and what h2load itself used,
         # so report.py can flag CPU taken by processes outside the benchmark
-        echo "machine_busy_ticks=$((m1 - m0))"
+        echo "machine_busy_ticks=$busy"
         echo "cpu_busy_ticks=${per_cpu[*]}"
         echo "h2load_cpu_ms=$((h1 - h0))"
         echo "full_wall_ms=$(((t1 - t0) / 1000000))"

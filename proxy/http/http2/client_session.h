@@ -93,6 +93,7 @@ class ClientSession final : public SessionBase {
   friend struct Trampolines<ClientSession>;
   static constexpr std::string_view kLogName = "http2 client";
 
+  size_t streamsInFlight() const override { return activeStreams(); }
   ClientStreamState* find(int32_t stream_id);
   int onBeginHeaders(const nghttp2_frame& frame);
   int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);

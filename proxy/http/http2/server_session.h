@@ -63,6 +63,7 @@ class ServerSession final : public SessionBase {
   friend struct Trampolines<ServerSession>;
   static constexpr std::string_view kLogName = "http2";
 
+  size_t streamsInFlight() const override { return openStreams(); }
   int onBeginHeaders(const nghttp2_frame& frame);
   int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);
   int onFrameRecv(const nghttp2_frame& frame);

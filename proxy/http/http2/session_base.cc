@@ -83,7 +83,10 @@ bool SessionBase::produce(std::string& out, size_t limit) {
 }
 
 void SessionBase::messageQueued() {
-  if (++queued_messages_ < kFlushAfterMessages || flusher_ == nullptr || closing_) {
+  ++queued_messages_;
+  // A message whose stream is the only one in flight has nothing to share a write with.
+  const bool now = queued_messages_ >= kFlushAfterMessages || streamsInFlight() <= 1;
+  if (!now || flusher_ == nullptr || closing_) {
     wakeWriter();
     return;
   }

@@ -55,7 +55,8 @@ class SessionBase {
   // next runs, after the handlers already queued on the worker, so a burst of requests on many
   // connections leaves together. Every kFlushAfterMessages-th message is written at once
   // instead (through the FrameFlusher), with whatever else is ready, so the peer starts on part
-  // of a burst while the rest is still being read.
+  // of a burst while the rest is still being read; so is a message whose stream is the only
+  // one in flight, which has nothing to wait for.
   void messageQueued();
   // Null: the writer sends everything. The flusher must outlive the session or be unset.
   void setFlusher(FrameFlusher* flusher) { flusher_ = flusher; }
@@ -85,6 +86,8 @@ class SessionBase {
   // writer wakes for it at nextTimer().
   virtual void runTimers(Clock::time_point) {}
   virtual Clock::time_point nextTimer() const { return Clock::time_point::max(); }
+  // Streams open on the connection, the one whose message was just queued among them.
+  virtual size_t streamsInFlight() const = 0;
 
   Executor executor_;
   const http1::Settings& settings_;

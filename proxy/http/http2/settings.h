@@ -24,6 +24,7 @@ inline constexpr size_t kWriteBatch = 64 * 1024;
 // of the event loop, a burst on many connections crossed the sidecar hop as one batch, and
 // each proxy sat idle while the other worked through it; halves of a 32-request burst keep
 // both busy, and fewer writes per burst than one per message keep the cost of a request low.
+// A message alone on its connection is written at once whatever the count.
 inline constexpr unsigned kFlushAfterMessages = 16;
 // Between the drain's shutdown notice (GOAWAY with the maximum stream id) and the final GOAWAY,
 // so requests already on the wire are still taken.

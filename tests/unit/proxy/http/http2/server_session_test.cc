@@ -374,6 +374,11 @@ class ServerSessionFlushTest : public ServerSessionTest {
     for (unsigned i = 0; i <= kFlushAfterMessages; ++i) {
       ids_.push_back(request(get("/r" + std::to_string(i))));
     }
+    return clientOutput();
+  }
+
+  // What the client session has ready to send.
+  std::string clientOutput() {
     std::string in;
     const uint8_t* data = nullptr;
     for (ssize_t n; (n = nghttp2_session_mem_send(client_, &data)) > 0;) {
@@ -406,6 +411,17 @@ TEST_F(ServerSessionFlushTest, EverySixteenthResponseIsWrittenWithoutWaitingForT
   server_.setFlusher(nullptr);
   pump();
   EXPECT_TRUE(streams_[ids_.back()].closed);
+}
+
+TEST_F(ServerSessionFlushTest, AResponseAloneOnTheConnectionIsWrittenWithoutWaitingForTheWriter) {
+  server_.setFlusher(&flusher_);
+  ids_.push_back(request(get("/alone")));
+  const std::string in = clientOutput();
+  server_.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size());
+  io_.restart();
+  io_.poll();
+  ASSERT_EQ(flusher_.seen_at_flush, std::vector<size_t>{1});
+  EXPECT_EQ(completedByFlush(), 1u);
 }
 
 TEST_F(ServerSessionFlushTest, ResponsesCompletedInsideNghttp2AreFlushedOnceItHasReturned) {

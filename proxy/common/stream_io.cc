@@ -1,5 +1,7 @@
 #include "proxy/common/stream_io.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 
@@ -77,6 +79,17 @@ size_t tryWrite(Socket& stream, asio::const_buffer buffer, error_code& ec) {
   const size_t n = stream.write_some(buffer, ec);
   if (!ec && n < buffer.size()) ec = asio::error::would_block;
   return n;
+}
+
+error_code dropWriteInterest(Socket& socket) {
+  error_code ec;
+  const tcp protocol = socket.local_endpoint(ec).protocol();
+  if (ec) return ec;
+  const Socket::native_handle_type fd = socket.release(ec);
+  if (ec) return ec;
+  socket.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+  return ec;
 }
 
 awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream, asio::const_buffer buffer) {

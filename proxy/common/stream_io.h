@@ -30,6 +30,12 @@ awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream, asio::const_b
 size_t tryWrite(Socket& stream, asio::const_buffer buffer, error_code& ec);
 bool wouldBlock(const error_code& ec);
 
+// Once a socket has waited to write (a connect does), Asio keeps EPOLLOUT in its epoll
+// registration and re-arms it with every later wait, so each wait to read on a writable socket
+// also reports an EPOLLOUT event that nobody waits for: one more pass of the reactor per read.
+// Registers the socket afresh, for reads only; a later wait to write adds EPOLLOUT again.
+error_code dropWriteInterest(Socket& socket);
+
 inline auto readSome(TlsStream& stream, asio::mutable_buffer buffer) {
   return stream.readSome(buffer);
 }

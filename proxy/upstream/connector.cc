@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "proxy/common/deadline.h"
 #include "proxy/common/error_text.h"
+#include "proxy/common/stream_io.h"
 #include "proxy/common/tls_stream.h"
 #include "proxy/http/http1/client_codec.h"
 #include "proxy/http/http1/stream_ops.h"
@@ -67,6 +68,11 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   }
   if (cec) co_return absl::UnavailableError(weft::strCat("connect: ", cec.message()));
   stream.set_option(tcp::no_delay(true), ec);
+  // The connect waited to write; the connection's reads should not wake for writability.
+  if (error_code rec = io::dropWriteInterest(stream); rec) {
+    co_return absl::UnavailableError(
+        weft::strCat("connect: re-registering the socket: ", rec.message()));
+  }
 
   if (!target.tls) {
     auto& counters = metrics_.tcp(metrics::TcpRole::kInboundDst);

@@ -130,5 +130,27 @@ TEST_F(StreamIoTest, AReaderWhoseDataIsAlwaysThereStillLetsOthersRun) {
   EXPECT_LE(reads_before_other_ran, static_cast<int>(InlineBudget::kBudget));
 }
 
+TEST_F(StreamIoTest, AfterDropWriteInterestAReadWaitDoesNotWakeForWritability) {
+  tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  Socket client(io_);
+  Socket server(io_);
+  error_code connected = asio::error::would_block;
+  client.async_connect(acceptor.local_endpoint(), [&](error_code ec) { connected = ec; });
+  acceptor.accept(server);
+  io_.run();
+  ASSERT_FALSE(connected);
+  io_.restart();
+  ASSERT_FALSE(io::dropWriteInterest(client));
+  bool woke = false;
+  client.async_wait(Socket::wait_read, [&](error_code) { woke = true; });
+  // Nothing to read and nothing else registered: the reactor has no event to hand over. (With
+  // the connect's EPOLLOUT still registered, re-arming for the read reports one at once.)
+  EXPECT_EQ(io_.poll(), 0u);
+  EXPECT_FALSE(woke);
+  asio::write(server, asio::buffer("y", 1));
+  io_.run_one();
+  EXPECT_TRUE(woke);
+}
+
 }  // namespace
 }  // namespace weft

@@ -25,9 +25,15 @@ bool wouldBlock(const error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-awaitable<std::tuple<error_code, size_t>> readSome(Socket& stream, asio::mutable_buffer buffer) {
+awaitable<std::tuple<error_code, size_t>> readSome(Socket& stream, asio::mutable_buffer buffer,
+                                                   ReadStart start) {
   if (error_code ec = makeNonBlocking(stream); ec) co_return std::tuple{ec, size_t{0}};
   bool waited = false;
+  if (start == ReadStart::kWaitFirst) {
+    auto [wec] = co_await stream.async_wait(Socket::wait_read, kUseTuple);
+    if (wec) co_return std::tuple{wec, size_t{0}};
+    waited = true;
+  }
   for (;;) {
     error_code ec;
     const size_t n = stream.read_some(buffer, ec);

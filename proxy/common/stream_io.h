@@ -18,7 +18,15 @@
 
 namespace weft::io {
 
-awaitable<std::tuple<error_code, size_t>> readSome(Socket& stream, asio::mutable_buffer buffer);
+// kWaitFirst: the caller knows the socket has nothing yet (it has just answered a request and
+// reads the next one), so the read waits for data before it tries: no recv that finds nothing
+// between the answer and the worker's sleep, when the woken client may be waiting for this
+// vCPU. Data that is already there is reported by the wait at once. A TlsStream tracks this
+// itself (its last recv came back short) and takes no hint.
+enum class ReadStart { kTry, kWaitFirst };
+
+awaitable<std::tuple<error_code, size_t>> readSome(Socket& stream, asio::mutable_buffer buffer,
+                                                   ReadStart start = ReadStart::kTry);
 // Writes all of `buffers`, which must outlive the operation.
 awaitable<std::tuple<error_code, size_t>> writeAll(Socket& stream,
                                                    std::span<const asio::const_buffer> buffers);
@@ -36,7 +44,7 @@ bool wouldBlock(const error_code& ec);
 // Registers the socket afresh, for reads only; a later wait to write adds EPOLLOUT again.
 error_code dropWriteInterest(Socket& socket);
 
-inline auto readSome(TlsStream& stream, asio::mutable_buffer buffer) {
+inline auto readSome(TlsStream& stream, asio::mutable_buffer buffer, ReadStart = ReadStart::kTry) {
   return stream.readSome(buffer);
 }
 inline auto writeAll(TlsStream& stream, std::span<const asio::const_buffer> buffers) {

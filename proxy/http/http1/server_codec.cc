@@ -30,6 +30,9 @@ ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo
 
 template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::run() {
+  // The first request usually came with the connection. A later one is sent only after the
+  // client has read the response before it, unless it is pipelined (and then buffered here).
+  io::ReadStart start = io::ReadStart::kTry;
   for (;;) {
     if (draining_) break;
     idle_ = true;
@@ -37,7 +40,8 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
     parser_->body_limit(boost::none);  // bodies stream through; no size cap on the proxy
     deadline_.arm(settings_.idle_timeout);
-    auto [read_ec, n] = co_await readHeader(stream_, buffer_, *parser_);
+    auto [read_ec, n] = co_await readHeader(stream_, buffer_, *parser_, start);
+    start = io::ReadStart::kWaitFirst;
     deadline_.disarm();
     const error_code ec = timedOut(deadline_, read_ec);
     idle_ = false;

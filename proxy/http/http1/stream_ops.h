@@ -21,13 +21,16 @@ namespace weft::http::http1 {
 // parsed without a trip through the scheduler, and no composed-operation layers (work guards,
 // handler binders, a posted completion) wrap each socket read. Parses what `buffer` holds; reads
 // more while the parser needs more. Returns the bytes the parser consumed; `need_buffer` when a
-// buffer_body is full; `end_of_stream` for an EOF before any byte of a message.
+// buffer_body is full; `end_of_stream` for an EOF before any byte of a message. `start` applies
+// to the first read, and only when nothing is buffered (io::ReadStart).
 template <typename Stream, typename Parser>
 awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_buffer& buffer,
-                                                  Parser& parser) {
+                                                  Parser& parser,
+                                                  io::ReadStart start = io::ReadStart::kTry) {
   error_code ec;
   size_t consumed = 0;
   bool parse = buffer.size() != 0;
+  if (parse) start = io::ReadStart::kTry;
   for (;;) {
     if (parse) {
       size_t used = parser.put(buffer.data(), ec);
@@ -42,7 +45,8 @@ awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_bu
       ec = beast::http::error::buffer_overflow;
       break;
     }
-    auto [read_ec, n] = co_await io::readSome(stream, buffer.prepare(size));
+    auto [read_ec, n] = co_await io::readSome(stream, buffer.prepare(size), start);
+    start = io::ReadStart::kTry;
     buffer.commit(n);
     if (read_ec == asio::error::eof) {
       if (parser.got_some()) {
@@ -63,10 +67,12 @@ awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_bu
 // Reads until the parser has the whole header (Beast's http::async_read_header).
 template <typename Stream, typename Parser>
 awaitable<std::pair<error_code, size_t>> readHeader(Stream& stream, beast::flat_buffer& buffer,
-                                                    Parser& parser) {
+                                                    Parser& parser,
+                                                    io::ReadStart start = io::ReadStart::kTry) {
   size_t consumed = 0;
   while (!parser.is_header_done()) {
-    auto [ec, n] = co_await readSome(stream, buffer, parser);
+    auto [ec, n] = co_await readSome(stream, buffer, parser, start);
+    start = io::ReadStart::kTry;
     consumed += n;
     if (ec) co_return std::pair{ec, consumed};
   }

@@ -130,6 +130,23 @@ TEST_F(StreamIoTest, AReaderWhoseDataIsAlwaysThereStillLetsOthersRun) {
   EXPECT_LE(reads_before_other_ran, static_cast<int>(InlineBudget::kBudget));
 }
 
+TEST_F(StreamIoTest, AReadThatWaitsFirstAsksTheReactorEvenWhenDataIsThere) {
+  asio::write(theirs_, asio::buffer("x", 1));
+  std::string got;
+  auto reader = [&]() -> awaitable<void> {
+    char byte;
+    auto [ec, n] = co_await io::readSome(ours_, asio::buffer(&byte, 1), io::ReadStart::kWaitFirst);
+    if (!ec) got.assign(&byte, n);
+  };
+  run(reader());
+  io_.poll_one();  // the reader's start, up to its first suspension
+  // It waits for the reactor instead of taking the byte at once. (Without the hint the byte is
+  // taken here, unless that read is the one in InlineBudget::kBudget that yields.)
+  EXPECT_EQ(got, "");
+  io_.run();
+  EXPECT_EQ(got, "x");
+}
+
 TEST_F(StreamIoTest, AfterDropWriteInterestAReadWaitDoesNotWakeForWritability) {
   tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   Socket client(io_);

@@ -1,6 +1,7 @@
 #include "proxy/common/stream_io.h"
 
 #include <array>
+#include <chrono>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -165,7 +166,7 @@ TEST_F(StreamIoTest, AfterDropWriteInterestAReadWaitDoesNotWakeForWritability) {
   EXPECT_EQ(io_.poll(), 0u);
   EXPECT_FALSE(woke);
   asio::write(server, asio::buffer("y", 1));
-  io_.run_one();
+  io_.run_one_for(std::chrono::seconds(5));
   EXPECT_TRUE(woke);
 }
 

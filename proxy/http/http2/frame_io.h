@@ -43,18 +43,20 @@ awaitable<ReadEnd> readFrames(Stream& stream, SessionBase& session, metrics::Con
 
 // What a connection's writer keeps between writes.
 struct WriteState {
-  std::string pending;   // produced and not yet written: the next write sends it, unchanged
-  bool waiting = false;  // the writer waits for room in the socket to send `pending`
-  bool done = false;     // the writer has returned: nothing more is written
-  error_code failed;     // a write by flushFrames() failed: the writer ends with it
+  // Produced and not yet written: the next write sends it, unchanged. Not empty while the
+  // writer's write is under way, so flushFrames() leaves it alone then.
+  std::string pending;
+  bool done = false;  // the writer has returned: nothing more is written
+  error_code failed;  // a write by flushFrames() failed: the writer ends with it
 };
 
 // Writes what `session` has ready now, as far as the socket takes it without waiting, unless
-// the writer is in the middle of a write; whatever is left is the writer's (it is woken).
+// bytes are still pending (the writer is in the middle of a write, or has them next); whatever
+// is left is the writer's (it is woken).
 template <typename Stream>
 void flushFrames(Stream& stream, SessionBase& session, metrics::ConnectionStats& stats,
                  WriteState& state) {
-  if (state.waiting || state.done || state.failed || !state.pending.empty() ||
+  if (state.done || state.failed || !state.pending.empty() ||
       !session.produce(state.pending, kWriteBatch)) {
     session.wakeWriter();  // a failed produce() ends the writer
     return;
@@ -87,9 +89,7 @@ awaitable<error_code> writeFrames(Stream& stream, SessionBase& session, Deadline
     const bool ok = !state.pending.empty() || session.produce(state.pending, kWriteBatch);
     if (!state.pending.empty()) {
       write_deadline.arm(write_timeout);
-      state.waiting = true;
       auto [ec, n] = co_await io::writeAll(stream, asio::buffer(state.pending));
-      state.waiting = false;
       write_deadline.disarm();
       stats.wrote(n);
       state.pending.clear();

@@ -28,22 +28,19 @@ bool wouldBlock(const error_code& ec) {
 awaitable<std::tuple<error_code, size_t>> readSome(Socket& stream, asio::mutable_buffer buffer,
                                                    ReadStart start) {
   if (error_code ec = makeNonBlocking(stream); ec) co_return std::tuple{ec, size_t{0}};
-  bool waited = false;
-  if (start == ReadStart::kWaitFirst) {
-    auto [wec] = co_await stream.async_wait(Socket::wait_read, kUseTuple);
-    if (wec) co_return std::tuple{wec, size_t{0}};
-    waited = true;
-  }
+  bool wait = start == ReadStart::kWaitFirst;  // and, once set, whether this read has waited
   for (;;) {
+    if (wait) {
+      auto [wec] = co_await stream.async_wait(Socket::wait_read, kUseTuple);
+      if (wec) co_return std::tuple{wec, size_t{0}};
+    }
     error_code ec;
     const size_t n = stream.read_some(buffer, ec);
     if (!wouldBlock(ec)) {
-      if (!waited && InlineBudget::spend()) co_await yieldToScheduler();
+      if (!wait && InlineBudget::spend()) co_await yieldToScheduler();
       co_return std::tuple{ec, n};
     }
-    auto [wec] = co_await stream.async_wait(Socket::wait_read, kUseTuple);
-    if (wec) co_return std::tuple{wec, size_t{0}};
-    waited = true;
+    wait = true;
   }
 }
 

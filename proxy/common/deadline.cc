@@ -12,6 +12,7 @@ struct Deadline::State {
   bool armed = false;
   bool waiting = false;
   bool expired = false;
+  Deadline::OnExpiry on_expiry = Deadline::OnExpiry::kClose;
 };
 
 namespace {
@@ -30,7 +31,11 @@ void onTimer(const std::weak_ptr<Deadline::State>& weak, unsigned generation) {
   st->armed = false;
   st->expired = true;
   error_code ignored;
-  st->socket.close(ignored);
+  if (st->on_expiry == Deadline::OnExpiry::kCancel) {
+    st->socket.cancel(ignored);
+  } else {
+    st->socket.close(ignored);
+  }
 }
 
 void startWait(const std::shared_ptr<Deadline::State>& st) {
@@ -49,9 +54,10 @@ Deadline::Deadline(Socket& socket) : state_(std::make_shared<State>(socket)) {}
 // Destroying the timer cancels its wait; the completion finds the state gone.
 Deadline::~Deadline() = default;
 
-void Deadline::arm(Clock::duration d) {
+void Deadline::arm(Clock::duration d, OnExpiry on_expiry) {
   State& st = *state_;
   st.deadline = Clock::now() + d;
+  st.on_expiry = on_expiry;
   st.armed = true;
   // A wait already in flight ends no later than it should unless this deadline is earlier.
   if (!st.waiting || st.deadline < st.timer.expiry()) startWait(state_);

@@ -13,9 +13,10 @@ namespace weft {
 // pays a clock read per operation instead of a timer-queue insert and cancel (what
 // beast::basic_stream's expires_after costs).
 //
-// When the deadline passes while armed, the socket is closed (as Beast's timed stream does):
-// the operation in flight completes with an error, and expired() turns true for good. Callers
-// report that as beast::error::timeout (see timedOut).
+// When the deadline passes while armed, the socket is closed (as Beast's timed stream does), or
+// with OnExpiry::kCancel its operations are cancelled: the operation in flight completes with an
+// error, and expired() turns true for good. Callers report that as beast::error::timeout (see
+// timedOut).
 class Deadline {
  public:
   using Clock = std::chrono::steady_clock;
@@ -25,8 +26,14 @@ class Deadline {
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
 
+  // What the deadline does to the socket when it passes.
+  enum class OnExpiry {
+    kClose,   // close it: nothing more can be sent
+    kCancel,  // cancel its operations: the connection stays open for a last answer (a 408)
+  };
+
   // The next operations must finish within `d` from now.
-  void arm(Clock::duration d);
+  void arm(Clock::duration d, OnExpiry on_expiry = OnExpiry::kClose);
   // No deadline until the next arm().
   void disarm();
   bool expired() const;

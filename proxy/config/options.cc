@@ -68,6 +68,18 @@ Setter workers(unsigned* field) {
   };
 }
 
+Setter bytes(size_t* field, size_t min, size_t max) {
+  return [field, min, max](std::string_view flag, std::string_view v) {
+    uint32_t n = 0;
+    if (!weft::parseUnsigned(v, &n) || n < min || n > max) {
+      return bad(flag,
+                 weft::strCat("want a size in bytes from ", min, " to ", max, ", got '", v, "'"));
+    }
+    *field = n;
+    return absl::OkStatus();
+  };
+}
+
 Setter appProtocol(AppProtocol* field) {
   return [field](std::string_view flag, std::string_view v) {
     if (v == "auto") {
@@ -110,6 +122,8 @@ std::string usage() {
   --connect-timeout N        seconds for TCP connect + TLS handshake upstream (default 2)
   --idle-timeout N           seconds a keep-alive connection may sit idle (default 60)
   --read-timeout N           seconds without progress on a request or response (default 60)
+  --max-header-bytes N       largest HTTP/1.1 head or trailer section taken (default 65536)
+  --max-chunk-line-bytes N   largest chunk size line, extensions included (default 4096)
   --log-level L              debug|info|warn|error (default info)
 )";
 }
@@ -137,6 +151,8 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--connect-timeout", seconds(&o.connect_timeout)},
       {"--idle-timeout", seconds(&o.idle_timeout)},
       {"--read-timeout", seconds(&o.read_timeout)},
+      {"--max-header-bytes", bytes(&o.max_header_bytes, 1024, 1u << 20)},
+      {"--max-chunk-line-bytes", bytes(&o.max_chunk_line_bytes, 64, 1u << 20)},
       {"--log-level", text(&o.log_level)},
   };
   for (int i = 1; i < argc; ++i) {

@@ -41,7 +41,8 @@ struct Options {
   std::string log_level = "info";
 
   // Limits and deadlines of the data path.
-  size_t max_header_bytes = 64 * 1024;
+  size_t max_header_bytes = 64 * 1024;         // an HTTP/1.1 head, or a chunked body's trailers
+  size_t max_chunk_line_bytes = 4 * 1024;      // a chunk's size line with its extensions
   std::chrono::seconds idle_timeout{60};       // keep-alive connection without a request
   std::chrono::seconds read_timeout{60};       // no progress on a started request/response
   std::chrono::seconds connect_timeout{2};     // TCP connect + TLS handshake to an upstream

@@ -85,6 +85,10 @@ class ClientStream {
   virtual awaitable<error_code> sendRequestBody(std::span<const char> data, bool end) = 0;
   virtual awaitable<error_code> readResponseHead(ResponseHead& head) = 0;
   virtual awaitable<BodyRead> readResponseBody(std::span<char> buffer) = 0;
+  // Whether any byte of the request may have reached the peer: HTTP/1.1 once a write put some of
+  // it on the socket, HTTP/2 once its HEADERS frame was handed to the connection's writer. While
+  // false, the request can go elsewhere unchanged: the peer cannot have seen it.
+  virtual bool requestSent() const = 0;
   // Whether response body bytes (or its end) are at hand, so a read would not wait.
   virtual bool responseBodyBuffered() const = 0;
   // Trailer fields that came after the response body (valid once the body's end was read;

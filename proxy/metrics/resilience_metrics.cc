@@ -16,6 +16,24 @@ std::string_view limitName(Limit limit) {
   return "unknown";
 }
 
+std::string_view retryReasonName(RetryReason reason) {
+  switch (reason) {
+    case RetryReason::kConnectFailure:
+      return "connect-failure";
+    case RetryReason::kRefusedStream:
+      return "refused-stream";
+    case RetryReason::kReset:
+      return "reset";
+    case RetryReason::kTimeout:
+      return "timeout";
+    case RetryReason::k5xx:
+      return "5xx";
+    case RetryReason::kStatus:
+      return "status";
+  }
+  return "unknown";
+}
+
 ResilienceMetrics::ResilienceMetrics(prometheus::Registry& registry)
     : ejections_(prometheus::BuildCounter()
                      .Name("outlier_ejections_total")
@@ -32,7 +50,7 @@ ResilienceMetrics::ResilienceMetrics(prometheus::Registry& registry)
                     .Register(registry)),
       retries_(prometheus::BuildCounter()
                    .Name("retry_total")
-                   .Help("Total count of retried requests.")
+                   .Help("Total count of requests sent again, by how the try before ended.")
                    .Register(registry)),
       budget_exhausted_(prometheus::BuildCounter()
                             .Name("retry_budget_exhausted_total")
@@ -50,7 +68,11 @@ ServiceResilienceMetrics ResilienceMetrics::forService(const std::string& dst_se
     l.emplace("limit", std::string(limitName(static_cast<Limit>(i))));
     m.overflow[i] = &overflow_.Add(l);
   }
-  m.retries = &retries_.Add(labels);
+  for (int i = 0; i < kRetryReasonCount; ++i) {
+    prometheus::Labels l = labels;
+    l.emplace("reason", std::string(retryReasonName(static_cast<RetryReason>(i))));
+    m.retries[i] = &retries_.Add(l);
+  }
   m.budget_exhausted = &budget_exhausted_.Add(labels);
   return m;
 }

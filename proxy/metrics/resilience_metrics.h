@@ -18,19 +18,26 @@ inline constexpr int kLimitCount = 4;
 
 std::string_view limitName(Limit limit);
 
+// Why a request was sent again (label `reason` of retry_total): how the try before it ended.
+enum class RetryReason { kConnectFailure, kRefusedStream, kReset, kTimeout, k5xx, kStatus };
+inline constexpr int kRetryReasonCount = 6;
+
+std::string_view retryReasonName(RetryReason reason);
+
 // The resilience counters of one destination Service (label dst_service="name.namespace").
 struct ServiceResilienceMetrics {
   prometheus::Counter* ejections;
   prometheus::Gauge* ejected_endpoints;
   prometheus::Counter* overflow[kLimitCount];
-  prometheus::Counter* retries;
+  prometheus::Counter* retries[kRetryReasonCount];
   prometheus::Counter* budget_exhausted;
 
   void recordOverflow(Limit limit) { overflow[static_cast<int>(limit)]->Increment(); }
+  void recordRetry(RetryReason reason) { retries[static_cast<int>(reason)]->Increment(); }
 };
 
 // The process-wide families: outlier_ejections_total, outlier_ejected_endpoints,
-// circuit_breaker_overflow_total{limit}, retry_total, retry_budget_exhausted_total.
+// circuit_breaker_overflow_total{limit}, retry_total{reason}, retry_budget_exhausted_total.
 class ResilienceMetrics {
  public:
   explicit ResilienceMetrics(prometheus::Registry& registry);

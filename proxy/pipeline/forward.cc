@@ -6,6 +6,7 @@
 #include "common/strings.h"
 #include "control/api/duration.h"
 #include "proxy/balancer/outlier_detector.h"
+#include "proxy/common/error_text.h"
 #include "proxy/common/log.h"
 #include "proxy/http/grpc_reply.h"
 #include "proxy/pipeline/request_pipeline.h"
@@ -27,6 +28,23 @@ balancer::Result outlierResult(const TryResult& r) {
       break;
   }
   return balancer::classifyStatus(r.status);
+}
+
+metrics::RetryReason retryReason(const TryResult& r) {
+  switch (r.failure) {
+    case TryFailure::kConnect:
+      return metrics::RetryReason::kConnectFailure;
+    case TryFailure::kRefused:
+      return metrics::RetryReason::kRefusedStream;
+    case TryFailure::kReset:
+      return metrics::RetryReason::kReset;
+    case TryFailure::kTimeout:
+      return metrics::RetryReason::kTimeout;
+    case TryFailure::kNone:
+      break;
+  }
+  return r.status >= 500 && r.status <= 599 ? metrics::RetryReason::k5xx
+                                            : metrics::RetryReason::kStatus;
 }
 
 }  // namespace
@@ -53,8 +71,9 @@ bool RequestPipelineImpl::shouldRetry(const Plan& plan, const http::RequestHead&
       plan.rule != nullptr && plan.rule->retry ? &*plan.rule->retry : nullptr;
   if (retry == nullptr || attempts_left == 0) return false;
   if (!retryOnMatches(*retry, attempt.result)) return false;
+  // A body streamed through on this try is gone: there is nothing to send again.
+  if (body.consumed) return false;
   if (!safeToResend(request, !request.body.present || replayable, attempt.result)) return false;
-  if (body.consumed && attempt.result.failure != TryFailure::kConnect) return false;  // gone
   auto now = Clock::now();
   if (request_deadline && now >= *request_deadline) return false;
   if (plan.hosts == nullptr) return true;
@@ -68,7 +87,7 @@ bool RequestPipelineImpl::shouldRetry(const Plan& plan, const http::RequestHead&
     service.metrics().budget_exhausted->Increment();
     return false;
   }
-  service.metrics().retries->Increment();
+  service.metrics().recordRetry(retryReason(attempt.result));
   return true;
 }
 
@@ -185,6 +204,8 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
       log::info(hop_, " retrying ", req.method, " ", req.authority, req.path, " after ",
                 a.result.failure == TryFailure::kNone ? weft::strCat("status ", a.result.status)
                                                       : a.reason);
+      // A request body still streaming on this try's stream stops before that stream goes.
+      if (a.pump) co_await a.pump->finish();
       if (a.lease) a.lease.abandon();
       --attempts_left;
       previous = endpoint;
@@ -219,12 +240,25 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::pumpResponse(
     }
   };
   grpc_status(head.headers);
-  if (auto ec = co_await stream.sendResponseHead(head, !upstream.responseBodyBuffered()); ec) {
+  // Body bytes that came with the head are read before the head is passed on: a body that is
+  // malformed from its start (a chunk line over the limit) still gets the client a 502 that
+  // says so, instead of a head followed by a cut connection.
+  http::BodyRead first;
+  const bool have_first = head.body.present && upstream.responseBodyBuffered();
+  if (have_first) {
+    first = co_await upstream.readResponseBody(buffer);
+    if (first.ec && !attempt.client_gone) {
+      const std::string reason = weft::strCat(
+          hop_, " sent a malformed response body: ", target.address, ": ", errorText(first.ec));
+      co_return co_await localReply(stream, 502, reason);
+    }
+  }
+  if (auto ec = co_await stream.sendResponseHead(head, !have_first); ec) {
     co_return Outcome{head.status, true};
   }
   if (!head.body.present) co_return outcome;
-  for (;;) {
-    http::BodyRead r = co_await upstream.readResponseBody(buffer);
+  for (bool use_first = have_first;; use_first = false) {
+    http::BodyRead r = use_first ? first : co_await upstream.readResponseBody(buffer);
     if (r.ec) {
       // Headers are gone already: all that is left is to cut the response short.
       if (!attempt.client_gone) {

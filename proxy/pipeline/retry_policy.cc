@@ -50,7 +50,11 @@ bool safeToResend(const http::RequestHead& request, bool body_replayable, const 
   if (result.failure == TryFailure::kConnect || result.failure == TryFailure::kRefused) {
     return true;
   }
-  return isIdempotent(request.method) && body_replayable;
+  // An Idempotency-Key says the app deduplicates repeats of this request
+  // (draft-ietf-httpapi-idempotency-key-header).
+  const bool idempotent =
+      isIdempotent(request.method) || request.headers.get("idempotency-key") != nullptr;
+  return idempotent && body_replayable;
 }
 
 std::optional<std::chrono::steady_clock::time_point> tryDeadline(

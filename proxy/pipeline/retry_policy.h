@@ -35,8 +35,10 @@ bool isIdempotent(std::string_view method);
 // matches "504"; refused-stream and reset match a refusal.
 bool retryOnMatches(const api::RetryPolicy& policy, const TryResult& result);
 
-// Whether the request may be sent again after `result`: a request nothing of which was sent can
-// always be retried; otherwise only an idempotent one whose body (if any) is held for replay.
+// Whether the request may be sent again after `result`: a request the peer did not process (a
+// connect failure, a refusal) can always be retried; otherwise only an idempotent one (by its
+// method, or carrying an Idempotency-Key) whose body (if any) is held for replay. The caller
+// checks that the body was not streamed away on the failed try.
 bool safeToResend(const http::RequestHead& request, bool body_replayable, const TryResult& result);
 
 // Whether the request's body is small enough, and of known length, to hold for replay.

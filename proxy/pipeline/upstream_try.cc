@@ -1,5 +1,8 @@
 #include "proxy/pipeline/upstream_try.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <boost/beast/http/error.hpp>
 
 #include "common/strings.h"
@@ -12,13 +15,13 @@ namespace {
 
 bool isCodecTimeout(const error_code& ec) { return ec == beast::error::timeout; }
 
-// A reused keep-alive connection the peer closed meanwhile fails this way; the request is safe
-// to send again on a new connection if none of its body was consumed.
-bool isStaleConnection(const error_code& ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == beast::http::error::end_of_stream ||
-         ec == asio::ssl::error::stream_truncated ||
-         ec == http::http2::ClientErrc::kConnectionClosed;
+// A fatal TLS alert from the peer (OpenSSL's alert reasons start at SSL_AD_REASON_OFFSET): on a
+// fresh connection at the first read, the peer refused the handshake (TLS 1.3 checks the client
+// certificate after the client's side of the handshake is done) and never read the request.
+bool isTlsAlert(const error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return false;
+  const auto v = static_cast<unsigned long>(ec.value());
+  return ERR_GET_LIB(v) == ERR_LIB_SSL && ERR_GET_REASON(v) >= SSL_AD_REASON_OFFSET;
 }
 
 // What an operator should check when a new connection to the app failed at once: the app and
@@ -77,8 +80,15 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
     upstream::ConnectionPool::Lease& lease = out.lease;
     http::ClientStream& upstream = lease.stream();
     guard.watch(&upstream);
-    // Whether a failed step may be retried on a fresh connection; else the reason to report.
-    auto stale_or_fail = [&](const error_code& ec, std::string_view what) -> bool {
+    // What a failed step means, decided here and only here, from what reached the peer. A
+    // request the peer cannot have seen (no byte of it was written) or provably did not process
+    // (REFUSED_STREAM, above a GOAWAY's last-stream-id) goes to a fresh connection if its body
+    // is still at hand: true. Anything else may have been processed, and only the route's retry
+    // policy may send it again (RFC 9110 §9.2.2): the try fails with what happened.
+    auto failed = [&](const error_code& ec, std::string_view what) -> bool {
+      const bool sent = upstream.requestSent();
+      const bool refused = http::http2::isRefused(ec);
+      const bool reused = lease.reused();
       lease.abandon();
       guard.watch(nullptr);
       if (guard.fired()) {
@@ -86,26 +96,24 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         return false;
       }
       if (out.client_gone) return false;
-      if (!body.consumed && fresh_tries + 1 < kMaxFreshTries &&
-          ((lease.reused() && isStaleConnection(ec)) || http::http2::isRefused(ec))) {
-        return true;
-      }
-      // On a fresh TLS connection a rejected client certificate surfaces at the first read.
-      bool connect =
-          !lease.reused() && target.tls && ec.category() == asio::error::get_ssl_category();
-      if (connect) {
-        fail(TryFailure::kConnect, 503,
-             weft::strCat(hop_, " connect failed: ", target.address, ": ", errorText(ec)));
-      } else if (http::http2::isRefused(ec)) {
+      if ((refused || !sent) && !body.consumed && fresh_tries + 1 < kMaxFreshTries) return true;
+      if (refused) {
         fail(TryFailure::kRefused, 503,
              weft::strCat(hop_, " refused the request: ", target.address, ": ", errorText(ec)));
+      } else if (!sent || (!reused && isTlsAlert(ec))) {
+        // Nothing of the request left, or the peer rejected the handshake before reading it.
+        fail(TryFailure::kConnect, 503,
+             weft::strCat(
+                 hop_,
+                 reused ? " connection closed before the request was sent: " : " connect failed: ",
+                 target.address, ": ", errorText(ec), protocolHint(target, reused, ec)));
       } else if (isCodecTimeout(ec)) {
         fail(TryFailure::kTimeout, 504,
              weft::strCat(hop_, " response timed out: ", target.address, ": ", errorText(ec)));
       } else {
         fail(TryFailure::kReset, 502,
              weft::strCat(hop_, " ", what, ": ", target.address, ": ", errorText(ec),
-                          protocolHint(target, lease.reused(), ec)));
+                          protocolHint(target, reused, ec)));
       }
       return false;
     };
@@ -114,15 +122,14 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
     if (auto ec = co_await upstream.sendRequestHead(request, flush_head); ec) {
       // A stream's head is only queued on its connection: it fails when the connection has
       // already ended, which may well happen before this request's turn to be written.
-      if (stale_or_fail(ec,
-                        lease.multiplexed() ? "closed before response headers" : "write failed")) {
+      if (failed(ec, lease.multiplexed() ? "closed before response headers" : "write failed")) {
         continue;
       }
       co_return;
     }
     if (request.body.present && body.replay != nullptr) {
       if (auto ec = co_await upstream.sendRequestBody(*body.replay, true); ec) {
-        if (stale_or_fail(ec, "write failed")) continue;
+        if (failed(ec, "write failed")) continue;
         co_return;
       }
     } else if (request.body.present && lease.multiplexed() && body.stream.downstream().http2) {
@@ -140,7 +147,7 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
           co_return;
         }
         if (auto ec = co_await upstream.sendRequestBody(body.buffer.first(r.n), r.end); ec) {
-          stale_or_fail(ec, "write failed");
+          failed(ec, "write failed");
           co_return;
         }
         if (r.end) break;
@@ -148,7 +155,7 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
     }
     if (auto ec = co_await upstream.readResponseHead(out.head); ec) {
       if (out.pump && out.pump->clientGone()) out.client_gone = true;
-      if (stale_or_fail(ec, "closed before response headers")) continue;
+      if (failed(ec, "closed before response headers")) continue;
       co_return;
     }
     guard.watch(nullptr);

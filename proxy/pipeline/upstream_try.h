@@ -38,10 +38,12 @@ struct Attempt {
 };
 
 // One try of `request` against `target`: a stream on a pooled (or new) connection, the head and
-// body sent, the response head read, all before `deadline` (if any). A reused connection the
-// peer had closed, or an HTTP/2 stream the peer refused, is replaced transparently when nothing
-// of the request's body was consumed. While the try runs, a client that resets its stream
-// aborts the upstream stream too (client_gone).
+// body sent, the response head read, all before `deadline` (if any). The request goes to a
+// fresh connection transparently only when the peer cannot have processed it: no byte of it
+// reached the wire (a pooled connection the peer had closed), or the peer refused it (HTTP/2
+// REFUSED_STREAM, above a GOAWAY's last-stream-id); and only while its body is still at hand.
+// Any other failure ends the try, for the route's retry policy to judge. While the try runs, a
+// client that resets its stream aborts the upstream stream too (client_gone).
 class UpstreamTry {
  public:
   UpstreamTry(upstream::ConnectionPool& pool, Executor executor, const char* hop)

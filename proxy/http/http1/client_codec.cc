@@ -2,11 +2,27 @@
 
 #include <sys/socket.h>
 
+#include <type_traits>
+
 #include "proxy/http/http1/convert.h"
 #include "proxy/http/http1/stream_ops.h"
 
 namespace weft::http::http1 {
 namespace bhttp = boost::beast::http;
+namespace {
+
+// Whether a write that reported `n` bytes and `ec` may have put bytes on the wire. A plain
+// socket's count is exact; a failed TLS write reports 0 even if part of a record went out.
+template <typename Stream>
+bool mayHaveSent(const error_code& ec, size_t n) {
+  if constexpr (std::is_same_v<Stream, TcpStream>) {
+    return n > 0;
+  } else {
+    return n > 0 || ec;
+  }
+}
+
+}  // namespace
 
 template <typename Stream>
 ClientConnectionImpl<Stream>::ClientConnectionImpl(Stream stream, const Settings& settings,
@@ -21,6 +37,7 @@ ClientConnectionImpl<Stream>::ClientConnectionImpl(Stream stream, const Settings
 template <typename Stream>
 ClientStream& ClientConnectionImpl<Stream>::startStream() {
   reusable_ = false;
+  request_sent_ = false;
   request_done_ = false;
   keep_alive_ = false;
   parser_.reset();
@@ -56,6 +73,7 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const Reques
   deadline_.disarm();
   const error_code ec = timedOut(deadline_, write_ec);
   stats_.wrote(n);
+  request_sent_ = request_sent_ || mayHaveSent<Stream>(write_ec, n);
   if (!head.body.present) request_done_ = !ec;
   co_return ec;
 }
@@ -68,6 +86,7 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<co
   deadline_.disarm();
   const error_code ec = timedOut(deadline_, write_ec);
   stats_.wrote(n);
+  request_sent_ = request_sent_ || mayHaveSent<Stream>(write_ec, n);
   if (!ec && end) request_done_ = true;
   co_return ec;
 }
@@ -102,7 +121,7 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
 template <typename Stream>
 awaitable<BodyRead> ClientConnectionImpl<Stream>::readResponseBody(std::span<char> buffer) {
   armDeadline();
-  BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer);
+  BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer, settings_.chunkLimits());
   deadline_.disarm();
   r.ec = timedOut(deadline_, r.ec);
   stats_.read(r.n);

@@ -36,6 +36,7 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
   bool responseBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
   const HeaderMap& responseTrailers() const override { return no_trailers_; }
+  bool requestSent() const override { return request_sent_; }
   void abort() override { close(); }
 
  private:
@@ -53,6 +54,7 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   std::optional<Parser> parser_;
   HeaderMap no_trailers_;  // HTTP/1.1 responses' trailers are not forwarded
   bool head_request_ = false;
+  bool request_sent_ = false;  // a write of the current request put bytes on the socket
   bool request_done_ = false;
   bool keep_alive_ = false;
   bool reusable_ = false;

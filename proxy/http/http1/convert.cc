@@ -62,6 +62,10 @@ class HopScan {
           break;
         case bhttp::field::host:
           if (!host_) host_ = f.value();
+          ++host_count_;
+          break;
+        case bhttp::field::transfer_encoding:
+          has_transfer_encoding_ = true;
           break;
         case bhttp::field::expect:
           if (!expect_) expect_ = f.value();
@@ -88,6 +92,8 @@ class HopScan {
     return version < 11 ? first_keep_alive_ : !first_close_;
   }
   const std::optional<std::string_view>& host() const { return host_; }
+  size_t hostCount() const { return host_count_; }
+  bool hasTransferEncoding() const { return has_transfer_encoding_; }
   const std::optional<std::string_view>& expect() const { return expect_; }
 
  private:
@@ -117,8 +123,17 @@ class HopScan {
   bool first_close_ = false;
   bool first_keep_alive_ = false;
   std::optional<std::string_view> host_;
+  size_t host_count_ = 0;
+  bool has_transfer_encoding_ = false;
   std::optional<std::string_view> expect_;
 };
+
+// An authority without the default port of http, lowercase, for comparing two spellings.
+std::string canonicalAuthority(std::string_view authority) {
+  std::string out = weft::toLower(authority);
+  if (out.ends_with(":80")) out.resize(out.size() - 3);
+  return out;
+}
 
 // Copies end-to-end fields, dropping hop-by-hop ones and any named in Connection.
 template <typename Fields>
@@ -141,6 +156,33 @@ void copyEndToEnd(const Fields& in, const HopScan& scan, HeaderMap& out) {
 
 }  // namespace
 
+absl::Status checkRequestFraming(const bhttp::request_header<>& in, bool chunked) {
+  bool transfer_encoding = false;
+  std::string codings;
+  for (const auto& f : in) {
+    if (f.name() != bhttp::field::transfer_encoding) continue;
+    transfer_encoding = true;
+    if (!codings.empty()) codings.append(", ");
+    codings.append(f.value());
+  }
+  if (!transfer_encoding) return absl::OkStatus();
+  if (in.version() < 11) {
+    return absl::InvalidArgumentError(
+        weft::strCat("Transfer-Encoding '", codings, "' on an HTTP/1.0 request"));
+  }
+  if (!chunked) {
+    return absl::InvalidArgumentError(weft::strCat(
+        "Transfer-Encoding '", codings, "' does not end with chunked: the body length is unknown"));
+  }
+  // chunked is last (the parser says so): anything before it is a coding a proxy would pass on
+  // undecoded without saying so.
+  if (!weft::equalsIgnoreCase(weft::trim(codings), "chunked")) {
+    return absl::UnimplementedError(
+        weft::strCat("Transfer-Encoding '", codings, "': only chunked is supported"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out, HopInfo* hop) {
   const HopScan scan(in);
   if (hop) {
@@ -150,6 +192,12 @@ absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out, 
   out.method = std::string(in.method_string());
   if (in.method() == bhttp::verb::connect) {
     return absl::UnimplementedError("CONNECT is not supported");
+  }
+  // RFC 9110 §7.2 / RFC 9112 §3.2: one Host, and it must not name another authority than an
+  // absolute-form target does (the route would follow one, the app see the other).
+  if (scan.hostCount() > 1) {
+    return absl::InvalidArgumentError(
+        weft::strCat("request has ", scan.hostCount(), " Host headers"));
   }
   std::string_view target = in.target();
   if (weft::startsWithIgnoreCase(target, "http://")) {
@@ -165,6 +213,13 @@ absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out, 
     } else {
       out.path = weft::strCat("/", rest.substr(end));
     }
+    if (scan.host() && canonicalAuthority(*scan.host()) != canonicalAuthority(out.authority)) {
+      return absl::InvalidArgumentError(weft::strCat(
+          "Host '", *scan.host(), "' disagrees with the request target's '", out.authority, "'"));
+    }
+  } else if (target == "*" && in.method() != bhttp::verb::options) {
+    return absl::InvalidArgumentError(
+        weft::strCat("request target '*' is only for OPTIONS, not ", in.method_string()));
   } else if (target == "*" || (!target.empty() && target.front() == '/')) {
     if (!scan.host() || scan.host()->empty()) {
       return absl::InvalidArgumentError("request has no Host header");

@@ -21,11 +21,17 @@ struct HopInfo {
   bool expect_continue = false;  // Expect: 100-continue (requests)
 };
 
-// Fills `out` from a parsed request header. Rejects what a proxy cannot forward (no Host,
-// CONNECT, a target that is neither origin- nor absolute-form), with the reason.
+// Fills `out` from a parsed request header. Rejects what a proxy cannot forward (no Host, two
+// Host headers, a Host other than an absolute-form target's authority, CONNECT, `*` but for
+// OPTIONS, a target that is neither origin- nor absolute-form), with the reason.
 // `hop`, when given, receives the head's hop-by-hop facts (also on failure).
 absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out,
                            HopInfo* hop = nullptr);
+
+// RFC 9112 §6.1, §6.3: a request's Transfer-Encoding must be chunked alone (`chunked`: the
+// parser frames the body as chunked), and HTTP/1.0 has none. InvalidArgument (400, then close:
+// the body's end is unknown) or Unimplemented (501, another coding before chunked).
+absl::Status checkRequestFraming(const bhttp::request_header<>& in, bool chunked);
 
 // Appends the request head for the upstream hop: request line with the origin-form target,
 // Host, end-to-end headers, framing (Content-Length, or chunked for a streamed body), CRLF.

@@ -7,6 +7,7 @@
 
 #include "proxy/common/log.h"
 #include "proxy/http/http1/convert.h"
+#include "proxy/http/http1/errors.h"
 #include "proxy/http/http1/stream_ops.h"
 #include "proxy/http/local_reply.h"
 
@@ -39,7 +40,9 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
     parser_->body_limit(boost::none);  // bodies stream through; no size cap on the proxy
-    deadline_.arm(settings_.idle_timeout);
+    // Cancelled rather than closed at the deadline: a client that sent part of a header gets
+    // its 408.
+    deadline_.arm(settings_.idle_timeout, Deadline::OnExpiry::kCancel);
     auto [read_ec, n] = co_await readHeader(stream_, buffer_, *parser_, start);
     start = io::ReadStart::kWaitFirst;
     deadline_.disarm();
@@ -53,8 +56,17 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
 
     request_ = RequestHead{};
     response_started_ = response_done_ = false;
+    body_error_ = {};
     const auto& msg = parser_->get();
     head_request_ = msg.method() == bhttp::verb::head;
+    // A body whose end is unknown would be read as the next request (smuggling): refuse it
+    // and close.
+    if (auto framing = checkRequestFraming(msg.base(), parser_->chunked()); !framing.ok()) {
+      keep_alive_ = false;
+      const std::string reason(weft::sv(framing.message()));
+      co_await sendLocal(framing.code() == absl::StatusCode::kUnimplemented ? 501 : 400, reason);
+      break;
+    }
     HopInfo hop;
     auto st = toRequestHead(msg.base(), request_, &hop);
     keep_alive_ = hop.keep_alive;
@@ -70,6 +82,12 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     request_.body.present = !parser_->is_done();
 
     co_await handler_.handle(*this);
+    if (body_error_ && !response_started_) {
+      // The handler gave up on a body that broke the framing: the client still gets an answer.
+      keep_alive_ = false;
+      co_await sendLocal(400, bodyErrorText(body_error_));
+      break;
+    }
     // The connection carries another request only if this exchange ended cleanly on both sides.
     if (!response_done_ || !parser_->is_done() || !keep_alive_) break;
   }
@@ -108,8 +126,22 @@ awaitable<void> ServerConnectionImpl<Stream>::rejectMalformed(const error_code& 
 }
 
 template <typename Stream>
+std::string ServerConnectionImpl<Stream>::bodyErrorText(const error_code& ec) const {
+  if (ec == Errc::kChunkLineTooLong) {
+    return weft::strCat("malformed request body: chunk size line longer than ",
+                        settings_.max_chunk_line_bytes, " bytes");
+  }
+  if (ec == Errc::kTrailersTooLarge) {
+    return weft::strCat("malformed request body: trailers larger than ", settings_.max_header_bytes,
+                        " bytes");
+  }
+  return weft::strCat("malformed request body: ", ec.message());
+}
+
+template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::sendLocal(unsigned status, std::string_view reason) {
   log::warn("downstream request rejected: status=", status, " reason=\"", reason, "\"");
+  rejected_ = true;
   std::string body;
   const ResponseHead head = localReply(status, reason, body);
   if (auto ec = co_await sendResponseHead(head, false); ec) co_return;
@@ -128,10 +160,11 @@ awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char
     if (ec) co_return BodyRead{timedOut(deadline_, ec), 0, false};
   }
   deadline_.arm(settings_.read_timeout);
-  BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer);
+  BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer, settings_.chunkLimits());
   deadline_.disarm();
   r.ec = timedOut(deadline_, r.ec);
   stats_.read(r.n);
+  if (isMalformed(r.ec)) body_error_ = r.ec;
   co_return r;
 }
 
@@ -171,9 +204,10 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseBody(std::span<c
 template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::close() {
   auto& lowest = beast::get_lowest_layer(stream_);
-  if (parser_ && !parser_->is_done() && lowest.is_open()) {
-    // Unread request bytes would turn our close into a reset that can destroy the response in
-    // flight: stop sending, then discard what the client still sends, briefly.
+  if ((rejected_ || (parser_ && !parser_->is_done())) && lowest.is_open()) {
+    // Unread request bytes (a body, or whatever follows a request refused for its framing)
+    // would turn our close into a reset that can destroy the response in flight: stop sending,
+    // then discard what the client still sends, briefly.
     co_await lingeringClose(stream_, buffer_, deadline_);
   } else {
     co_await shutdownStream(stream_, deadline_);

@@ -51,6 +51,7 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
 
   awaitable<void> rejectMalformed(const error_code& ec);
   awaitable<void> sendLocal(unsigned status, std::string_view reason);
+  std::string bodyErrorText(const error_code& ec) const;
   awaitable<void> close();
 
   Stream stream_;
@@ -72,6 +73,8 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   bool expect_continue_ = false;
   bool response_started_ = false;
   bool response_done_ = false;
+  bool rejected_ = false;  // the codec answered a request itself and closes after it
+  error_code body_error_;  // the request body broke HTTP/1.1's framing or a limit
 };
 
 extern template class ServerConnectionImpl<TcpStream>;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -14,8 +15,28 @@
 #include "proxy/common/deadline.h"
 #include "proxy/common/stream_io.h"
 #include "proxy/http/codec.h"
+#include "proxy/http/http1/errors.h"
+#include "proxy/http/http1/settings.h"
 
 namespace weft::http::http1 {
+
+// The parser asked for more bytes of a chunked body while `buffer` holds what it could not take
+// yet: a chunk's size line (maybe after the previous chunk's CRLF), or the last chunk's line and
+// a trailer section. Too much of either is an error, before the buffer grows further.
+template <typename Parser>
+error_code checkChunkLimits(const Parser& parser, const beast::flat_buffer& buffer,
+                            const ChunkLimits& limits) {
+  if (limits.line_bytes == 0 || buffer.size() <= limits.line_bytes) return {};
+  if (!parser.is_header_done() || !parser.chunked()) return {};
+  std::string_view pending(static_cast<const char*>(buffer.data().data()), buffer.size());
+  if (pending.starts_with("\r\n")) pending.remove_prefix(2);
+  const size_t eol = pending.find("\r\n");
+  if (eol == std::string_view::npos || eol > limits.line_bytes) return Errc::kChunkLineTooLong;
+  if (limits.trailer_bytes != 0 && pending.size() - eol > limits.trailer_bytes) {
+    return Errc::kTrailersTooLarge;
+  }
+  return {};
+}
 
 // Beast's http::async_read_some, as a plain loop in the caller's coroutine: what is buffered is
 // parsed without a trip through the scheduler, and no composed-operation layers (work guards,
@@ -26,7 +47,8 @@ namespace weft::http::http1 {
 template <typename Stream, typename Parser>
 awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_buffer& buffer,
                                                   Parser& parser,
-                                                  io::ReadStart start = io::ReadStart::kTry) {
+                                                  io::ReadStart start = io::ReadStart::kTry,
+                                                  const ChunkLimits& limits = {}) {
   error_code ec;
   size_t consumed = 0;
   bool parse = buffer.size() != 0;
@@ -37,7 +59,8 @@ awaitable<std::pair<error_code, size_t>> readSome(Stream& stream, beast::flat_bu
       consumed += used;
       buffer.consume(used);
       if (ec != beast::http::error::need_more) break;
-      ec = {};
+      ec = checkChunkLimits(parser, buffer, limits);
+      if (ec) break;
     }
     parse = true;
     size_t size = beast::read_size(buffer, 65536);
@@ -82,13 +105,13 @@ awaitable<std::pair<error_code, size_t>> readHeader(Stream& stream, beast::flat_
 // Reads at least one byte of body (or the end of it) into `out` through a buffer_body parser.
 template <typename Stream, typename Parser>
 awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
-                                 std::span<char> out) {
+                                 std::span<char> out, const ChunkLimits& limits) {
   BodyRead r;
   while (!parser.is_done() && r.n == 0) {
     auto& body = parser.get().body();
     body.data = out.data();
     body.size = out.size();
-    auto [ec, consumed] = co_await readSome(stream, buffer, parser);
+    auto [ec, consumed] = co_await readSome(stream, buffer, parser, io::ReadStart::kTry, limits);
     (void)consumed;
     r.n = out.size() - body.size;
     if (ec == beast::http::error::need_buffer) ec = {};

@@ -237,6 +237,12 @@ int ClientSession::onDataChunk(int32_t stream_id, const uint8_t* data, size_t si
   return 0;
 }
 
+int ClientSession::onFrameSend(const nghttp2_frame& frame) {
+  if (frame.hd.type != NGHTTP2_HEADERS) return 0;
+  if (ClientStreamState* state = find(frame.hd.stream_id)) state->head_sent = true;
+  return 0;
+}
+
 int ClientSession::onFrameNotSend(const nghttp2_frame& frame) {
   if (frame.hd.type != NGHTTP2_HEADERS) return 0;
   auto it = streams_.find(frame.hd.stream_id);

@@ -45,6 +45,7 @@ struct ClientStreamState {
   size_t out_off = 0;
   bool out_end = false;
   bool deferred = false;
+  bool head_sent = false;     // HEADERS went to the connection's writer: the peer may see it
   bool request_done = false;  // END_STREAM sent
   // Life.
   bool closed = false;
@@ -99,6 +100,7 @@ class ClientSession final : public SessionBase {
   int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);
   int onFrameRecv(const nghttp2_frame& frame);
   int onDataChunk(int32_t stream_id, const uint8_t* data, size_t size);
+  int onFrameSend(const nghttp2_frame& frame);
   int onFrameNotSend(const nghttp2_frame& frame);
   int onStreamClose(int32_t stream_id, uint32_t error_code);
   ssize_t readData(ClientStreamState& state, uint8_t* buf, size_t length, uint32_t* flags);

@@ -33,6 +33,7 @@ class ClientStreamImpl final : public Http2ClientStream {
   awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
   bool responseBodyBuffered() const override;
   const HeaderMap& responseTrailers() const override { return state_->trailers; }
+  bool requestSent() const override { return state_->head_sent; }
   void abort() override;
 
   // Http2ClientStream

@@ -34,6 +34,7 @@ class FakeStream : public http::ClientStream {
   awaitable<http::BodyRead> readResponseBody(std::span<char>) override { std::abort(); }
   bool responseBodyBuffered() const override { return false; }
   const http::HeaderMap& responseTrailers() const override { return trailers_; }
+  bool requestSent() const override { return false; }
   void abort() override { ++aborts; }
 
   int aborts = 0;

@@ -101,8 +101,8 @@ TEST(ToRequestHeadTest, KeepsRepeatedEndToEndHeadersInOrder) {
 
 TEST(ToRequestHeadTest, AbsoluteForm) {
   RequestHead head;
-  auto st =
-      toRequestHead(parse("GET http://backend:8080/x?y HTTP/1.1\r\nHost: ignored\r\n\r\n"), head);
+  auto st = toRequestHead(
+      parse("GET http://backend:8080/x?y HTTP/1.1\r\nHost: Backend:8080\r\n\r\n"), head);
   ASSERT_TRUE(st.ok()) << st;
   EXPECT_EQ(head.authority, "backend:8080");
   EXPECT_EQ(head.path, "/x?y");
@@ -336,6 +336,77 @@ TEST(AppendResponseHeadTest, ConnectionCloseAndUnknownStatus) {
   bhttp::response_header<> out = writtenResponse(head, true, false);
   EXPECT_EQ(out.result_int(), 299u);
   EXPECT_EQ(out[bhttp::field::connection], "close");
+}
+
+// RFC 9112 §3.2.2 / issue #14: a Host naming another authority than the absolute-form target
+// would route by one and show the app the other.
+TEST(ToRequestHeadTest, HostDisagreeingWithAbsoluteFormRejected) {
+  RequestHead head;
+  auto st =
+      toRequestHead(parse("GET http://backend:8080/x HTTP/1.1\r\nHost: admin:8080\r\n\r\n"), head);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "Host 'admin:8080' disagrees with the request target's 'backend:8080'");
+  // The default port is the same authority.
+  RequestHead same;
+  EXPECT_TRUE(
+      toRequestHead(parse("GET http://backend:80/x HTTP/1.1\r\nHost: backend\r\n\r\n"), same).ok());
+}
+
+TEST(ToRequestHeadTest, TwoHostHeadersRejected) {
+  RequestHead head;
+  auto st = toRequestHead(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), head);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "request has 2 Host headers");
+}
+
+TEST(ToRequestHeadTest, AsteriskOnlyForOptions) {
+  RequestHead head;
+  auto st = toRequestHead(parse("GET * HTTP/1.1\r\nHost: a\r\n\r\n"), head);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "request target '*' is only for OPTIONS, not GET");
+  RequestHead options;
+  ASSERT_TRUE(toRequestHead(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), options).ok());
+  EXPECT_EQ(options.path, "*");
+}
+
+// RFC 9112 §6.3: a request's body length is known only from chunked as the last (here: only)
+// coding or from Content-Length; HTTP/1.0 has no Transfer-Encoding.
+absl::Status framing(std::string raw) {
+  bhttp::request_parser<bhttp::empty_body> parser;
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(raw), ec);
+  EXPECT_TRUE(parser.is_header_done()) << ec.message();
+  return checkRequestFraming(parser.get().base(), parser.chunked());
+}
+
+TEST(CheckRequestFramingTest, ChunkedAloneOrNoTransferEncoding) {
+  EXPECT_TRUE(framing("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n").ok());
+  EXPECT_TRUE(framing("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n").ok());
+  EXPECT_TRUE(framing("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n").ok());
+  EXPECT_TRUE(framing("GET / HTTP/1.0\r\n\r\n").ok());
+}
+
+TEST(CheckRequestFramingTest, LastCodingNotChunkedIs400) {
+  for (const char* te : {"xchunked", "gzip", "chunked, identity", "chunked, chunked"}) {
+    auto st =
+        framing(weft::strCat("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ", te, "\r\n\r\n"));
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << te;
+    EXPECT_EQ(st.message(),
+              weft::strCat("Transfer-Encoding '", te,
+                           "' does not end with chunked: the body length is unknown"));
+  }
+}
+
+TEST(CheckRequestFramingTest, OtherCodingBeforeChunkedIs501) {
+  auto st = framing("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(st.message(), "Transfer-Encoding 'gzip, chunked': only chunked is supported");
+}
+
+TEST(CheckRequestFramingTest, TransferEncodingOnHttp10Is400) {
+  auto st = framing("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "Transfer-Encoding 'chunked' on an HTTP/1.0 request");
 }
 
 }  // namespace

@@ -134,7 +134,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     replay = std::make_unique<std::string>();
     if (!co_await readReplayBody(stream, buffer, *replay)) co_return Outcome{};
   }
-  BodySource body{stream, replay.get(), buffer};
+  BodySource body{stream, replay.get()};
 
   ServiceState* service = plan.hosts != nullptr ? &plan.hosts->owner() : nullptr;
   UpstreamTry upstream_try(ctx_.pool, ctx_.io.get_executor(), hop_);

@@ -132,26 +132,11 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         if (failed(ec, "write failed")) continue;
         co_return;
       }
-    } else if (request.body.present && lease.multiplexed() && body.stream.downstream().http2) {
-      // Full duplex end to end: the body streams on while the response is read.
+    } else if (request.body.present) {
+      // Full duplex: the body streams on while the response is read, so a response that comes
+      // before the whole body (gRPC streaming, or a 413 to an upload) reaches the client at once.
       body.consumed = true;
       out.pump = RequestBodyPump::start(executor_, body.stream, upstream);
-    } else if (request.body.present) {
-      body.consumed = true;
-      for (;;) {
-        http::BodyRead r = co_await body.stream.readRequestBody(body.buffer);
-        if (r.ec) {
-          lease.abandon();
-          log::info(hop_, " request body aborted by client: ", errorText(r.ec));
-          out.client_gone = true;
-          co_return;
-        }
-        if (auto ec = co_await upstream.sendRequestBody(body.buffer.first(r.n), r.end); ec) {
-          failed(ec, "write failed");
-          co_return;
-        }
-        if (r.end) break;
-      }
     }
     if (auto ec = co_await upstream.readResponseHead(out.head); ec) {
       if (out.pump && out.pump->clientGone()) out.client_gone = true;

@@ -15,12 +15,12 @@
 
 namespace weft::pipeline {
 
-// Where the request body comes from on a try: the client's stream (once), or the copy held for
-// replay (any number of times).
+// Where the request body comes from on a try: the client's stream (once, streamed by a
+// RequestBodyPump while the response is read), or the copy held for replay (any number of
+// times).
 struct BodySource {
   http::ServerStream& stream;
   const std::string* replay = nullptr;  // set: send this and never touch the stream's body
-  std::span<char> buffer;               // scratch for streaming
   bool consumed = false;                // part of the stream's body was sent: it cannot be resent
 };
 

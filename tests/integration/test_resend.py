@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import http.client
+import subprocess
 import threading
 import time
 
@@ -154,7 +155,25 @@ def chunked_post(port: int, body: bytes) -> load.Result:
         conn.close()
 
 
-def test_streamed_body_is_never_resent_empty(proxies):
+def chunked_post_h2(port: int, body: bytes) -> load.Result:
+    """The same over HTTP/2 (curl, prior knowledge): the body streams from stdin with no
+    content-length, so the client sidecar pumps it while it reads the response."""
+    t0 = time.monotonic()
+    p = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-X", "POST", "-T", "-",
+                        "-H", f"Host: {F.SERVICE}", "-H", f"x-test-id: {body.decode()}",
+                        "-o", "-", "-D", "-", "--max-time", "10",
+                        f"http://127.0.0.1:{port}/upload"],
+                       input=body, capture_output=True, timeout=20)
+    head, _, data = p.stdout.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
+    err = next((ln.split(":", 1)[1].strip() for ln in lines[1:]
+                if ln.lower().startswith("x-weft-error:")), None)
+    return load.Result(t0, time.monotonic(), status, data, err, p.stderr.decode())
+
+
+@pytest.mark.parametrize("send", [chunked_post, chunked_post_h2], ids=["http1", "h2"])
+def test_streamed_body_is_never_resent_empty(proxies, send):
     apps = {v: RecordingApp(v).start() for v in ("v1", "v2")}
     try:
         # The web sidecar's certificate comes from rogue-ca: v2's sidecar trusts that CA too,
@@ -164,10 +183,12 @@ def test_streamed_body_is_never_resent_empty(proxies):
                          (proxies.certs / "rogue-ca.pem").read_bytes())
         backends = {
             "v1": proxies.start(f"{F.SERVICE}-v1", service=F.SERVICE, app_port=apps["v1"].port,
-                                extra_args=["--labels", "version=v1"]),
+                                extra_args=["--labels", "version=v1",
+                                            *M.app_protocol_args("http1")]),
             "v2": proxies.start(f"{F.SERVICE}-v2", service=F.SERVICE, app_port=apps["v2"].port,
                                 trust_bundle="ca-and-rogue-ca",
-                                extra_args=["--labels", "version=v2"]),
+                                extra_args=["--labels", "version=v2",
+                                            *M.app_protocol_args("http1")]),
         }
         addrs = {v: f"127.0.0.1:{p.inbound}" for v, p in backends.items()}
         route = F.route_yaml("""
@@ -177,18 +198,17 @@ def test_streamed_body_is_never_resent_empty(proxies):
         client = proxies.start("web", service="web", app_port=apps["v1"].port, cert="rogue",
                                trust_bundle="ca-and-rogue-ca", config=F.documents(
             F.service_yaml(addrs, subsets=False), route, F.policy_yaml(**POLICY)))
-        results = [chunked_post(client.outbound, f"chunked-body-{i:04d}".encode())
-                   for i in range(20)]
-        refused = [r for r in results if r.status != 200]
-        assert refused, "no request met v1's rejecting sidecar: the test proves nothing"
-        for r in refused:
-            assert r.status == 503 and r.weft_error and "connect failed" in r.weft_error \
-                and "alert" in r.weft_error, str(r)
-        assert apps["v1"].requests == [], "v1's sidecar let a request through"
+        results = [send(client.outbound, f"chunked-body-{i:04d}".encode()) for i in range(20)]
         bodies = [body for _, _, body in apps["v2"].requests]
         assert all(len(b) == len("chunked-body-0000") for b in bodies), \
             f"v2's app got a body cut short by a resend: {bodies}"
         assert len(bodies) == sum(1 for r in results if r.status == 200)
+        assert apps["v1"].requests == [], "v1's sidecar let a request through"
+        refused = [r for r in results if r.status != 200]
+        assert refused, "no request met v1's rejecting sidecar (or each was resent)"
+        for r in refused:
+            assert r.status == 503 and r.weft_error and "connect failed" in r.weft_error \
+                and "alert" in r.weft_error, str(r)
     finally:
         for a in apps.values():
             a.stop()

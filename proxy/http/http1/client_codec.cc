@@ -28,7 +28,8 @@ template <typename Stream>
 ClientConnectionImpl<Stream>::ClientConnectionImpl(Stream stream, const Settings& settings,
                                                    metrics::TcpCounters& counters)
     : stream_(std::move(stream)),
-      deadline_(beast::get_lowest_layer(stream_)),
+      read_deadline_(beast::get_lowest_layer(stream_)),
+      write_deadline_(beast::get_lowest_layer(stream_)),
       settings_(settings),
       stats_(counters) {
   buffer_.reserve(kReadBufferBytes);
@@ -68,10 +69,10 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const Reques
   writer_.startRequest(head);
   // Held back, the head goes out with the first body bytes in one write.
   if (head.body.present && !flush) co_return error_code{};
-  armDeadline();
+  write_deadline_.arm(settings_.read_timeout);
   auto [write_ec, n] = co_await writer_.write(stream_, {}, !head.body.present);
-  deadline_.disarm();
-  const error_code ec = timedOut(deadline_, write_ec);
+  write_deadline_.disarm();
+  const error_code ec = timedOut(write_deadline_, write_ec);
   stats_.wrote(n);
   request_sent_ = request_sent_ || mayHaveSent<Stream>(write_ec, n);
   if (!head.body.present) request_done_ = !ec;
@@ -81,10 +82,12 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const Reques
 template <typename Stream>
 awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<const char> data,
                                                                     bool end) {
-  armDeadline();
+  write_deadline_.arm(settings_.read_timeout);
   auto [write_ec, n] = co_await writer_.write(stream_, data, end);
-  deadline_.disarm();
-  const error_code ec = timedOut(deadline_, write_ec);
+  write_deadline_.disarm();
+  const error_code ec = timedOut(write_deadline_, write_ec);
+  // An upload that moves is progress on the exchange: the wait for the response head goes on.
+  if (awaiting_head_ && n > 0) read_deadline_.arm(settings_.read_timeout);
   stats_.wrote(n);
   request_sent_ = request_sent_ || mayHaveSent<Stream>(write_ec, n);
   if (!ec && end) request_done_ = true;
@@ -98,11 +101,13 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
     parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
     parser_->body_limit(boost::none);
     if (head_request_) parser_->skip(true);
-    armDeadline();
+    read_deadline_.arm(settings_.read_timeout);
+    awaiting_head_ = true;
     auto [ec, n] = co_await readHeader(stream_, buffer_, *parser_);
-    deadline_.disarm();
+    awaiting_head_ = false;
+    read_deadline_.disarm();
     stats_.read(n);
-    if (ec) co_return timedOut(deadline_, ec);
+    if (ec) co_return timedOut(read_deadline_, ec);
     unsigned status = parser_->get().result_int();
     // Interim responses (100 Continue, 103 Early Hints) are consumed here; 101 is never asked for.
     if (status >= 100 && status < 200 && status != 101) continue;
@@ -120,10 +125,10 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
 
 template <typename Stream>
 awaitable<BodyRead> ClientConnectionImpl<Stream>::readResponseBody(std::span<char> buffer) {
-  armDeadline();
+  read_deadline_.arm(settings_.read_timeout);
   BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer, settings_.chunkLimits());
-  deadline_.disarm();
-  r.ec = timedOut(deadline_, r.ec);
+  read_deadline_.disarm();
+  r.ec = timedOut(read_deadline_, r.ec);
   stats_.read(r.n);
   if (r.end) finishIfDone();
   co_return r;

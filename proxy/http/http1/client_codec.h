@@ -17,7 +17,8 @@
 namespace weft::http::http1 {
 
 // HTTP/1.1 client side of an upstream connection (to the local app, or to a peer sidecar over
-// mTLS). One exchange at a time; reusable when the last one ended cleanly with keep-alive.
+// mTLS). One exchange at a time; reusable when the last one ended cleanly with keep-alive. The
+// request body may be sent from one coroutine while another reads the response (full duplex).
 template <typename Stream>
 class ClientConnectionImpl final : public ClientConnection, public ClientStream {
  public:
@@ -42,11 +43,13 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
  private:
   using Parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
-  void armDeadline() { deadline_.arm(settings_.read_timeout); }
   void finishIfDone();
 
   Stream stream_;
-  Deadline deadline_;  // after stream_: it closes stream_'s socket
+  // After stream_: they close its socket. The request body may be written while the response
+  // is read (an app may answer before it has read the whole body), so each side has its own.
+  Deadline read_deadline_;
+  Deadline write_deadline_;
   const Settings& settings_;
   metrics::ConnectionStats stats_;
   boost::beast::flat_buffer buffer_;
@@ -54,7 +57,8 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   std::optional<Parser> parser_;
   HeaderMap no_trailers_;  // HTTP/1.1 responses' trailers are not forwarded
   bool head_request_ = false;
-  bool request_sent_ = false;  // a write of the current request put bytes on the socket
+  bool awaiting_head_ = false;  // readResponseHead is waiting (maybe while the body uploads)
+  bool request_sent_ = false;   // a write of the current request put bytes on the socket
   bool request_done_ = false;
   bool keep_alive_ = false;
   bool reusable_ = false;

@@ -21,6 +21,7 @@ ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo
                                                    beast::flat_buffer buffer)
     : stream_(std::move(stream)),
       deadline_(beast::get_lowest_layer(stream_)),
+      write_deadline_(beast::get_lowest_layer(stream_)),
       info_(std::move(info)),
       handler_(handler),
       settings_(settings),
@@ -57,6 +58,7 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     request_ = RequestHead{};
     response_started_ = response_done_ = false;
     body_error_ = {};
+    body_cancelled_ = false;
     const auto& msg = parser_->get();
     head_request_ = msg.method() == bhttp::verb::head;
     // A body whose end is unknown would be read as the next request (smuggling): refuse it
@@ -150,22 +152,40 @@ awaitable<void> ServerConnectionImpl<Stream>::sendLocal(unsigned status, std::st
 
 template <typename Stream>
 awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char> buffer) {
+  if (body_cancelled_) co_return BodyRead{asio::error::operation_aborted, 0, false};
   if (expect_continue_) {
     expect_continue_ = false;
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    deadline_.arm(settings_.read_timeout);
-    auto [ec, n] = co_await io::writeAll(stream_, asio::buffer(kContinue));
-    deadline_.disarm();
-    stats_.wrote(n);
-    if (ec) co_return BodyRead{timedOut(deadline_, ec), 0, false};
+    // Once the response has started, the client is told no more (RFC 9110 §10.1.1).
+    if (!response_started_) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      write_deadline_.arm(settings_.read_timeout);
+      auto [ec, n] = co_await io::writeAll(stream_, asio::buffer(kContinue));
+      write_deadline_.disarm();
+      stats_.wrote(n);
+      if (ec) co_return BodyRead{timedOut(write_deadline_, ec), 0, false};
+    }
   }
   deadline_.arm(settings_.read_timeout);
+  reading_body_ = true;
   BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer, settings_.chunkLimits());
+  reading_body_ = false;
   deadline_.disarm();
   r.ec = timedOut(deadline_, r.ec);
+  if (body_cancelled_ && r.ec) r.ec = asio::error::operation_aborted;
   stats_.read(r.n);
   if (isMalformed(r.ec)) body_error_ = r.ec;
   co_return r;
+}
+
+template <typename Stream>
+void ServerConnectionImpl<Stream>::cancelRequestBody() {
+  body_cancelled_ = true;
+  // Only a read waits here now (the response is complete): cancel it. The unread rest is
+  // drained, briefly, when the connection closes.
+  if (reading_body_) {
+    error_code ignored;
+    beast::get_lowest_layer(stream_).cancel(ignored);
+  }
 }
 
 template <typename Stream>
@@ -179,10 +199,10 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const Respo
   writer_.startResponse(head, body_allowed, keep_alive_);
   // Held back, the head goes out with the first body bytes in one write.
   if (!flush && has_body) co_return error_code{};
-  deadline_.arm(settings_.read_timeout);
+  write_deadline_.arm(settings_.read_timeout);
   auto [write_ec, n] = co_await writer_.write(stream_, {}, !has_body);
-  deadline_.disarm();
-  const error_code ec = timedOut(deadline_, write_ec);
+  write_deadline_.disarm();
+  const error_code ec = timedOut(write_deadline_, write_ec);
   stats_.wrote(n);
   if (!ec && !has_body) response_done_ = true;
   co_return ec;
@@ -192,10 +212,10 @@ template <typename Stream>
 awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseBody(std::span<const char> data,
                                                                      bool end) {
   if (response_done_) co_return error_code{};
-  deadline_.arm(settings_.read_timeout);
+  write_deadline_.arm(settings_.read_timeout);
   auto [write_ec, n] = co_await writer_.write(stream_, data, end);
-  deadline_.disarm();
-  const error_code ec = timedOut(deadline_, write_ec);
+  write_deadline_.disarm();
+  const error_code ec = timedOut(write_deadline_, write_ec);
   stats_.wrote(n);
   if (!ec && end) response_done_ = true;
   co_return ec;

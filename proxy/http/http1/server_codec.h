@@ -18,7 +18,8 @@ namespace weft::http::http1 {
 
 // HTTP/1.1 server side of a downstream connection, over a plain or TLS stream. Requests are
 // handled one at a time in arrival order, so pipelined requests get their responses in order.
-// Bodies stream in both directions through a caller-supplied buffer; nothing is held whole.
+// Bodies stream in both directions through a caller-supplied buffer; nothing is held whole. The
+// request body may be read while the response is written (full duplex).
 template <typename Stream>
 class ServerConnectionImpl final : public ServerConnection, public ServerStream {
  public:
@@ -36,7 +37,7 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   RequestHead& request() override { return request_; }
   const DownstreamInfo& downstream() const override { return info_; }
   awaitable<BodyRead> readRequestBody(std::span<char> buffer) override;
-  void cancelRequestBody() override {}
+  void cancelRequestBody() override;
   bool requestBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
   awaitable<error_code> sendResponseHead(const ResponseHead& head, bool flush) override;
   awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) override;
@@ -55,7 +56,10 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   awaitable<void> close();
 
   Stream stream_;
-  Deadline deadline_;  // after stream_: it closes stream_'s socket
+  // After stream_: they close its socket. The request body may be read while the response is
+  // written (the pipeline reads it in a coroutine of its own), so each side has its own.
+  Deadline deadline_;  // reads
+  Deadline write_deadline_;
   DownstreamInfo info_;
   StreamHandler& handler_;
   const Settings& settings_;
@@ -73,8 +77,10 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   bool expect_continue_ = false;
   bool response_started_ = false;
   bool response_done_ = false;
-  bool rejected_ = false;  // the codec answered a request itself and closes after it
-  error_code body_error_;  // the request body broke HTTP/1.1's framing or a limit
+  bool rejected_ = false;        // the codec answered a request itself and closes after it
+  error_code body_error_;        // the request body broke HTTP/1.1's framing or a limit
+  bool reading_body_ = false;    // a readRequestBody is in flight
+  bool body_cancelled_ = false;  // the rest of the request body is not wanted
 };
 
 extern template class ServerConnectionImpl<TcpStream>;

@@ -278,6 +278,7 @@ ssize_t ClientSession::readData(ClientStreamState& state, uint8_t* buf, size_t l
                                 uint32_t* flags) {
   const size_t n = std::min(length, state.queued());
   if (n > 0) {
+    state.body_progress = Signal::Clock::now();
     std::memcpy(buf, state.out.data() + state.out_off, n);
     state.out_off += n;
     if (state.out_off == state.out.size()) {

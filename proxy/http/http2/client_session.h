@@ -45,6 +45,7 @@ struct ClientStreamState {
   size_t out_off = 0;
   bool out_end = false;
   bool deferred = false;
+  Signal::Clock::time_point body_progress{};  // when nghttp2 last took request body bytes
   bool head_sent = false;     // HEADERS went to the connection's writer: the peer may see it
   bool request_done = false;  // END_STREAM sent
   // Life.

@@ -58,8 +58,12 @@ awaitable<error_code> ClientStreamImpl::sendRequestBody(std::span<const char> da
 
 awaitable<error_code> ClientStreamImpl::readResponseHead(ResponseHead& head) {
   ClientStreamState& s = *state_;
-  const auto until = deadline();
+  const auto timeout = session_->settings().read_timeout;
+  const auto start = Signal::Clock::now();
   while (!s.head_done && !s.error) {
+    // A request body still going out (full duplex) is progress too: a slow upload is not a
+    // silent peer.
+    const auto until = std::max(start, s.body_progress) + timeout;
     if (!co_await wait(s.read_signal, until)) co_return beast::error::timeout;
   }
   if (!s.head_done) co_return s.error;

@@ -69,6 +69,17 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
       co_await sendLocal(framing.code() == absl::StatusCode::kUnimplemented ? 501 : 400, reason);
       break;
     }
+    // An Upgrade the mesh cannot carry is refused in words, not dropped for the app to puzzle
+    // over. h2c is ignored instead (RFC 9110 §7.8 lets a server do that): the request is served
+    // as HTTP/1.1.
+    if (parser_->upgrade() &&
+        !weft::equalsIgnoreCase(weft::trim(msg[bhttp::field::upgrade]), "h2c")) {
+      keep_alive_ = false;
+      const std::string reason = weft::strCat("Upgrade '", msg[bhttp::field::upgrade],
+                                              "' is not supported through the mesh");
+      co_await sendLocal(501, reason);
+      break;
+    }
     HopInfo hop;
     auto st = toRequestHead(msg.base(), request_, &hop);
     keep_alive_ = hop.keep_alive;

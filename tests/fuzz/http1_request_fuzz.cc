@@ -1,38 +1,42 @@
-// A request head as the HTTP/1 server codec parses it (64 KiB header limit), then converted to
-// the codec-neutral head. Conversion must never crash; an accepted head must be forwardable.
+// A request as the HTTP/1 server codec parses it off a socket (64 KiB header limit, the chunk
+// line and trailer limits, in pieces), its framing checked, then converted to the codec-neutral
+// head. Must never crash; what is held unparsed stays within the limits; an accepted head must
+// be forwardable and parse again to the same request.
 
 #include <cstddef>
 #include <cstdint>
-
-#include <boost/asio/buffer.hpp>
 #include <string>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include "proxy/http/http1/convert.h"
+#include "tests/fuzz/http1_feed.h"
 
 namespace bhttp = boost::beast::http;
 
+namespace {
+
+constexpr size_t kHeaderLimit = 64 * 1024;
+constexpr weft::http::http1::ChunkLimits kLimits{4096, kHeaderLimit};
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bhttp::request_parser<bhttp::buffer_body> parser;
-  parser.header_limit(64 * 1024);
-  parser.body_limit(1024 * 1024);
-  char body[512];
-  boost::asio::const_buffer in(data, size);
-  while (in.size() > 0 && !parser.is_done()) {
-    if (parser.is_header_done()) {
-      parser.get().body().data = body;
-      parser.get().body().size = sizeof(body);
-    }
-    boost::beast::error_code ec;
-    size_t used = parser.put(in, ec);
-    in += used;
-    if (ec == bhttp::error::need_buffer) continue;
-    if (ec || used == 0) break;
-  }
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(boost::none);
+  const weft::fuzz::Fed fed = weft::fuzz::feedHttp1(parser, data, size, kLimits);
+  // The header limit, or the chunk line and trailer limits, bound what waits unparsed.
+  const size_t bound = std::max(kHeaderLimit, kLimits.line_bytes + kLimits.trailer_bytes + 2) +
+                       weft::fuzz::kMaxPiece;
+  if (fed.max_held > bound) __builtin_trap();
   if (!parser.is_header_done()) return 0;
+  if (!weft::http::http1::checkRequestFraming(parser.get().base(), parser.chunked()).ok()) {
+    return 0;
+  }
 
   weft::http::RequestHead head;
   if (!weft::http::http1::toRequestHead(parser.get().base(), head).ok()) return 0;

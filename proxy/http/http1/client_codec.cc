@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "proxy/http/http1/convert.h"
+#include "proxy/http/http1/errors.h"
 #include "proxy/http/http1/stream_ops.h"
 
 namespace weft::http::http1 {
@@ -109,6 +110,7 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
     stats_.read(n);
     if (ec) co_return timedOut(read_deadline_, ec);
     unsigned status = parser_->get().result_int();
+    if (status < 100) co_return Errc::kBadStatus;
     // Interim responses (100 Continue, 103 Early Hints) are consumed here; 101 is never asked for.
     if (status >= 100 && status < 200 && status != 101) continue;
     break;

@@ -13,6 +13,8 @@ const boost::system::error_category& errorCategory() {
           return "chunk size line too long";
         case Errc::kTrailersTooLarge:
           return "trailer section too large";
+        case Errc::kBadStatus:
+          return "response status below 100";
       }
       return "unknown http1 error";
     }

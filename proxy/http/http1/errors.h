@@ -10,6 +10,8 @@ enum class Errc {
   kChunkLineTooLong = 1,
   // A chunked body's trailer section exceeded Settings::max_header_bytes.
   kTrailersTooLarge,
+  // A response status below 100 (Beast's parser takes any three digits).
+  kBadStatus,
 };
 
 const boost::system::error_category& errorCategory();

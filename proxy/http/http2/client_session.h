@@ -90,7 +90,7 @@ class ClientSession final : public SessionBase {
   void forget() { --unsubmitted_; }
 
  private:
-  static constexpr bool kOnFrameSend = false;
+  static constexpr bool kOnFrameSend = true;
   static constexpr bool kOnFrameNotSend = true;
   friend struct Trampolines<ClientSession>;
   static constexpr std::string_view kLogName = "http2 client";

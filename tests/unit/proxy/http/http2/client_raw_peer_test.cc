@@ -76,6 +76,7 @@ class Http2ClientRawTest : public ClientFixture {
         ResponseHead response;
         if (!out[i]->ec) out[i]->ec = co_await streams[i]->readResponseHead(response);
         out[i]->status = response.status;
+        out[i]->sent = streams[i]->requestSent();
       }
       ids_ = {s1->id(), s3->id()};
     }());
@@ -104,6 +105,9 @@ TEST_F(Http2ClientRawTest, GoawayRefusesStreamsAboveLastStreamIdAndStopsReuse) {
   ASSERT_FALSE(one.ec) << one.ec.message();
   EXPECT_EQ(one.status, 200u);
   EXPECT_TRUE(isRefused(three.ec)) << three.ec.message();
+  // Both HEADERS left (the peer may have seen them); stream 3 is refused all the same.
+  EXPECT_TRUE(one.sent);
+  EXPECT_TRUE(three.sent);
   EXPECT_FALSE(conn_->reusable());
   EXPECT_FALSE(conn_->canOpenStream());
   Fetched later;
@@ -111,8 +115,10 @@ TEST_F(Http2ClientRawTest, GoawayRefusesStreamsAboveLastStreamIdAndStopsReuse) {
     auto stream = conn_->openStream();
     const RequestHead head = request("GET", "/");
     later.ec = co_await stream->sendRequestHead(head, true);
+    later.sent = stream->requestSent();
   }());
   EXPECT_TRUE(isRefused(later.ec)) << later.ec.message();
+  EXPECT_FALSE(later.sent) << "a request that never left the client must say so";
 }
 
 TEST_F(Http2ClientRawTest, RstStreamRefusedIsDistinguishableFromOtherResets) {

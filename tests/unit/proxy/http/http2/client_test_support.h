@@ -47,6 +47,7 @@ struct Fetched {
   HeaderMap headers;  // of the response head
   std::string body;
   bool done = false;
+  bool sent = false;  // the stream's requestSent() once the exchange was over
 };
 
 inline RequestHead request(std::string method, std::string path) {

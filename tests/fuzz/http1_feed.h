@@ -1,0 +1,64 @@
+#pragma once
+
+// Feeds fuzz input to a Beast HTTP/1.1 parser the way the codecs' readSome does off a socket:
+// in small pieces (their sizes taken from the input), parsing what is buffered, and checking
+// the chunk limits whenever the parser asks for more. Tracks the most bytes ever held unparsed,
+// which the limits must bound.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "proxy/http/http1/stream_ops.h"
+
+namespace weft::fuzz {
+
+inline constexpr size_t kMaxPiece = 97;
+
+struct Fed {
+  boost::system::error_code ec;  // what stopped parsing (none: done, or the input ran out)
+  size_t max_held = 0;           // most bytes buffered but not yet taken by the parser
+};
+
+template <typename Parser>
+Fed feedHttp1(Parser& parser, const uint8_t* data, size_t size,
+              const http::http1::ChunkLimits& limits) {
+  namespace bhttp = boost::beast::http;
+  Fed fed;
+  boost::beast::flat_buffer buffer;
+  char body[512];
+  size_t off = 0;
+  for (;;) {
+    if (parser.is_header_done()) {
+      parser.get().body().data = body;
+      parser.get().body().size = sizeof(body);
+    }
+    if (buffer.size() > 0) {
+      boost::system::error_code ec;
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec == bhttp::error::need_buffer) continue;
+      if (!ec && !parser.is_done()) continue;  // the head, then the body
+      if (ec && ec != bhttp::error::need_more) {
+        fed.ec = ec;
+        return fed;
+      }
+      if (!ec) return fed;  // done
+      if (auto limit = http::http1::checkChunkLimits(parser, buffer, limits)) {
+        fed.ec = limit;
+        return fed;
+      }
+      fed.max_held = std::max(fed.max_held, buffer.size());
+    }
+    if (off >= size) return fed;
+    const size_t n = std::min<size_t>(size - off, 1 + data[off] % kMaxPiece);
+    auto copied = boost::asio::buffer_copy(buffer.prepare(n), boost::asio::buffer(data + off, n));
+    buffer.commit(copied);
+    off += n;
+  }
+}
+
+}  // namespace weft::fuzz

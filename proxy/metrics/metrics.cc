@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "common/strings.h"
+#include "proxy/common/spawn_guard.h"
 
 namespace weft::metrics {
 namespace {
@@ -74,6 +75,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                          .Help("Version of the mesh configuration this proxy serves.")
                          .Register(*registry_)
                          .Add({});
+  internal_errors_ = &prometheus::BuildCounter()
+                          .Name("proxy_internal_errors_total")
+                          .Help(
+                              "Total count of exceptions that ended a coroutine (a connection, a "
+                              "stream, a background task); each is logged with its context.")
+                          .Register(*registry_)
+                          .Add({});
   resilience_ = std::make_unique<ResilienceMetrics>(*registry_);
 }
 
@@ -87,6 +95,9 @@ void Metrics::setConfigVersion(uint64_t version) {
 }
 
 std::string Metrics::serialize() const {
+  const uint64_t now = internalErrorCount();
+  const uint64_t before = internal_errors_exported_.exchange(now);
+  if (now > before) internal_errors_->Increment(static_cast<double>(now - before));
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

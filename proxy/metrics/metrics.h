@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -29,7 +30,7 @@ class Metrics {
   void setCertificateExpiry(std::chrono::system_clock::time_point not_after);
   void setConfigVersion(uint64_t version);
 
-  // Prometheus text exposition format.
+  // Prometheus text exposition format. Brings proxy_internal_errors_total up to date first.
   std::string serialize() const;
 
   prometheus::Family<prometheus::Counter>& requests() { return *requests_; }
@@ -44,6 +45,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* latency_;
   prometheus::Gauge* cert_expiry_;
   prometheus::Gauge* config_version_;
+  prometheus::Counter* internal_errors_;  // follows weft::internalErrorCount()
+  mutable std::atomic<uint64_t> internal_errors_exported_{0};
   std::unique_ptr<ResilienceMetrics> resilience_;
   TcpCounters tcp_[4];
 };

@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "control/api/yaml_decoder.h"
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 
 namespace weft::runtime {
 
@@ -112,7 +113,7 @@ void Server::reloadConfig() {
 void Server::beginDrain() {
   draining_ = true;
   for (auto& w : workers_) w->drain();
-  asio::co_spawn(io_, waitForDrain(), asio::detached);
+  asio::co_spawn(io_, waitForDrain(), SpawnGuard({"drain wait"}));
 }
 
 int Server::activeConnections() const {

@@ -75,6 +75,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                          .Help("Version of the mesh configuration this proxy serves.")
                          .Register(*registry_)
                          .Add({});
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("config_reload_total")
+                      .Help(
+                          "Total count of configuration reloads (SIGHUP), by result: applied, "
+                          "or rejected with the previous configuration kept.")
+                      .Register(*registry_);
+  reload_applied_ = &reloads.Add({{"result", "applied"}});
+  reload_rejected_ = &reloads.Add({{"result", "rejected"}});
   internal_errors_ = &prometheus::BuildCounter()
                           .Name("proxy_internal_errors_total")
                           .Help(

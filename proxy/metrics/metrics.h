@@ -29,6 +29,8 @@ class Metrics {
   TcpCounters& tcp(TcpRole role) { return tcp_[static_cast<int>(role)]; }
   void setCertificateExpiry(std::chrono::system_clock::time_point not_after);
   void setConfigVersion(uint64_t version);
+  // config_reload_total{result="applied"|"rejected"}: one per SIGHUP that read --config.
+  void recordReload(bool applied) { (applied ? reload_applied_ : reload_rejected_)->Increment(); }
 
   // Prometheus text exposition format. Brings proxy_internal_errors_total up to date first.
   std::string serialize() const;
@@ -45,6 +47,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* latency_;
   prometheus::Gauge* cert_expiry_;
   prometheus::Gauge* config_version_;
+  prometheus::Counter* reload_applied_;
+  prometheus::Counter* reload_rejected_;
   prometheus::Counter* internal_errors_;  // follows weft::internalErrorCount()
   mutable std::atomic<uint64_t> internal_errors_exported_{0};
   std::unique_ptr<ResilienceMetrics> resilience_;

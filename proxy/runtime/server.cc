@@ -97,10 +97,12 @@ void Server::reloadConfig() {
   if (options_.config.empty()) return;
   auto routes = loadRoutes();
   if (!routes.ok()) {
+    metrics_.recordReload(false);
     log::error("config reload rejected, keeping version ", mesh_->version(), ": ",
                routes.status().message());
     return;
   }
+  metrics_.recordReload(true);
   routes_ = std::move(*routes);
   mesh_ = routes_->meshPtr();
   for (auto& w : workers_) w->updateRoutes(routes_);

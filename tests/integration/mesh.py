@@ -369,7 +369,9 @@ class Proxy:
             "--key", str(self.certs / f"{self.cert}-key.pem"),
             "--trust-bundle", str(self.certs / f"{self.trust_bundle}.pem"),
             "--trust-domain", TRUST_DOMAIN,
-            "--config", str(self.config_path),
+            # A proxy with no Services runs without --config: an empty config file is refused.
+            *(["--config", str(self.config_path)]
+              if self.config_path.is_dir() or self.config_path.read_text().strip() else []),
             "--workers", str(self.workers),
             *self.extra_args,
         ] + (["--log-level", "debug"] if os.environ.get("WEFT_DEBUG_LOG") else [])  # for digging

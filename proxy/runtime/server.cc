@@ -4,7 +4,6 @@
 #include <thread>
 
 #include <boost/asio/signal_set.hpp>
-#include <nlohmann/json.hpp>
 
 #include "common/strings.h"
 #include "control/api/yaml_decoder.h"
@@ -42,14 +41,8 @@ absl::Status Server::start() {
   }
 
   admin_ = std::make_unique<admin::AdminServer>(
-      io_, admin::AdminSources{[this] { return ready_ && !draining_; },
-                               [this] {
-                                 return mesh_->toJson().dump(
-                                            2, ' ', false,
-                                            nlohmann::json::error_handler_t::replace) +
-                                        "\n";
-                               },
-                               &metrics_});
+      io_, admin::AdminSources{[this] { return ready_ && !draining_; }, [this] { return mesh_; },
+                               &metrics_, options_.admin_debug_access});
   if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
 
   for (auto& w : workers_) w->start();

@@ -110,7 +110,18 @@ std::string Metrics::serialize() const {
 }
 
 TargetMetrics::TargetMetrics(Metrics& metrics, prometheus::Labels labels)
-    : metrics_(metrics), labels_(std::move(labels)), requests_(&metrics.requests().Add(labels_)) {}
+    : metrics_(metrics),
+      labels_(std::move(labels)),
+      requests_(metrics.requestChildren().acquire(metrics.requests(), labels_)) {}
+
+TargetMetrics::~TargetMetrics() {
+  SharedChildren& children = metrics_.requestChildren();
+  children.release(metrics_.requests(), requests_);
+  for (auto& [key, r] : responses_) {
+    children.release(metrics_.responses(), r.total);
+    children.release(metrics_.latency(), r.latency);
+  }
+}
 
 void TargetMetrics::recordResponse(unsigned status, bool failure,
                                    std::chrono::steady_clock::duration latency, int grpc_status) {
@@ -122,7 +133,9 @@ void TargetMetrics::recordResponse(unsigned status, bool failure,
     l["status_code"] = weft::strCat(status);
     l["classification"] = failure ? "failure" : "success";
     if (grpc_status >= 0) l["grpc_status"] = weft::strCat(grpc_status);
-    Response r{&metrics_.responses().Add(l), &metrics_.latency().Add(l, kLatencyBucketsMs)};
+    SharedChildren& children = metrics_.requestChildren();
+    Response r{children.acquire(metrics_.responses(), l),
+               children.acquire(metrics_.latency(), l, kLatencyBucketsMs)};
     it = responses_.emplace(key, r).first;
   }
   it->second.total->Increment();
@@ -156,6 +169,20 @@ TargetMetrics& WorkerMetrics::target(const RequestLabels& labels) {
   }
   auto t = std::make_unique<TargetMetrics>(metrics_, std::move(l));
   return *targets_.emplace(key_, std::move(t)).first->second;
+}
+
+WorkerMetrics::Retired WorkerMetrics::retire(
+    const std::function<bool(const prometheus::Labels&)>& drop) {
+  Retired retired;
+  for (auto it = targets_.begin(); it != targets_.end();) {
+    if (drop(it->second->labels())) {
+      retired.push_back(std::move(it->second));
+      it = targets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return retired;
 }
 
 }  // namespace weft::metrics

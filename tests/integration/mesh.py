@@ -45,6 +45,18 @@ def proxy_binary() -> Path:
 
 
 @functools.lru_cache(maxsize=None)
+def proxy_sanitized() -> bool:
+    """True when weft-proxy is built with AddressSanitizer: its RSS then holds ASan's
+    quarantine of freed memory, and RSS comparisons say nothing."""
+    try:
+        out = subprocess.run(["ldd", str(proxy_binary())], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "libasan" in out
+
+
+@functools.lru_cache(maxsize=None)
 def app_protocol_args(protocol: str) -> list[str]:
     """How a sidecar speaks to its app: http1, h2c, or auto (the default: h2c for requests
     that came as HTTP/2, HTTP/1.1 for the rest)."""

@@ -128,6 +128,8 @@ def test_large_config_does_not_leave_rss_behind(proxies, app):
     after = rss_kb(p.proc.pid)
     assert status == 200 and len(body) > 6_000_000, (status, len(body))
     assert body.endswith(b"}\n") and body.count(b'"kind": "Service"') == 12000
-    assert after - before < 16 * 1024, \
-        f"/config of {len(body)} bytes left RSS {after - before} KiB higher ({before} -> {after})"
+    if not M.proxy_sanitized():  # ASan's quarantine holds freed memory: RSS says nothing
+        assert after - before < 16 * 1024, \
+            f"/config of {len(body)} bytes left RSS {after - before} KiB higher " \
+            f"({before} -> {after})"
     assert headers.get("transfer-encoding") == "chunked", headers

@@ -206,6 +206,10 @@ class MeshConfig {
   const DestinationPolicy& policyFor(const Service& service) const;
 
   nlohmann::json toJson() const;
+  // toJson()["resources"] one at a time (Services, then HTTPRoutes, then DestinationPolicies),
+  // so a large config can be written out without building it whole (ConfigJsonWriter).
+  size_t resourceCount() const;
+  nlohmann::json resourceJson(size_t index) const;
 
  private:
   Resources resources_;

@@ -177,10 +177,20 @@ json policyJson(const DestinationPolicy& p) {
 
 nlohmann::json MeshConfig::toJson() const {
   json resources = json::array();
-  for (const Service& s : resources_.services) resources.push_back(serviceJson(s));
-  for (const HTTPRoute& r : resources_.routes) resources.push_back(routeJson(r));
-  for (const DestinationPolicy& p : resources_.policies) resources.push_back(policyJson(p));
+  for (size_t i = 0; i < resourceCount(); ++i) resources.push_back(resourceJson(i));
   return {{"version", version_}, {"source", source_}, {"resources", std::move(resources)}};
+}
+
+size_t MeshConfig::resourceCount() const {
+  return resources_.services.size() + resources_.routes.size() + resources_.policies.size();
+}
+
+nlohmann::json MeshConfig::resourceJson(size_t index) const {
+  if (index < resources_.services.size()) return serviceJson(resources_.services[index]);
+  index -= resources_.services.size();
+  if (index < resources_.routes.size()) return routeJson(resources_.routes[index]);
+  index -= resources_.routes.size();
+  return policyJson(resources_.policies.at(index));
 }
 
 }  // namespace weft::api

@@ -1,5 +1,6 @@
 #include "control/api/yaml_decoder.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -179,11 +180,29 @@ absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
 
 absl::StatusOr<MeshConfigConstSharedPtr> loadMeshConfigFile(const std::string& path,
                                                             uint64_t version) {
+  // A directory opens as a stream that reads nothing: without this it would be an empty config.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(
+        weft::strCat(path, ": is a directory, not a config file (want one YAML file)"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(weft::strCat(path, ": cannot open file"));
   std::ostringstream text;
   text << in.rdbuf();
-  return decodeMeshConfig(text.str(), path, version);
+  if (in.bad()) return absl::UnavailableError(weft::strCat(path, ": cannot read file"));
+  auto config = decodeMeshConfig(text.str(), path, version);
+  if (!config.ok()) return config;
+  // A file that lost its content (truncated, half-written, a bad template) would otherwise turn
+  // every request into a 404.
+  const MeshConfig& mesh = **config;
+  if (mesh.services().empty() && mesh.routes().empty() && mesh.policies().empty()) {
+    return absl::InvalidArgumentError(
+        weft::strCat(path,
+                     ": no resources (the file is empty, holds only comments or only `---`):"
+                     " refusing to serve zero Services"));
+  }
+  return config;
 }
 
 }  // namespace weft::api

@@ -16,7 +16,9 @@ absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
                                                           std::string_view source,
                                                           uint64_t version);
 
-// Reads and decodes a file.
+// Reads and decodes a file. Unlike decodeMeshConfig, a file without a single resource (empty,
+// only comments, only `---`) and a directory are errors: a mesh config file always names at
+// least one Service, and an empty one is far more likely a broken deploy than an intent.
 absl::StatusOr<MeshConfigConstSharedPtr> loadMeshConfigFile(const std::string& path,
                                                             uint64_t version);
 

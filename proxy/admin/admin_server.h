@@ -6,23 +6,29 @@
 
 #include "absl/status/status.h"
 #include "control/api/address.h"
+#include "control/api/resources.h"
 #include "proxy/common/asio.h"
+#include "proxy/config/options.h"
 #include "proxy/metrics/metrics.h"
 
 namespace weft::admin {
 
 // What the admin endpoints report. Called on the main thread.
 struct AdminSources {
-  std::function<bool()> ready;               // listeners bound, credentials loaded, not draining
-  std::function<std::string()> config_json;  // the resources in effect
+  std::function<bool()> ready;  // listeners bound, credentials loaded, not draining
+  std::function<api::MeshConfigConstSharedPtr()> config;  // the resources in effect
   metrics::Metrics* metrics = nullptr;
+  config::AdminDebugAccess debug_access = config::AdminDebugAccess::kLoopback;
 };
 
 // The admin port, served on the main thread:
 //   GET /live     200 while the process runs
 //   GET /ready    200 once serving, 503 before and while draining
-//   GET /config   the mesh resources in effect, as JSON
 //   GET /metrics  Prometheus text format
+//   GET /config   the mesh resources in effect, as JSON, streamed in chunks (one resource at a
+//                 time: a large config is never built whole)
+// The first three answer anyone (kubelet, Prometheus); /config and any other page answer only
+// loopback clients (403 for others) unless debug_access is kAny (--admin-debug-access any).
 class AdminServer {
  public:
   AdminServer(asio::io_context& io, AdminSources sources);
@@ -33,7 +39,10 @@ class AdminServer {
 
  private:
   awaitable<void> acceptLoop();
-  awaitable<void> serve(Socket socket);
+  awaitable<void> serve(Socket socket, tcp::endpoint peer);
+  // Writes the /config response; returns the write's error.
+  awaitable<error_code> sendConfig(PlainStream& stream, unsigned version, bool keep_alive,
+                                   bool head);
 
   asio::io_context& io_;
   AdminSources sources_;

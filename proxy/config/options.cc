@@ -95,6 +95,19 @@ Setter appProtocol(AppProtocol* field) {
   };
 }
 
+Setter adminDebugAccess(AdminDebugAccess* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    if (v == "loopback") {
+      *field = AdminDebugAccess::kLoopback;
+    } else if (v == "any") {
+      *field = AdminDebugAccess::kAny;
+    } else {
+      return bad(flag, weft::strCat("want loopback or any, got '", v, "'"));
+    }
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 std::string Options::identity() const {
@@ -110,6 +123,8 @@ std::string usage() {
   --outbound IP:PORT         plain HTTP from the local app (default 127.0.0.1:15001)
   --inbound IP:PORT          mTLS from peer sidecars (default 0.0.0.0:15006)
   --admin IP:PORT            /live /ready /config /metrics (default 0.0.0.0:15020)
+  --admin-debug-access A     loopback|any: who may read /config and the other debug pages;
+                             /live /ready /metrics answer anyone (default loopback)
   --app IP:PORT              the local app inbound traffic goes to (default 127.0.0.1:8080)
   --app-protocol P           auto|http1|h2c: how to speak to the app (default auto: h2c for
                              requests that came as HTTP/2 or gRPC, HTTP/1.1 for the rest)
@@ -139,6 +154,7 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--outbound", address(&o.outbound)},
       {"--inbound", address(&o.inbound)},
       {"--admin", address(&o.admin)},
+      {"--admin-debug-access", adminDebugAccess(&o.admin_debug_access)},
       {"--app", address(&o.app)},
       {"--app-protocol", appProtocol(&o.app_protocol)},
       {"--cert", text(&o.cert)},

@@ -17,6 +17,13 @@ enum class AppProtocol {
   kH2c,    // always HTTP/2 with prior knowledge
 };
 
+// Who may read the admin port's debug pages (/config and anything but /live, /ready, /metrics,
+// which kubelet and Prometheus reach over the pod network).
+enum class AdminDebugAccess {
+  kLoopback,  // only clients on 127.0.0.0/8 or ::1
+  kAny,       // any client that reaches the admin port
+};
+
 // Everything weft-proxy takes on its command line.
 struct Options {
   std::string service;
@@ -27,6 +34,7 @@ struct Options {
   api::HostPort outbound{"127.0.0.1", 15001};
   api::HostPort inbound{"0.0.0.0", 15006};
   api::HostPort admin{"0.0.0.0", 15020};
+  AdminDebugAccess admin_debug_access = AdminDebugAccess::kLoopback;
   api::HostPort app{"127.0.0.1", 8080};
   AppProtocol app_protocol = AppProtocol::kAuto;
 

@@ -29,6 +29,7 @@ ServiceState::ServiceState(Executor executor, metrics::ServiceResilienceMetrics 
 
 ServiceState::~ServiceState() {
   metrics_.ejected_endpoints->Decrement(static_cast<double>(reported_ejected_));
+  if (metrics_.owner != nullptr) metrics_.owner->release(metrics_);
 }
 
 void ServiceState::removeHostSet(const HostSetState* set) {

@@ -1,8 +1,51 @@
 #include "proxy/context/worker_context.h"
 
+#include <unordered_set>
+
 #include "common/strings.h"
 
 namespace weft {
+namespace {
+
+// What of the worker's tables `current` no longer names, moved into one bag.
+std::shared_ptr<RetiredState> retireDropped(WorkerContext& ctx, const api::MeshConfig& current) {
+  std::unordered_set<std::string> keys;                     // "<ns>/<name>"
+  std::unordered_set<std::string> dst_services{"unknown"};  // dst_service labels
+  std::unordered_set<std::string> subsets;                  // "<dst_service>\n<subset>"
+  std::unordered_set<std::string> routes{"", "default"};    // route labels
+  for (const api::Service& s : current.services()) {
+    keys.insert(weft::strCat(s.ns, "/", s.name));
+    std::string label = weft::strCat(s.name, ".", s.ns);
+    subsets.insert(weft::strCat(label, "\n"));
+    for (const api::Subset& subset : s.subsets)
+      subsets.insert(weft::strCat(label, "\n", subset.name));
+    dst_services.insert(std::move(label));
+  }
+  for (const api::HTTPRoute& r : current.routes()) routes.insert(r.name);
+
+  auto retired = std::make_shared<RetiredState>();
+  for (auto it = ctx.services.begin(); it != ctx.services.end();) {
+    if (keys.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    retired->services.push_back(std::move(it->second));
+    it = ctx.services.erase(it);
+  }
+  auto label = [](const prometheus::Labels& labels, const char* name) -> std::string_view {
+    auto it = labels.find(name);
+    return it == labels.end() ? std::string_view() : std::string_view(it->second);
+  };
+  retired->targets = ctx.metrics.retire([&](const prometheus::Labels& l) {
+    if (label(l, "direction") != "outbound") return false;  // inbound: this workload itself
+    const std::string dst(label(l, "dst_service"));
+    return !dst_services.contains(dst) || !routes.contains(std::string(label(l, "route"))) ||
+           (dst != "unknown" && !subsets.contains(weft::strCat(dst, "\n", label(l, "dst_subset"))));
+  });
+  return retired;
+}
+
+}  // namespace
 
 WorkerSnapshot::WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstSharedPtr table)
     : ctx_(ctx),
@@ -83,9 +126,16 @@ WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options
 }
 
 void WorkerContext::installRoutes(router::RouteTableConstSharedPtr routes) {
+  std::shared_ptr<WorkerSnapshot> previous = std::move(snapshot);
   snapshot = std::make_shared<WorkerSnapshot>(*this, std::move(routes));
   endpoints.prune(snapshot->mesh());  // states old snapshots still use are kept
-}
+  if (!previous) return;
+  std::shared_ptr<RetiredState> retired = retireDropped(*this, snapshot->mesh());
+  // Older snapshots still alive hold the previous bag: it keeps this one too.
+  if (auto older = last_retired.lock()) older->newer = retired;
+  last_retired = retired;
+  previous->keepRetired(std::move(retired));
+}  // `previous` goes here unless requests pin it, and with it what only it kept
 
 ServiceState& WorkerContext::serviceState(const api::Service& service) {
   std::string key = weft::strCat(service.ns, "/", service.name);

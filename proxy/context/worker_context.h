@@ -11,6 +11,7 @@
 #include "proxy/balancer/random.h"
 #include "proxy/common/asio.h"
 #include "proxy/config/options.h"
+#include "proxy/context/retired_state.h"
 #include "proxy/context/service_state.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http1/settings.h"
@@ -44,8 +45,13 @@ class WorkerSnapshot {
   void refreshGauges(balancer::TimePoint now);
   // "<name>.<namespace>", the dst_service metric label.
   const std::string& serviceLabel(const api::Service& service);
+  // Called when a newer snapshot replaces this one: keeps what that swap retired alive as long
+  // as this snapshot (requests pinning it may still use it).
+  void keepRetired(std::shared_ptr<RetiredState> retired) { retired_ = std::move(retired); }
 
  private:
+  // First: destroyed last, after the host sets that point into its Service states.
+  std::shared_ptr<RetiredState> retired_;
   WorkerContext& ctx_;
   router::RouteTableConstSharedPtr table_;
   std::unordered_map<const api::Endpoint*, upstream::Target> targets_;
@@ -63,7 +69,9 @@ struct WorkerContext {
                 metrics::Metrics& process_metrics, router::RouteTableConstSharedPtr initial_routes,
                 std::shared_ptr<const identity::Credentials> initial_credentials);
 
-  // Installs a new config: requests in flight keep the snapshot they started with.
+  // Installs a new config: requests in flight keep the snapshot they started with. State keyed
+  // by what the new config no longer names (Service states, metric cache entries, endpoint
+  // states) leaves the worker's tables and is freed once no older snapshot is left.
   void installRoutes(router::RouteTableConstSharedPtr routes);
   ServiceState& serviceState(const api::Service& service);
 
@@ -76,11 +84,13 @@ struct WorkerContext {
   metrics::ResilienceMetrics& resilience_metrics;
   balancer::Random random;
   balancer::EndpointRegistry endpoints;  // survives config swaps
-  // Per destination Service ("<ns>/<name>"), for the worker's life: permits of old requests
-  // point into them.
+  // Per destination Service ("<ns>/<name>") of the current config; a swap that drops a Service
+  // retires its state (permits of old requests point into it) with the snapshot it replaced.
   std::unordered_map<std::string, std::unique_ptr<ServiceState>> services;
 
   std::shared_ptr<WorkerSnapshot> snapshot;
+  std::weak_ptr<RetiredState>
+      last_retired;  // the latest swap's bag, while an old snapshot holds it
   std::shared_ptr<const identity::Credentials> credentials;
 
   upstream::ConnectorImpl connector;

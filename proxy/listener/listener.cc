@@ -7,6 +7,7 @@
 #include "proxy/common/deadline.h"
 #include "proxy/common/error_text.h"
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 #include "proxy/common/tls_stream.h"
 #include "proxy/http/http1/server_codec.h"
 #include "proxy/http/http1/stream_ops.h"
@@ -79,10 +80,10 @@ awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHan
   }
 }
 
-awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, http::StreamHandler& pipeline) {
+awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, tcp::endpoint remote,
+                             http::StreamHandler& pipeline) {
   metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kInboundSrc));
   error_code ignored;
-  tcp::endpoint remote = socket.remote_endpoint(ignored);
   std::shared_ptr<const identity::Credentials> creds = ctx.credentials;  // this connection's
   TlsStream stream(std::move(socket), creds->serverContext());
   error_code ec;
@@ -138,7 +139,8 @@ awaitable<void> acceptLoop(WorkerContext& ctx, tcp::acceptor& acceptor, bool inb
                            http::StreamHandler& pipeline) {
   for (;;) {
     // Accepted onto this worker's io_context with its concrete executor type.
-    auto [ec, socket] = co_await acceptor.async_accept(ctx.io, kUseTuple);
+    tcp::endpoint peer;  // filled by accept4 itself: no getpeername per connection
+    auto [ec, socket] = co_await acceptor.async_accept(ctx.io, peer, kUseTuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors and the like: say so and back off instead of spinning.
@@ -150,9 +152,11 @@ awaitable<void> acceptLoop(WorkerContext& ctx, tcp::acceptor& acceptor, bool inb
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (inbound) {
-      asio::co_spawn(ctx.io, serveInbound(ctx, std::move(socket), pipeline), asio::detached);
+      asio::co_spawn(ctx.io, serveInbound(ctx, std::move(socket), peer, pipeline),
+                     SpawnGuard({"inbound connection", peer}));
     } else {
-      asio::co_spawn(ctx.io, serveOutbound(ctx, std::move(socket), pipeline), asio::detached);
+      asio::co_spawn(ctx.io, serveOutbound(ctx, std::move(socket), pipeline),
+                     SpawnGuard({"outbound connection", peer}));
     }
   }
 }

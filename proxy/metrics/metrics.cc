@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "common/strings.h"
+#include "proxy/common/spawn_guard.h"
 
 namespace weft::metrics {
 namespace {
@@ -74,6 +75,21 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                          .Help("Version of the mesh configuration this proxy serves.")
                          .Register(*registry_)
                          .Add({});
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("config_reload_total")
+                      .Help(
+                          "Total count of configuration reloads (SIGHUP), by result: applied, "
+                          "or rejected with the previous configuration kept.")
+                      .Register(*registry_);
+  reload_applied_ = &reloads.Add({{"result", "applied"}});
+  reload_rejected_ = &reloads.Add({{"result", "rejected"}});
+  internal_errors_ = &prometheus::BuildCounter()
+                          .Name("proxy_internal_errors_total")
+                          .Help(
+                              "Total count of exceptions that ended a coroutine (a connection, a "
+                              "stream, a background task); each is logged with its context.")
+                          .Register(*registry_)
+                          .Add({});
   resilience_ = std::make_unique<ResilienceMetrics>(*registry_);
 }
 
@@ -87,11 +103,25 @@ void Metrics::setConfigVersion(uint64_t version) {
 }
 
 std::string Metrics::serialize() const {
+  const uint64_t now = internalErrorCount();
+  const uint64_t before = internal_errors_exported_.exchange(now);
+  if (now > before) internal_errors_->Increment(static_cast<double>(now - before));
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
 TargetMetrics::TargetMetrics(Metrics& metrics, prometheus::Labels labels)
-    : metrics_(metrics), labels_(std::move(labels)), requests_(&metrics.requests().Add(labels_)) {}
+    : metrics_(metrics),
+      labels_(std::move(labels)),
+      requests_(metrics.requestChildren().acquire(metrics.requests(), labels_)) {}
+
+TargetMetrics::~TargetMetrics() {
+  SharedChildren& children = metrics_.requestChildren();
+  children.release(metrics_.requests(), requests_);
+  for (auto& [key, r] : responses_) {
+    children.release(metrics_.responses(), r.total);
+    children.release(metrics_.latency(), r.latency);
+  }
+}
 
 void TargetMetrics::recordResponse(unsigned status, bool failure,
                                    std::chrono::steady_clock::duration latency, int grpc_status) {
@@ -103,7 +133,9 @@ void TargetMetrics::recordResponse(unsigned status, bool failure,
     l["status_code"] = weft::strCat(status);
     l["classification"] = failure ? "failure" : "success";
     if (grpc_status >= 0) l["grpc_status"] = weft::strCat(grpc_status);
-    Response r{&metrics_.responses().Add(l), &metrics_.latency().Add(l, kLatencyBucketsMs)};
+    SharedChildren& children = metrics_.requestChildren();
+    Response r{children.acquire(metrics_.responses(), l),
+               children.acquire(metrics_.latency(), l, kLatencyBucketsMs)};
     it = responses_.emplace(key, r).first;
   }
   it->second.total->Increment();
@@ -137,6 +169,20 @@ TargetMetrics& WorkerMetrics::target(const RequestLabels& labels) {
   }
   auto t = std::make_unique<TargetMetrics>(metrics_, std::move(l));
   return *targets_.emplace(key_, std::move(t)).first->second;
+}
+
+WorkerMetrics::Retired WorkerMetrics::retire(
+    const std::function<bool(const prometheus::Labels&)>& drop) {
+  Retired retired;
+  for (auto it = targets_.begin(); it != targets_.end();) {
+    if (drop(it->second->labels())) {
+      retired.push_back(std::move(it->second));
+      it = targets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return retired;
 }
 
 }  // namespace weft::metrics

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -14,6 +17,7 @@
 
 #include "proxy/metrics/connection_stats.h"
 #include "proxy/metrics/resilience_metrics.h"
+#include "proxy/metrics/shared_children.h"
 
 namespace weft::metrics {
 
@@ -28,14 +32,18 @@ class Metrics {
   TcpCounters& tcp(TcpRole role) { return tcp_[static_cast<int>(role)]; }
   void setCertificateExpiry(std::chrono::system_clock::time_point not_after);
   void setConfigVersion(uint64_t version);
+  // config_reload_total{result="applied"|"rejected"}: one per SIGHUP that read --config.
+  void recordReload(bool applied) { (applied ? reload_applied_ : reload_rejected_)->Increment(); }
 
-  // Prometheus text exposition format.
+  // Prometheus text exposition format. Brings proxy_internal_errors_total up to date first.
   std::string serialize() const;
 
   prometheus::Family<prometheus::Counter>& requests() { return *requests_; }
   prometheus::Family<prometheus::Counter>& responses() { return *responses_; }
   prometheus::Family<prometheus::Histogram>& latency() { return *latency_; }
   ResilienceMetrics& resilience() { return *resilience_; }
+  // The request families' children, counted across the workers' caches.
+  SharedChildren& requestChildren() { return request_children_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -44,7 +52,12 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* latency_;
   prometheus::Gauge* cert_expiry_;
   prometheus::Gauge* config_version_;
+  prometheus::Counter* reload_applied_;
+  prometheus::Counter* reload_rejected_;
+  prometheus::Counter* internal_errors_;  // follows weft::internalErrorCount()
+  mutable std::atomic<uint64_t> internal_errors_exported_{0};
   std::unique_ptr<ResilienceMetrics> resilience_;
+  SharedChildren request_children_;
   TcpCounters tcp_[4];
 };
 
@@ -65,6 +78,12 @@ struct RequestLabels {
 class TargetMetrics {
  public:
   TargetMetrics(Metrics& metrics, prometheus::Labels labels);
+  // Lets go of its series: the last cache holding them removes them from /metrics.
+  ~TargetMetrics();
+  TargetMetrics(const TargetMetrics&) = delete;
+  TargetMetrics& operator=(const TargetMetrics&) = delete;
+
+  const prometheus::Labels& labels() const { return labels_; }
 
   void recordRequest() { requests_->Increment(); }
   // `grpc_status` >= 0 for a gRPC response: it adds the grpc_status label (Linkerd's).
@@ -84,13 +103,20 @@ class TargetMetrics {
 };
 
 // Per-worker cache of metric children, so a request does one local hash lookup instead of the
-// registry's locked ones. Owned by one worker thread; the references it returns stay valid for
-// the worker's life.
+// registry's locked ones. Owned by one worker thread; the references it returns stay valid until
+// retire() hands their entry over (the caller keeps it while requests may still use it).
 class WorkerMetrics {
  public:
+  using Retired = std::vector<std::unique_ptr<TargetMetrics>>;
+
   explicit WorkerMetrics(Metrics& metrics) : metrics_(metrics) {}
 
   TargetMetrics& target(const RequestLabels& labels);
+  // Takes out of the cache every target whose exported labels `drop` says no longer exist (a
+  // config swap removed their destination). Their series leave /metrics once the returned
+  // entries are destroyed and no other worker holds them.
+  Retired retire(const std::function<bool(const prometheus::Labels&)>& drop);
+  size_t size() const { return targets_.size(); }
 
  private:
   // Bounds label cardinality: authorities are chosen by clients.

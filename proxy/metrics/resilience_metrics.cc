@@ -61,20 +61,29 @@ ResilienceMetrics::ResilienceMetrics(prometheus::Registry& registry)
 ServiceResilienceMetrics ResilienceMetrics::forService(const std::string& dst_service) {
   const prometheus::Labels labels{{"dst_service", dst_service}};
   ServiceResilienceMetrics m{};
-  m.ejections = &ejections_.Add(labels);
-  m.ejected_endpoints = &ejected_.Add(labels);
+  m.ejections = children_.acquire(ejections_, labels);
+  m.ejected_endpoints = children_.acquire(ejected_, labels);
   for (int i = 0; i < kLimitCount; ++i) {
     prometheus::Labels l = labels;
     l.emplace("limit", std::string(limitName(static_cast<Limit>(i))));
-    m.overflow[i] = &overflow_.Add(l);
+    m.overflow[i] = children_.acquire(overflow_, l);
   }
   for (int i = 0; i < kRetryReasonCount; ++i) {
     prometheus::Labels l = labels;
     l.emplace("reason", std::string(retryReasonName(static_cast<RetryReason>(i))));
-    m.retries[i] = &retries_.Add(l);
+    m.retries[i] = children_.acquire(retries_, l);
   }
-  m.budget_exhausted = &budget_exhausted_.Add(labels);
+  m.budget_exhausted = children_.acquire(budget_exhausted_, labels);
+  m.owner = this;
   return m;
+}
+
+void ResilienceMetrics::release(const ServiceResilienceMetrics& m) {
+  children_.release(ejections_, m.ejections);
+  children_.release(ejected_, m.ejected_endpoints);
+  for (prometheus::Counter* overflow : m.overflow) children_.release(overflow_, overflow);
+  for (prometheus::Counter* retries : m.retries) children_.release(retries_, retries);
+  children_.release(budget_exhausted_, m.budget_exhausted);
 }
 
 }  // namespace weft::metrics

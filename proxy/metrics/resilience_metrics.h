@@ -10,7 +10,11 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "proxy/metrics/shared_children.h"
+
 namespace weft::metrics {
+
+class ResilienceMetrics;
 
 // Which connection-pool limit turned a request away.
 enum class Limit { kMaxConnections, kMaxPendingRequests, kMaxRequests, kMaxRetries };
@@ -34,6 +38,8 @@ struct ServiceResilienceMetrics {
 
   void recordOverflow(Limit limit) { overflow[static_cast<int>(limit)]->Increment(); }
   void recordRetry(RetryReason reason) { retries[static_cast<int>(reason)]->Increment(); }
+
+  ResilienceMetrics* owner = nullptr;  // release() them there when the Service's state goes
 };
 
 // The process-wide families: outlier_ejections_total, outlier_ejected_endpoints,
@@ -42,10 +48,13 @@ class ResilienceMetrics {
  public:
   explicit ResilienceMetrics(prometheus::Registry& registry);
 
-  // Children for one Service; the prometheus registry makes repeated calls return the same ones.
+  // Children for one Service; repeated calls return the same ones. Each call is matched by one
+  // release(): the last one removes the Service's series (it left the config).
   ServiceResilienceMetrics forService(const std::string& dst_service);
+  void release(const ServiceResilienceMetrics& metrics);
 
  private:
+  SharedChildren children_;
   prometheus::Family<prometheus::Counter>& ejections_;
   prometheus::Family<prometheus::Gauge>& ejected_;
   prometheus::Family<prometheus::Counter>& overflow_;

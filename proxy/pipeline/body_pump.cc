@@ -2,6 +2,7 @@
 
 #include "proxy/common/error_text.h"
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 
 namespace weft::pipeline {
 
@@ -9,7 +10,7 @@ std::shared_ptr<RequestBodyPump> RequestBodyPump::start(const Executor& executor
                                                         http::ServerStream& downstream,
                                                         http::ClientStream& upstream) {
   auto pump = std::make_shared<RequestBodyPump>(downstream, upstream, executor);
-  asio::co_spawn(executor, run(pump), asio::detached);
+  asio::co_spawn(executor, run(pump), SpawnGuard({"request body pump"}));
   return pump;
 }
 

@@ -4,11 +4,11 @@
 #include <thread>
 
 #include <boost/asio/signal_set.hpp>
-#include <nlohmann/json.hpp>
 
 #include "common/strings.h"
 #include "control/api/yaml_decoder.h"
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 
 namespace weft::runtime {
 
@@ -41,14 +41,8 @@ absl::Status Server::start() {
   }
 
   admin_ = std::make_unique<admin::AdminServer>(
-      io_, admin::AdminSources{[this] { return ready_ && !draining_; },
-                               [this] {
-                                 return mesh_->toJson().dump(
-                                            2, ' ', false,
-                                            nlohmann::json::error_handler_t::replace) +
-                                        "\n";
-                               },
-                               &metrics_});
+      io_, admin::AdminSources{[this] { return ready_ && !draining_; }, [this] { return mesh_; },
+                               &metrics_, options_.admin_debug_access});
   if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
 
   for (auto& w : workers_) w->start();
@@ -96,10 +90,12 @@ void Server::reloadConfig() {
   if (options_.config.empty()) return;
   auto routes = loadRoutes();
   if (!routes.ok()) {
+    metrics_.recordReload(false);
     log::error("config reload rejected, keeping version ", mesh_->version(), ": ",
                routes.status().message());
     return;
   }
+  metrics_.recordReload(true);
   routes_ = std::move(*routes);
   mesh_ = routes_->meshPtr();
   for (auto& w : workers_) w->updateRoutes(routes_);
@@ -112,7 +108,7 @@ void Server::reloadConfig() {
 void Server::beginDrain() {
   draining_ = true;
   for (auto& w : workers_) w->drain();
-  asio::co_spawn(io_, waitForDrain(), asio::detached);
+  asio::co_spawn(io_, waitForDrain(), SpawnGuard({"drain wait"}));
 }
 
 int Server::activeConnections() const {

@@ -1,6 +1,7 @@
 #include "proxy/runtime/worker.h"
 
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 #include "proxy/listener/listener.h"
 
 namespace weft::runtime {
@@ -37,11 +38,11 @@ absl::Status Worker::bind() {
 
 void Worker::start() {
   asio::co_spawn(*io_, listener::acceptLoop(*ctx_, *outbound_acceptor_, false, *outbound_pipeline_),
-                 asio::detached);
+                 SpawnGuard({"outbound accept loop"}));
   asio::co_spawn(*io_, listener::acceptLoop(*ctx_, *inbound_acceptor_, true, *inbound_pipeline_),
-                 asio::detached);
-  asio::co_spawn(*io_, sweepPool(), asio::detached);
-  asio::co_spawn(*io_, inbox_->run(), asio::detached);
+                 SpawnGuard({"inbound accept loop"}));
+  asio::co_spawn(*io_, sweepPool(), SpawnGuard({"pool sweep"}));
+  asio::co_spawn(*io_, inbox_->run(), SpawnGuard({"worker inbox"}));
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(*io_);
     io_->run();

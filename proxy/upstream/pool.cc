@@ -91,7 +91,9 @@ awaitable<absl::StatusOr<ConnectionPool::Lease>> ConnectionPool::acquire(const T
         if (opening.count == 0) break;
         // Someone is connecting to this target: share that connection rather than open another.
         failures_before = opening.failures;
+        ++opening.waiting;
         co_await opening.done->async_wait(kUseTuple);
+        --opening_[target.key].waiting;  // still there: evictExpired keeps entries with waiters
         if (http1_only_.contains(target.key)) break;
       }
     }
@@ -154,8 +156,8 @@ void ConnectionPool::evictExpired() {
     });
     it = it->second.empty() ? idle_.erase(it) : std::next(it);
   }
-  for (auto& [key, list] : shared_) {
-    std::erase_if(list, [&](Shared& s) {
+  for (auto it = shared_.begin(); it != shared_.end();) {
+    std::erase_if(it->second, [&](Shared& s) {
       if (!s.connection->reusable()) return true;
       // The pool's reference is the only one: no lease holds a stream on it.
       if (s.connection.use_count() > 1) {
@@ -171,7 +173,17 @@ void ConnectionPool::evictExpired() {
       if (expired) s.connection->close();
       return expired;
     });
+    it = it->second.empty() ? shared_.erase(it) : std::next(it);
   }
+  // Keys of targets the pool no longer has connections to (a reload dropped the endpoint, or it
+  // went quiet) leave with their last connection: nothing in the pool grows with the configs
+  // it has seen.
+  std::erase_if(opening_, [](const auto& entry) {
+    return entry.second.count == 0 && entry.second.waiting == 0;
+  });
+  std::erase_if(http1_only_, [&](const std::string& key) {
+    return !idle_.contains(key) && !shared_.contains(key) && !opening_.contains(key);
+  });
 }
 
 void ConnectionPool::closeIdle() {
@@ -203,6 +215,14 @@ size_t ConnectionPool::idleCount() const {
   size_t n = 0;
   for (const auto& [key, list] : idle_) n += list.size();
   return n;
+}
+
+size_t ConnectionPool::targetCountForTest() const {
+  std::unordered_set<std::string> keys(http1_only_);
+  for (const auto& [key, list] : idle_) keys.insert(key);
+  for (const auto& [key, list] : shared_) keys.insert(key);
+  for (const auto& [key, opening] : opening_) keys.insert(key);
+  return keys.size();
 }
 
 size_t ConnectionPool::sharedCount() const {

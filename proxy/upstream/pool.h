@@ -60,8 +60,11 @@ class ConnectionPool {
   awaitable<absl::StatusOr<Lease>> acquire(const Target& target, bool allow_reuse = true);
   // Ends a lease after its exchange; an HTTP/1.1 connection is kept only if it can carry another.
   void release(const Target& target, Lease lease);
-  // Closes connections unused for longer than the idle timeout.
+  // Closes connections unused for longer than the idle timeout, and forgets targets it has no
+  // connection to (keys of endpoints a reload dropped do not stay).
   void evictExpired();
+  // Targets the pool holds any entry for (tests: that keys are forgotten).
+  size_t targetCountForTest() const;
   // Closes every connection not in use now; shared ones still carrying streams leave the pool and
   // close when their last stream ends (a drain: in-flight exchanges finish).
   void closeIdle();
@@ -85,6 +88,7 @@ class ConnectionPool {
   // Opens of connections that may be shared, in progress per target, and their waiters.
   struct Opening {
     int count = 0;
+    int waiting = 0;                           // requests waiting on `done`
     std::unique_ptr<asio::steady_timer> done;  // never expires; cancel() wakes every waiter
     uint64_t failures = 0;                     // connects to this target that failed
     absl::Status failure;  // the last one's error, for the requests that waited on it

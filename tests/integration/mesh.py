@@ -45,6 +45,18 @@ def proxy_binary() -> Path:
 
 
 @functools.lru_cache(maxsize=None)
+def proxy_sanitized() -> bool:
+    """True when weft-proxy is built with AddressSanitizer: its RSS then holds ASan's
+    quarantine of freed memory, and RSS comparisons say nothing."""
+    try:
+        out = subprocess.run(["ldd", str(proxy_binary())], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "libasan" in out
+
+
+@functools.lru_cache(maxsize=None)
 def app_protocol_args(protocol: str) -> list[str]:
     """How a sidecar speaks to its app: http1, h2c, or auto (the default: h2c for requests
     that came as HTTP/2, HTTP/1.1 for the rest)."""
@@ -369,7 +381,9 @@ class Proxy:
             "--key", str(self.certs / f"{self.cert}-key.pem"),
             "--trust-bundle", str(self.certs / f"{self.trust_bundle}.pem"),
             "--trust-domain", TRUST_DOMAIN,
-            "--config", str(self.config_path),
+            # A proxy with no Services runs without --config: an empty config file is refused.
+            *(["--config", str(self.config_path)]
+              if self.config_path.is_dir() or self.config_path.read_text().strip() else []),
             "--workers", str(self.workers),
             *self.extra_args,
         ] + (["--log-level", "debug"] if os.environ.get("WEFT_DEBUG_LOG") else [])  # for digging

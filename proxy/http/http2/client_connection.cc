@@ -4,6 +4,7 @@
 
 #include "proxy/common/deadline.h"
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 #include "proxy/http/http2/frame_io.h"
 
 namespace weft::http::http2 {
@@ -94,8 +95,10 @@ Http2ClientConnectionImpl<Stream>::Http2ClientConnectionImpl(Stream stream,
                                                              const KeepaliveSettings& keepalive)
     : core_(std::make_shared<Core>(std::move(stream), settings, counters, keepalive)) {
   auto executor = beast::get_lowest_layer(core_->stream).get_executor();
-  asio::co_spawn(executor, Core::writeLoop(core_), asio::detached);
-  asio::co_spawn(executor, Core::readLoop(core_), asio::detached);
+  error_code ignored;
+  const tcp::endpoint peer = beast::get_lowest_layer(core_->stream).remote_endpoint(ignored);
+  asio::co_spawn(executor, Core::writeLoop(core_), SpawnGuard({"http2 upstream writer", peer}));
+  asio::co_spawn(executor, Core::readLoop(core_), SpawnGuard({"http2 upstream reader", peer}));
 }
 
 template <typename Stream>

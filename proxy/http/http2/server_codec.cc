@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 #include "proxy/http/http1/stream_ops.h"
 #include "proxy/http/http2/frame_io.h"
 
@@ -41,7 +42,9 @@ template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::run() {
   auto& lowest = beast::get_lowest_layer(stream_);
   writer_running_ = true;
-  asio::co_spawn(lowest.get_executor(), writeLoop(), asio::detached);
+  error_code ignored;
+  asio::co_spawn(lowest.get_executor(), writeLoop(),
+                 SpawnGuard({"http2 server writer", lowest.remote_endpoint(ignored)}));
 
   ReadEnd end;
   if (!received_.empty()) {

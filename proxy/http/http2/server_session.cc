@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "proxy/common/log.h"
+#include "proxy/common/spawn_guard.h"
 #include "proxy/http/http2/settings.h"
 #include "proxy/http/local_reply.h"
 
@@ -112,7 +113,8 @@ void ServerSession::startRequest(ServerStreamImpl& stream) {
   // co_spawn dispatches: the handler runs at once, inside nghttp2's callback, until it first
   // waits. It may queue frames there (nghttp2 takes submissions from callbacks); a flush it
   // asks for waits until nghttp2 has returned (SessionBase::messageQueued).
-  asio::co_spawn(executor_, runHandler(stream), asio::detached);
+  asio::co_spawn(executor_, runHandler(stream),
+                 SpawnGuard({"http2 stream handler", {}, static_cast<uint32_t>(stream.id())}));
 }
 
 awaitable<void> ServerSession::runHandler(ServerStreamImpl& stream) {

@@ -1,6 +1,10 @@
 #include "control/api/yaml_decoder.h"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -211,6 +215,39 @@ TEST(YamlDecoderTest, LoadFileNamesPath) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(weft::sv(missing.status().message())),
               HasSubstr("/nonexistent/mesh.yaml"));
+}
+
+// A config file with no resources, or a directory, is refused (decodeMeshConfig alone still
+// accepts an empty stream: the refusal is the file loader's).
+TEST(YamlDecoderTest, LoadFileWithoutResourcesIsRefused) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / weft::strCat("weft-empty-", ::getpid());
+  std::filesystem::create_directories(dir);
+  const struct {
+    const char* name;
+    const char* text;
+  } cases[] = {{"empty", ""},
+               {"comments", "# nothing here yet\n\n# still nothing\n"},
+               {"bare-marker", "---\n"},
+               {"markers-and-comments", "---\n# a\n---\n...\n"}};
+  for (const auto& c : cases) {
+    const std::string path = (dir / c.name).string();
+    std::ofstream(path) << c.text;
+    auto config = loadMeshConfigFile(path, 1);
+    ASSERT_FALSE(config.ok()) << c.name << " was accepted";
+    EXPECT_THAT(std::string(weft::sv(config.status().message())),
+                HasSubstr(weft::strCat(path, ": no resources")))
+        << c.name;
+  }
+  auto directory = loadMeshConfigFile(dir.string(), 1);
+  ASSERT_FALSE(directory.ok()) << "a directory was accepted";
+  EXPECT_THAT(std::string(weft::sv(directory.status().message())),
+              HasSubstr(weft::strCat(dir.string(), ": is a directory")));
+  // One resource is enough.
+  const std::string one = (dir / "one").string();
+  std::ofstream(one) << kBackend;
+  EXPECT_TRUE(loadMeshConfigFile(one, 1).ok());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -65,6 +65,15 @@ TEST(OptionsTest, Defaults) {
   EXPECT_TRUE(o->labels.empty());
   EXPECT_TRUE(o->config.empty());
   EXPECT_EQ(o->app_protocol, AppProtocol::kAuto);
+  EXPECT_EQ(o->admin_debug_access, AdminDebugAccess::kLoopback);
+}
+
+TEST(OptionsTest, AdminDebugAccess) {
+  EXPECT_EQ(parseWith({"--admin-debug-access", "any"})->admin_debug_access, AdminDebugAccess::kAny);
+  EXPECT_EQ(parseWith({"--admin-debug-access=loopback"})->admin_debug_access,
+            AdminDebugAccess::kLoopback);
+  EXPECT_THAT(message(parseWith({"--admin-debug-access", "all"}).status()),
+              HasSubstr("--admin-debug-access: want loopback or any, got 'all'"));
 }
 
 TEST(OptionsTest, AppProtocol) {

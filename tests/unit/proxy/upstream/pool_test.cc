@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/strings.h"
+
 namespace weft::upstream {
 namespace {
 
@@ -427,6 +429,34 @@ TEST_F(PoolTest, EvictExpiredClosesSharedConnectionIdleTooLong) {
   pool.evictExpired();
   EXPECT_EQ(pool.sharedCount(), 0u);
   EXPECT_EQ(connector_.states[0]->closes, 1);
+}
+
+// Reloads that keep changing endpoints must not grow the pool: a target whose connections have
+// all gone (expired, failed) is forgotten by the sweep.
+TEST_F(PoolTest, EvictExpiredForgetsTargetsWithoutConnections) {
+  connector_.multiplexed = true;
+  ConnectionPool pool(io_.get_executor(), connector_, 0ms);
+  for (uint16_t port = 9000; port < 9050; ++port) {  // shared (HTTP/2-like) connections
+    Target t = Target::mtls({"127.0.0.1", port}, weft::strCat("127.0.0.1:", port),
+                            "spiffe://td/ns/x/sa/y");
+    auto lease = acquire(pool, t);
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    pool.release(t, std::move(*lease));
+  }
+  for (uint16_t port = 9100; port < 9150; ++port) {  // HTTP/1.1 connections, idle
+    Target t = Target::plain({"127.0.0.1", port});
+    auto lease = acquire(pool, t);
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    pool.release(t, std::move(*lease));
+  }
+  connector_.fail = true;
+  Target refused = Target::mtls({"127.0.0.1", 9200}, "127.0.0.1:9200", "spiffe://td/ns/x/sa/y");
+  EXPECT_FALSE(acquire(pool, refused).ok());
+  EXPECT_EQ(pool.targetCountForTest(), 101u);
+  pool.evictExpired();  // shared connections: first seen idle
+  pool.evictExpired();  // ... and expired
+  EXPECT_EQ(pool.idleCount() + pool.sharedCount(), 0u);
+  EXPECT_EQ(pool.targetCountForTest(), 0u);
 }
 
 }  // namespace

@@ -155,6 +155,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     }
 
     Attempt a;
+    a.permit = std::move(permit);
     // The try points the client's reset at its upstream stream: unhook it before `a` goes.
     struct ResetHook {
       http::ServerStream& stream;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace weft::http::http1 {
 
@@ -13,6 +14,9 @@ struct Settings {
   size_t max_header_bytes = 64 * 1024;
   std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
   std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(60);
+  // HTTP/2 server budgets per connection (http2::AbuseLimits; 0: no limit).
+  uint32_t h2_max_premature_resets = 100;
+  uint32_t h2_max_control_frames = 1000;  // per second
 };
 
 }  // namespace weft::http::http1

@@ -43,12 +43,15 @@ FrameVerdict AbuseGuard::frame(const FrameHeader& frame, bool stream_open, Clock
     max_stream_id_ = frame.stream_id;
     ++streams_opened_;
     history_.emplace_back(frame.stream_id, StreamEnd::kOpen);
-    if (history_.size() > kHistory) history_.pop_front();
+    if (history_.size() > kHistory) {
+      forgotten_up_to_ = history_.front().first;
+      history_.pop_front();
+    }
     return kPass;
   }
   if (!needsStreamState(frame) || stream_open) return kPass;
   const bool headers = frame.type == NGHTTP2_HEADERS;
-  if (history_.empty() || frame.stream_id < history_.front().first) return kPass;  // forgotten
+  if (frame.stream_id <= forgotten_up_to_) return kPass;
   StreamEnd* end = find(frame.stream_id);
   if (end == nullptr) {
     // Skipped: the client opened a higher stream id first, which closed this one (§5.1.1).

@@ -81,6 +81,7 @@ class AbuseGuard {
   uint32_t control_frames_ = 0;  // in the window that started at window_start_
   Clock::time_point window_start_{};
   std::deque<std::pair<int32_t, StreamEnd>> history_;  // ascending stream ids
+  int32_t forgotten_up_to_ = 0;  // how streams up to this id ended is no longer known
 };
 
 }  // namespace weft::http::http2

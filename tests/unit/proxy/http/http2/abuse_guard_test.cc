@@ -132,6 +132,13 @@ TEST(AbuseGuardTest, HeadersOnASkippedStreamIdIsAProtocolError) {
   EXPECT_EQ(v.code, NGHTTP2_PROTOCOL_ERROR);
 }
 
+TEST(AbuseGuardTest, HeadersBelowTheFirstStreamIsAProtocolError) {
+  AbuseGuard guard(AbuseLimits{});
+  const auto now = Clock::now();
+  guard.frame(requestHeaders(5), false, now);
+  EXPECT_EQ(guard.frame(requestHeaders(3), false, now).action, Action::kConnectionError);
+}
+
 TEST(AbuseGuardTest, StreamsOlderThanTheHistoryPass) {
   AbuseGuard guard(AbuseLimits{});
   const auto now = Clock::now();

@@ -62,6 +62,7 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
     out.permit.reset();
     if (out.lease) out.lease.abandon();
   });
+  if (out.client_gone) co_return;  // reset before the try began
 
   for (int fresh_tries = 0;; ++fresh_tries) {
     // A shared (HTTP/2) connection is looked up again: a dead one has left the pool, and the

@@ -122,7 +122,7 @@ std::string usage() {
                              HTTP/2 streams a client connection may reset before their response
                              began; beyond it, and once they are over half its streams,
                              GOAWAY(ENHANCE_YOUR_CALM) (default 100; 0: no limit)
-  --h2-max-control-frames N  PING, SETTINGS, PRIORITY and empty DATA frames per second an HTTP/2
+  --h2-max-control-frames N  SETTINGS, PRIORITY and empty DATA frames per second an HTTP/2
                              client connection may send; beyond it, GOAWAY(ENHANCE_YOUR_CALM)
                              (default 1000; 0: no limit)
   --log-level L              debug|info|warn|error (default info)

@@ -49,7 +49,7 @@ struct Options {
   std::chrono::seconds pool_idle_timeout{30};  // pooled upstream connection left unused
   // HTTP/2 server budgets per client connection (docs/http2-limits.md); 0: no limit.
   uint32_t h2_max_premature_resets = 100;  // streams reset before their response began
-  uint32_t h2_max_control_frames = 1000;   // PING/SETTINGS/PRIORITY/empty DATA per second
+  uint32_t h2_max_control_frames = 1000;   // SETTINGS/PRIORITY/empty DATA per second
 
   // spiffe://<trust-domain>/ns/<ns>/sa/<service-account>
   std::string identity() const;

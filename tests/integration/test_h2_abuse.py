@@ -243,7 +243,6 @@ def test_resets_after_responses_began_do_not_end_the_connection(abuse_mesh):
 # ---------------------------------------------------------------------------- floods
 
 FLOODS = {
-    "ping": lambda: b"".join(frame(PING, 0, 0, b"12345678") for _ in range(3000)),
     "settings": lambda: b"".join(frame(SETTINGS, 0, 0) for _ in range(3000)),
     "priority": lambda: b"".join(frame(PRIORITY, 0, 2 * i + 1, b"\x00\x00\x00\x00\x10")
                                  for i in range(3000)),
@@ -263,6 +262,27 @@ def test_control_frame_flood_gets_goaway_enhance_your_calm(abuse_mesh, flood):
         assert wait_closed(h2)
     finally:
         h2.close()
+    abuse_mesh.client.assert_alive()
+
+
+def test_ping_flood_from_a_client_that_does_not_read_ends_the_connection(abuse_mesh):
+    """PINGs are not rate-limited (gRPC's BDP estimation sends one per round trip); a flood
+    whose ACKs pile up unread (CVE-2019-9512) is: nghttp2 ends the connection past 1000
+    queued ACKs. Guards the option; it held before too."""
+    s = socket.create_connection(("127.0.0.1", abuse_mesh.client.outbound), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # ACKs back up soon
+    pings = b"".join(frame(PING, 0, 0, b"12345678") for _ in range(4096))
+    deadline = time.monotonic() + 20
+    ended = False
+    try:
+        s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+        while time.monotonic() < deadline:
+            s.sendall(pings)
+    except OSError:  # reset or broken pipe: the server closed the connection
+        ended = True
+    finally:
+        s.close()
+    assert ended, "a client flooding PINGs without reading was never disconnected"
     abuse_mesh.client.assert_alive()
 
 

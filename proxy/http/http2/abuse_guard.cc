@@ -7,9 +7,11 @@
 namespace weft::http::http2 {
 namespace {
 
+// PING is not counted: gRPC clients send one per round trip while data flows (BDP estimation),
+// thousands a second on a fast link. A PING flood costs the server one ACK each, and nghttp2
+// ends a connection that lets more than kMaxOutboundAck of them pile up unread.
 bool isControlFrame(const FrameHeader& frame) {
   switch (frame.type) {
-    case NGHTTP2_PING:
     case NGHTTP2_SETTINGS:
       return (frame.flags & NGHTTP2_FLAG_ACK) == 0;
     case NGHTTP2_PRIORITY:

@@ -15,8 +15,9 @@ struct AbuseLimits {
   // Beyond it, and once such resets are more than half of the streams opened on the connection,
   // the connection ends with GOAWAY(ENHANCE_YOUR_CALM). 0: no limit.
   uint32_t max_premature_resets = 100;
-  // Frames that carry no request per second: PING, SETTINGS, PRIORITY, empty DATA without
-  // END_STREAM, frames on streams the client itself reset (CVE-2019-9512/9515/9516/9518).
+  // Frames that carry no request per second: SETTINGS, PRIORITY, empty DATA without
+  // END_STREAM, frames on streams the client itself reset (CVE-2019-9515/9518). PING floods
+  // (CVE-2019-9512) are nghttp2's: kMaxOutboundAck.
   // Beyond it: GOAWAY(ENHANCE_YOUR_CALM). 0: no limit.
   uint32_t max_control_frames = 1000;
 };

@@ -49,21 +49,26 @@ TEST(AbuseGuardTest, NoLimitWhenZero) {
 TEST(AbuseGuardTest, ControlFrameFloodIsCalmedPerSecond) {
   AbuseGuard guard(AbuseLimits{0, 100});
   auto now = Clock::now();
-  const FrameHeader ping = header(NGHTTP2_PING, 0, 0, 8);
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(guard.frame(ping, false, now).action, Action::kPass);
-  FrameVerdict v = guard.frame(ping, false, now);
+  const FrameHeader settings = header(NGHTTP2_SETTINGS, 0, 0, 6);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(guard.frame(settings, false, now).action, Action::kPass);
+  }
+  FrameVerdict v = guard.frame(settings, false, now);
   EXPECT_EQ(v.action, Action::kConnectionError);
   EXPECT_EQ(v.code, NGHTTP2_ENHANCE_YOUR_CALM);
   // A new second, a new budget.
   now += std::chrono::milliseconds(1001);
-  EXPECT_EQ(guard.frame(ping, false, now).action, Action::kPass);
+  EXPECT_EQ(guard.frame(settings, false, now).action, Action::kPass);
 }
 
 TEST(AbuseGuardTest, WhatCountsAsAControlFrame) {
   AbuseGuard guard(AbuseLimits{0, 1});
   const auto now = Clock::now();
-  // ACKs, DATA with a payload or END_STREAM, and requests are not counted.
+  // ACKs, PINGs, DATA with a payload or END_STREAM, and requests are not counted.
   guard.frame(requestHeaders(1), false, now);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(guard.frame(header(NGHTTP2_PING, 0, 0, 8), false, now).action, Action::kPass);
+  }
   EXPECT_EQ(guard.frame(header(NGHTTP2_PING, 0, NGHTTP2_FLAG_ACK, 8), false, now).action,
             Action::kPass);
   EXPECT_EQ(guard.frame(header(NGHTTP2_SETTINGS, 0, NGHTTP2_FLAG_ACK, 0), false, now).action,

@@ -455,11 +455,11 @@ TEST_F(ServerSessionBudgetTest, ResetsAmongManyCompletedRequestsAreWithinTheBudg
   EXPECT_FALSE(server_.finished());
 }
 
-TEST_F(ServerSessionBudgetTest, PingFloodEndsTheConnection) {
+TEST_F(ServerSessionBudgetTest, SettingsFloodEndsTheConnection) {
   settings_.h2_max_control_frames = 50;
   ServerSession server(io_.get_executor(), DownstreamInfo{}, handler_, settings_, *this);
   std::string in = rawPreface();
-  for (int i = 0; i < 60; ++i) in += rawFrame(NGHTTP2_PING, 0, 0, "12345678");
+  for (int i = 0; i < 60; ++i) in += rawFrame(NGHTTP2_SETTINGS, 0, 0, "");
   EXPECT_FALSE(server.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size()));
   std::string out;
   server.produce(out, 1 << 20);

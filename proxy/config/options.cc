@@ -46,6 +46,14 @@ Setter seconds(std::chrono::seconds* field) {
       [field](std::string_view flag, std::string_view v) { return parseSeconds(flag, v, field); };
 }
 
+Setter count(uint32_t* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    if (!weft::parseUnsigned(v, field))
+      return bad(flag, weft::strCat("want a count, got '", v, "'"));
+    return absl::OkStatus();
+  };
+}
+
 Setter labels(std::map<std::string, std::string>* field) {
   return [field](std::string_view flag, std::string_view v) {
     for (std::string_view kv : weft::split(v, ',', true)) {
@@ -139,6 +147,13 @@ std::string usage() {
   --read-timeout N           seconds without progress on a request or response (default 60)
   --max-header-bytes N       largest HTTP/1.1 head or trailer section taken (default 65536)
   --max-chunk-line-bytes N   largest chunk size line, extensions included (default 4096)
+  --h2-max-premature-resets N
+                             HTTP/2 streams a client connection may reset before their response
+                             began; beyond it, and once they are over half its streams,
+                             GOAWAY(ENHANCE_YOUR_CALM) (default 100; 0: no limit)
+  --h2-max-control-frames N  SETTINGS, PRIORITY and empty DATA frames per second an HTTP/2
+                             client connection may send; beyond it, GOAWAY(ENHANCE_YOUR_CALM)
+                             (default 1000; 0: no limit)
   --log-level L              debug|info|warn|error (default info)
 )";
 }
@@ -169,6 +184,8 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--read-timeout", seconds(&o.read_timeout)},
       {"--max-header-bytes", bytes(&o.max_header_bytes, 1024, 1u << 20)},
       {"--max-chunk-line-bytes", bytes(&o.max_chunk_line_bytes, 64, 1u << 20)},
+      {"--h2-max-premature-resets", count(&o.h2_max_premature_resets)},
+      {"--h2-max-control-frames", count(&o.h2_max_control_frames)},
       {"--log-level", text(&o.log_level)},
   };
   for (int i = 1; i < argc; ++i) {

@@ -54,7 +54,8 @@ class ServerStream {
   virtual bool responseStarted() const = 0;
   // Runs `callback` (once) if the client abandons the exchange while it is being handled: an
   // HTTP/2 RST_STREAM or the connection lost. HTTP/1.1 never calls it (a lost connection shows at
-  // the next read or write). Pass nullptr to clear it before what it refers to goes away.
+  // the next read or write). Pass nullptr to clear it before what it refers to goes away. Set
+  // after the client has gone, it runs at once.
   virtual void setResetCallback(std::function<void()> callback) = 0;
 };
 

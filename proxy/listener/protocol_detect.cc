@@ -11,8 +11,13 @@ namespace weft::listener {
 Protocol classifyPreface(std::string_view received) {
   const std::string_view preface(http::http2::kClientPreface, http::http2::kClientPrefaceSize);
   const size_t n = std::min(received.size(), preface.size());
-  if (received.substr(0, n) != preface.substr(0, n)) return Protocol::kHttp1;
-  return n == preface.size() ? Protocol::kHttp2 : Protocol::kNeedMore;
+  if (received.substr(0, n) == preface.substr(0, n)) {
+    return n == preface.size() ? Protocol::kHttp2 : Protocol::kNeedMore;
+  }
+  // "PRI * HTTP/2.0" is no HTTP/1.x request line: a client that sent it speaks HTTP/2, with a
+  // broken preface, and the HTTP/2 codec answers with GOAWAY(PROTOCOL_ERROR), not a 400.
+  const std::string_view request_line = preface.substr(0, preface.find('\n') + 1);
+  return received.starts_with(request_line) ? Protocol::kHttp2 : Protocol::kHttp1;
 }
 
 awaitable<std::pair<error_code, Protocol>> detectProtocol(

@@ -13,7 +13,9 @@ namespace weft::listener {
 enum class Protocol { kHttp1, kHttp2, kNeedMore };
 
 // What the first bytes of a plaintext connection say: the HTTP/2 client preface (prior
-// knowledge, RFC 9113 §3.3), anything else (HTTP/1.1), or too few bytes to tell.
+// knowledge, RFC 9113 §3.3), anything else (HTTP/1.1), or too few bytes to tell. A connection
+// that starts with the preface's request line "PRI * HTTP/2.0\r\n" is HTTP/2 even if the rest of
+// the preface is wrong: the HTTP/2 codec then ends it with GOAWAY(PROTOCOL_ERROR).
 Protocol classifyPreface(std::string_view received);
 
 // Reads the first bytes of a connection into `buffer` (one read, more only while what arrived

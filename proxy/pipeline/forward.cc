@@ -149,9 +149,14 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     }
     upstream::ServiceLimits::PermitPtr permit;
     if (service != nullptr) {
+      // A client that resets its stream while the request waits for a slot leaves the queue.
+      upstream::ServiceLimits::Canceller canceller;
+      stream.setResetCallback([&canceller] { canceller.cancel(); });
       auto admitted = co_await service->limits().admit(
-          attempt > 0, request_deadline.value_or(Clock::time_point::max()));
+          attempt > 0, request_deadline.value_or(Clock::time_point::max()), &canceller);
+      stream.setResetCallback(nullptr);
       if (auto* refused = std::get_if<upstream::ServiceLimits::Refused>(&admitted)) {
+        if (refused->cancelled) co_return Outcome{};  // the client is gone: nothing to answer
         const auto& pool = service->limits().settings();
         if (refused->timed_out) {
           const std::string reason = weft::strCat(
@@ -174,6 +179,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     }
 
     Attempt a;
+    a.permit = std::move(permit);
     // The try points the client's reset at its upstream stream: unhook it before `a` goes.
     struct ResetHook {
       http::ServerStream& stream;
@@ -186,7 +192,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     co_await upstream_try.run(a, req, body, *target, deadline);
     const auto now = Clock::now();
     if (state != nullptr) {
-      if (a.result.failure == TryFailure::kNone) {
+      if (a.result.failure == TryFailure::kNone && !a.client_gone) {
         state->requestFinished(now - try_start, now);
       } else {
         state->requestFinished();

@@ -62,15 +62,20 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
   // A client that resets its stream (HTTP/2) ends the upstream exchange too.
   body.stream.setResetCallback([&out] {
     out.client_gone = true;
+    out.permit.reset();
     if (out.lease) out.lease.abandon();
   });
+  if (out.client_gone) co_return;  // reset before the try began
 
   for (int fresh_tries = 0;; ++fresh_tries) {
     // A shared (HTTP/2) connection is looked up again: a dead one has left the pool, and the
     // requests it failed should share one new connection, not open one each.
     auto acquired = co_await pool_.acquire(target, fresh_tries == 0 || target.mayMultiplex());
+    if (out.client_gone) {
+      if (acquired.ok()) pool_.releaseUnused(target, std::move(*acquired));
+      co_return;
+    }
     if (guard.fired()) co_return timed_out();
-    if (out.client_gone) co_return;
     if (!acquired.ok()) {
       co_return fail(TryFailure::kConnect, 503,
                      weft::strCat(hop_, " connect failed: ", target.address, ": ",

@@ -12,6 +12,7 @@
 #include "proxy/pipeline/retry_policy.h"
 #include "proxy/upstream/connector.h"
 #include "proxy/upstream/pool.h"
+#include "proxy/upstream/service_limits.h"
 
 namespace weft::pipeline {
 
@@ -32,6 +33,9 @@ struct Attempt {
   std::string reason;         // on failure: what failed, for x-weft-error and the log
   http::ResponseHead head;    // on a response
   upstream::ConnectionPool::Lease lease;  // on a response: the stream to read the body from
+  // The circuit breaker's slot for this try, if the target has limits: given back as soon as the
+  // client resets its stream, not when the try unwinds.
+  upstream::ServiceLimits::PermitPtr permit;
   // Set when the request body streams while the response is read (both sides HTTP/2): it must
   // be stopped and joined before the lease goes.
   std::shared_ptr<RequestBodyPump> pump;
@@ -43,7 +47,9 @@ struct Attempt {
 // reached the wire (a pooled connection the peer had closed), or the peer refused it (HTTP/2
 // REFUSED_STREAM, above a GOAWAY's last-stream-id); and only while its body is still at hand.
 // Any other failure ends the try, for the route's retry policy to judge. While the try runs, a
-// client that resets its stream aborts the upstream stream too (client_gone).
+// client that resets its stream aborts the upstream stream too (client_gone) and gives the
+// breaker slot back at once; a connection opened for it meanwhile stays in the pool for the
+// next request.
 class UpstreamTry {
  public:
   UpstreamTry(upstream::ConnectionPool& pool, Executor executor, const char* hop)

@@ -146,6 +146,16 @@ void ConnectionPool::release(const Target& target, Lease lease) {
   list.push_back(Idle{std::move(connection), std::chrono::steady_clock::now()});
 }
 
+void ConnectionPool::releaseUnused(const Target& target, Lease lease) {
+  if (!lease.exclusive_) return;  // a stream that sent nothing: dropping it is enough
+  auto& list = idle_[target.key];
+  if (list.size() >= max_idle_per_target_) {
+    lease.exclusive_->close();
+    return;
+  }
+  list.push_back(Idle{std::move(lease.exclusive_), std::chrono::steady_clock::now()});
+}
+
 void ConnectionPool::evictExpired() {
   auto now = std::chrono::steady_clock::now();
   for (auto it = idle_.begin(); it != idle_.end();) {

@@ -60,6 +60,9 @@ class ConnectionPool {
   awaitable<absl::StatusOr<Lease>> acquire(const Target& target, bool allow_reuse = true);
   // Ends a lease after its exchange; an HTTP/1.1 connection is kept only if it can carry another.
   void release(const Target& target, Lease lease);
+  // Ends a lease that carried nothing (its client went away while it was acquired): a new
+  // HTTP/1.1 connection goes to the idle set for the next request instead of being closed.
+  void releaseUnused(const Target& target, Lease lease);
   // Closes connections unused for longer than the idle timeout, and forgets targets it has no
   // connection to (keys of endpoints a reload dropped do not stay).
   void evictExpired();

@@ -19,14 +19,30 @@ namespace weft::upstream {
 // pending, maxRetries the retries in progress. Limits apply per worker thread: workers share no
 // mutable state. Not thread-safe.
 class ServiceLimits {
+  struct Waiter;
+
  public:
   class Permit;
   using PermitPtr = std::unique_ptr<Permit>;
 
-  // Why admission failed: a limit was reached, or the deadline passed while pending.
+  // Why admission failed: a limit was reached, the deadline passed while pending, or the
+  // caller cancelled it while pending (its client went away).
   struct Refused {
     metrics::Limit limit;
     bool timed_out = false;
+    bool cancelled = false;
+  };
+
+  // Ends one admit() that is pending, or refuses it when cancelled before: its place in the
+  // queue (maxPendingRequests) is free at once. Outlives the admit() it is passed to.
+  class Canceller {
+   public:
+    void cancel();
+
+   private:
+    friend class ServiceLimits;
+    Waiter* waiter_ = nullptr;  // while admit() waits
+    bool cancelled_ = false;
   };
 
   explicit ServiceLimits(Executor executor) : executor_(executor) {}
@@ -40,7 +56,8 @@ class ServiceLimits {
   // Admits one try, waiting for an exchange slot until `deadline` when all are taken. The permit
   // gives the slot back when destroyed.
   awaitable<std::variant<PermitPtr, Refused>> admit(bool is_retry,
-                                                    std::chrono::steady_clock::time_point deadline);
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    Canceller* canceller = nullptr);
 
   uint32_t active() const { return active_; }
   size_t pending() const { return waiters_.size(); }
@@ -51,6 +68,7 @@ class ServiceLimits {
     explicit Waiter(Executor executor) : timer(executor) {}
     asio::steady_timer timer;
     bool granted = false;
+    bool cancelled = false;
   };
 
   void release(bool is_retry);

@@ -232,3 +232,17 @@ class RawH2:
     def close(self) -> None:
         if self.sock:
             self.sock.close()
+
+
+def goaway_in(buf: bytes) -> tuple[int, int] | None:
+    """(last stream id, error code) of the first GOAWAY among the whole frames in buf."""
+    pos = 0
+    while pos + 9 <= len(buf):
+        n = int.from_bytes(buf[pos:pos + 3], "big")
+        if pos + 9 + n > len(buf):
+            return None
+        if buf[pos + 3] == GOAWAY:
+            p = buf[pos + 9:pos + 17]
+            return (int.from_bytes(p[:4], "big") & 0x7FFFFFFF, int.from_bytes(p[4:8], "big"))
+        pos += 9 + n
+    return None

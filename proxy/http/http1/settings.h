@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace weft::http::http1 {
 
@@ -21,6 +22,9 @@ struct Settings {
   size_t max_chunk_line_bytes = 4 * 1024;  // a chunk's size line with its extensions
   std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
   std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(60);
+  // HTTP/2 server budgets per connection (http2::AbuseLimits; 0: no limit).
+  uint32_t h2_max_premature_resets = 100;
+  uint32_t h2_max_control_frames = 1000;  // per second
 
   ChunkLimits chunkLimits() const { return {max_chunk_line_bytes, max_header_bytes}; }
 };

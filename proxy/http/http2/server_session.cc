@@ -14,10 +14,12 @@ ServerSession::ServerSession(const Executor& executor, DownstreamInfo info, Stre
                              const http1::Settings& settings, SessionListener& listener,
                              const KeepaliveSettings& keepalive)
     : SessionBase(executor, {Role::kServer, Trampolines<ServerSession>::get(), this, settings,
-                             keepalive, kLogName, "client"}),
+                             keepalive, kLogName, "client", /*inspect_frames=*/true}),
       info_(std::move(info)),
       handler_(handler),
       listener_(listener),
+      starting_(),
+      guard_(AbuseLimits{settings.h2_max_premature_resets, settings.h2_max_control_frames}),
       handlers_done_(executor) {
   info_.http2 = true;
 }
@@ -79,21 +81,37 @@ int ServerSession::onHeader(const nghttp2_frame& frame, std::string_view name,
   return 0;
 }
 
+FrameVerdict ServerSession::inspectFrame(const FrameHeader& frame) {
+  const bool open = guard_.needsStreamState(frame) &&
+                    nghttp2_session_find_stream(session_, frame.stream_id) != nullptr;
+  return guard_.frame(frame, open, Clock::now());
+}
+
 int ServerSession::onFrameRecv(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_RST_STREAM) {
+    ServerStreamImpl* stream = find(frame.hd.stream_id);
+    guard_.streamEnded(frame.hd.stream_id, StreamEnd::kPeerReset);
+    if (stream != nullptr && !stream->response_started_ && !guard_.prematureReset()) {
+      log::warn("http2 connection closed: the client reset ", guard_.prematureResets(), " of its ",
+                guard_.streamsOpened(), " streams before their response began");
+      terminate(NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+    return 0;
+  }
   if (frame.hd.type != NGHTTP2_HEADERS && frame.hd.type != NGHTTP2_DATA) return 0;
   ServerStreamImpl* stream = find(frame.hd.stream_id);
   if (stream == nullptr) return 0;
   const bool end = (frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   if (frame.hd.type == NGHTTP2_HEADERS && frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
     stream->request_ended_ = end;
-    startRequest(*stream);
+    prepareRequest(*stream);
   } else if (end) {
     stream->requestEnded();
   }
   return 0;
 }
 
-void ServerSession::startRequest(ServerStreamImpl& stream) {
+void ServerSession::prepareRequest(ServerStreamImpl& stream) {
   absl::Status st = stream.builder_->finish();
   stream.expect_continue_ = stream.builder_->expectContinue();
   stream.builder_.reset();
@@ -108,11 +126,32 @@ void ServerSession::startRequest(ServerStreamImpl& stream) {
     localReply(stream, status, reason);
     return;
   }
+  // The stream is the handler's from now on (request DATA is kept for it), but the handler
+  // starts only after receive(): a reset in the same read means it never does.
   stream.handler_running_ = true;
   ++handlers_;
-  // co_spawn dispatches: the handler runs at once, inside nghttp2's callback, until it first
-  // waits. It may queue frames there (nghttp2 takes submissions from callbacks); a flush it
-  // asks for waits until nghttp2 has returned (SessionBase::messageQueued).
+  starting_.push_back(&stream);
+}
+
+void ServerSession::afterReceive() {
+  if (starting_.empty()) return;
+  std::vector<ServerStreamImpl*> starting;
+  starting.swap(starting_);
+  for (ServerStreamImpl* stream : starting) startHandler(*stream);
+  if (starting_.empty()) {
+    starting.clear();
+    starting_.swap(starting);  // keep the capacity
+  }
+}
+
+void ServerSession::startHandler(ServerStreamImpl& stream) {
+  if (stream.closed_ || closing_ || terminated_) {
+    // Reset before it started, or the connection is ending: the pipeline never sees it.
+    finishHandler(stream);
+    return;
+  }
+  // co_spawn dispatches: the handler runs at once until it first waits. A flush it asks for
+  // happens there too (nghttp2 has returned).
   asio::co_spawn(executor_, runHandler(stream),
                  SpawnGuard({"http2 stream handler", {}, static_cast<uint32_t>(stream.id())}));
 }
@@ -175,8 +214,15 @@ int ServerSession::onFrameSend(const nghttp2_frame& frame) {
 
 int ServerSession::onStreamClose(int32_t stream_id, uint32_t error_code) {
   ServerStreamImpl* stream = find(stream_id);
-  if (stream == nullptr) return 0;
+  if (stream == nullptr) {
+    guard_.streamEnded(stream_id, StreamEnd::kLocalReset);
+    return 0;
+  }
   stream->closed_ = true;
+  // A peer's RST_STREAM was recorded when it arrived; else both sides ended it, or we reset it.
+  guard_.streamEnded(stream_id, stream->end_sent_ && stream->request_ended_
+                                    ? StreamEnd::kCompleted
+                                    : StreamEnd::kLocalReset);
   if (!stream->end_sent_) {
     stream->reset_ = true;
     if (stream->handler_running_) {

@@ -5,9 +5,11 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <nghttp2/nghttp2.h>
 
+#include "proxy/http/http2/abuse_guard.h"
 #include "proxy/http/http2/callbacks.h"
 
 #include "proxy/common/asio.h"
@@ -31,6 +33,12 @@ class SessionListener {
 // receive() and drained by produce(), and the streams it carries. Each request, once its HEADERS
 // are complete, is handed to the StreamHandler in its own coroutine on the worker, so many
 // exchanges run at once. Everything runs on the worker's thread.
+//
+// A request's handler starts once nghttp2 has processed all that one read brought, so a stream
+// the client reset in the same read (rapid reset) never reaches the pipeline: no upstream
+// connection, no breaker slot. Such resets, and any before the response began, are budgeted per
+// connection, as are frames that carry no request (AbuseGuard; over budget: GOAWAY
+// ENHANCE_YOUR_CALM). Frames on streams nghttp2 has forgotten get the errors of RFC 9113 §5.1.
 //
 // Malformed requests that nghttp2 lets through but the proxy cannot forward get a local 400 /
 // 405 / 431 on their stream; protocol errors nghttp2 finds are RST_STREAM or GOAWAY as RFC 9113
@@ -64,6 +72,11 @@ class ServerSession final : public SessionBase {
   static constexpr std::string_view kLogName = "http2";
 
   size_t streamsInFlight() const override { return openStreams(); }
+  bool needsState(const FrameHeader& frame) const override {
+    return guard_.needsStreamState(frame);
+  }
+  FrameVerdict inspectFrame(const FrameHeader& frame) override;
+  void afterReceive() override;
   int onBeginHeaders(const nghttp2_frame& frame);
   int onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value);
   int onFrameRecv(const nghttp2_frame& frame);
@@ -76,7 +89,9 @@ class ServerSession final : public SessionBase {
   Clock::time_point nextTimer() const override;
 
   ServerStreamImpl* find(int32_t stream_id);
-  void startRequest(ServerStreamImpl& stream);
+  // The request's head is complete: a local reply, or its handler starts after receive().
+  void prepareRequest(ServerStreamImpl& stream);
+  void startHandler(ServerStreamImpl& stream);
   awaitable<void> runHandler(ServerStreamImpl& stream);
   void finishHandler(ServerStreamImpl& stream);
   void localReply(ServerStreamImpl& stream, unsigned status, std::string_view reason);
@@ -95,6 +110,8 @@ class ServerSession final : public SessionBase {
   StreamHandler& handler_;
   SessionListener& listener_;
   std::unordered_map<int32_t, std::unique_ptr<ServerStreamImpl>> streams_;
+  std::vector<ServerStreamImpl*> starting_;  // requests complete in this receive(), in order
+  AbuseGuard guard_;
   Signal handlers_done_;
   std::optional<Clock::time_point> goaway_at_;
   size_t handlers_ = 0;

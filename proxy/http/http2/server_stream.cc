@@ -159,6 +159,14 @@ void ServerStreamImpl::wakeAll() {
   }
 }
 
+void ServerStreamImpl::setResetCallback(std::function<void()> callback) {
+  if (callback && failed() && handler_running_) {
+    callback();
+    return;
+  }
+  reset_callback_ = std::move(callback);
+}
+
 void ServerStreamImpl::queueLocalBody(std::string body) {
   out_ = std::move(body);
   out_pos_ = 0;

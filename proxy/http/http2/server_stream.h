@@ -9,9 +9,9 @@
 #include <nghttp2/nghttp2.h>
 
 #include "proxy/common/asio.h"
+#include "proxy/common/signal.h"
 #include "proxy/http/codec.h"
 #include "proxy/http/http2/convert.h"
-#include "proxy/common/signal.h"
 
 namespace weft::http::http2 {
 
@@ -44,9 +44,8 @@ class ServerStreamImpl final : public ServerStream {
   awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) override;
   awaitable<error_code> sendResponseTrailers(const HeaderMap& trailers) override;
   bool responseStarted() const override { return response_started_; }
-  void setResetCallback(std::function<void()> callback) override {
-    reset_callback_ = std::move(callback);
-  }
+  // A callback set once the stream has failed runs at once.
+  void setResetCallback(std::function<void()> callback) override;
 
   int32_t id() const { return id_; }
 

@@ -11,6 +11,7 @@ SessionBase::SessionBase(const Executor& executor, const Params& params)
       settings_(params.settings),
       output_(executor),
       keepalive_(params.keepalive, Clock::now()),
+      inspect_frames_(params.inspect_frames),
       log_name_(params.log_name),
       peer_(params.peer) {
   nghttp2_option* option = nullptr;
@@ -18,6 +19,8 @@ SessionBase::SessionBase(const Executor& executor, const Params& params)
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_no_closed_streams(option, 1);
   nghttp2_option_set_max_outbound_ack(option, kMaxOutboundAck);
+  nghttp2_option_set_max_settings(option, kMaxSettingsEntries);
+  nghttp2_option_set_max_continuations(option, kMaxContinuations);
   if (params.role == Role::kServer) {
     nghttp2_session_server_new2(&session_, params.callbacks, params.user_data, option);
   } else {
@@ -42,23 +45,70 @@ SessionBase::~SessionBase() { nghttp2_session_del(session_); }
 
 bool SessionBase::receive(const uint8_t* data, size_t size) {
   if (keepalive_.enabled()) keepalive_.received(Clock::now());
-  bool ok = true;
   in_nghttp2_ = true;
-  const ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
+  const bool ok = inspect_frames_ ? feedFrames(data, size) : feed(data, size);
   in_nghttp2_ = false;
+  afterReceive();
   if (flush_after_receive_) {
     flush_after_receive_ = false;
     if (flusher_ != nullptr && !closing_) flusher_->flushFrames();
   }
-  if (rv < 0) {
-    // A protocol error: the session ends with GOAWAY(PROTOCOL_ERROR), unless even that cannot
-    // be queued.
-    log::info("http2 connection error from ", peer_, ": ", nghttp2_strerror(static_cast<int>(rv)));
-    if (nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR) != 0) fatal_ = true;
-    ok = false;
-  }
   if (!ok || nghttp2_session_want_write(session_)) wakeWriter();
-  return ok && !finished() && nghttp2_session_want_read(session_);
+  return ok && !terminated_ && !finished() && nghttp2_session_want_read(session_);
+}
+
+bool SessionBase::feed(const uint8_t* data, size_t size) {
+  if (size == 0) return true;
+  const ssize_t rv = nghttp2_session_mem_recv(session_, data, size);
+  if (rv >= 0) return true;
+  // A protocol error: the session ends with GOAWAY(PROTOCOL_ERROR), unless even that cannot be
+  // queued.
+  log::info("http2 connection error from ", peer_, ": ", nghttp2_strerror(static_cast<int>(rv)));
+  terminate(NGHTTP2_PROTOCOL_ERROR);
+  return false;
+}
+
+bool SessionBase::feedFrames(const uint8_t* data, size_t size) {
+  // Bytes are handed to nghttp2 in runs; a run ends only before a frame whose inspection needs
+  // the frames before it processed, or that the inspection answers.
+  const uint8_t* run = data;
+  const uint8_t* const end = data + size;
+  for (const uint8_t* pos = data; pos < end;) {
+    const FrameScanner::Piece piece = scanner_.next(pos, static_cast<size_t>(end - pos));
+    if (!piece.header) {
+      pos += piece.size;
+      continue;
+    }
+    // The piece is the rest of a frame header: what came before it (earlier frames; the
+    // header's first bytes, from an earlier read, nghttp2 only buffers) may go to nghttp2 now.
+    const FrameHeader& frame = scanner_.frame();
+    if (needsState(frame)) {
+      if (!feed(run, static_cast<size_t>(pos - run))) return false;
+      run = pos;
+    }
+    const FrameVerdict verdict = inspectFrame(frame);
+    if (verdict.action != FrameVerdict::Action::kPass) {
+      if (!feed(run, static_cast<size_t>(pos - run))) return false;
+      run = pos;
+      if (verdict.action == FrameVerdict::Action::kConnectionError) {
+        log::info(log_name_, " connection error from ", peer_, ": ",
+                  nghttp2_http2_strerror(verdict.code), " (frame type ", int{frame.type},
+                  " on stream ", frame.stream_id, ")");
+        terminate(verdict.code);
+        return false;
+      }
+      // A stream error: nghttp2 has forgotten the stream and ignores the frame itself.
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, frame.stream_id, verdict.code);
+    }
+    pos += piece.size;
+  }
+  return feed(run, static_cast<size_t>(end - run));
+}
+
+void SessionBase::terminate(uint32_t code) {
+  terminated_ = true;
+  if (nghttp2_session_terminate_session(session_, code) != 0) fatal_ = true;
+  wakeWriter();
 }
 
 bool SessionBase::produce(std::string& out, size_t limit) {

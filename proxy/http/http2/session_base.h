@@ -10,6 +10,8 @@
 #include "proxy/common/asio.h"
 #include "proxy/common/signal.h"
 #include "proxy/http/http1/settings.h"
+#include "proxy/http/http2/abuse_guard.h"
+#include "proxy/http/http2/frame_scanner.h"
 #include "proxy/http/http2/keepalive.h"
 #include "proxy/http/http2/settings.h"
 
@@ -74,6 +76,9 @@ class SessionBase {
     KeepaliveSettings keepalive;
     std::string_view log_name;  // starts the log lines: "http2 client"
     std::string_view peer;      // the other end in log lines: "upstream"
+    // The server looks at each frame header before nghttp2 processes the frame
+    // (inspectFrame()).
+    bool inspect_frames = false;
   };
 
   // Creates the session and queues the preface's SETTINGS (the client's ENABLE_PUSH 0 or the
@@ -88,6 +93,15 @@ class SessionBase {
   virtual Clock::time_point nextTimer() const { return Clock::time_point::max(); }
   // Streams open on the connection, the one whose message was just queued among them.
   virtual size_t streamsInFlight() const = 0;
+  // With Params::inspect_frames: a frame header from the peer, before nghttp2 processes the
+  // frame (needsState(): after the frames before it), and what to do with the frame: pass it
+  // on, answer it with RST_STREAM, or end the session with GOAWAY.
+  virtual bool needsState(const FrameHeader&) const { return false; }
+  virtual FrameVerdict inspectFrame(const FrameHeader&) { return {}; }
+  // What receive() fed has been processed, and nghttp2 has returned.
+  virtual void afterReceive() {}
+  // Ends the session with GOAWAY(code) naming the last stream processed.
+  void terminate(uint32_t code);
 
   Executor executor_;
   const http1::Settings& settings_;
@@ -95,10 +109,15 @@ class SessionBase {
   bool closing_ = false;         // the connection is gone (abort())
   bool output_stopped_ = false;  // produce() sends nothing more
   bool fatal_ = false;
+  bool terminated_ = false;  // terminate() queued the final GOAWAY
 
  private:
   // Sends the PING that is due, or marks the session unresponsive. False when it is.
   bool keepalive(Clock::time_point now);
+  // Hands bytes to nghttp2. False: a protocol error ended the session.
+  bool feed(const uint8_t* data, size_t size);
+  // feed(), split at frame headers for inspectFrame().
+  bool feedFrames(const uint8_t* data, size_t size);
 
   Signal output_;
   FrameFlusher* flusher_ = nullptr;
@@ -106,6 +125,8 @@ class SessionBase {
   bool in_nghttp2_ = false;       // in receive() or produce(): nghttp2 must not be re-entered
   bool flush_after_receive_ = false;
   Keepalive keepalive_;
+  bool inspect_frames_;
+  FrameScanner scanner_;
   std::string_view log_name_;
   std::string_view peer_;
   bool unresponsive_ = false;

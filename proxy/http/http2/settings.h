@@ -32,6 +32,11 @@ inline constexpr std::chrono::milliseconds kGoawayGrace{1000};
 // PING ACKs nghttp2 queues before it treats the peer as a PING flood and ends the session
 // (nghttp2's own default, set explicitly so the protection stays on).
 inline constexpr size_t kMaxOutboundAck = 1000;
+// Entries one SETTINGS frame may carry, and CONTINUATION frames one header block may span,
+// before nghttp2 ends the session (its defaults, set explicitly: the CONTINUATION bound is the
+// CVE-2024-27316 fix).
+inline constexpr size_t kMaxSettingsEntries = 32;
+inline constexpr size_t kMaxContinuations = 8;
 
 // PING keepalive (RFC 9113 §6.7), on client and server connections alike and whether streams
 // are open or not (as Linkerd's and Envoy's HTTP/2 keepalive): after `interval` without a byte

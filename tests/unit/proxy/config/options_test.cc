@@ -167,6 +167,20 @@ TEST(OptionsTest, BadNumbers) {
   EXPECT_THAT(message(parseWith({"--read-timeout", "1.5"}).status()), HasSubstr("--read-timeout"));
 }
 
+TEST(OptionsTest, Http2Budgets) {
+  auto defaults = parseWith({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->h2_max_premature_resets, 100u);
+  EXPECT_EQ(defaults->h2_max_control_frames, 1000u);
+  auto o = parseWith({"--h2-max-premature-resets", "0", "--h2-max-control-frames=50"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->h2_max_premature_resets, 0u);
+  EXPECT_EQ(o->h2_max_control_frames, 50u);
+  auto bad = parseWith({"--h2-max-control-frames", "lots"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(message(bad.status()), HasSubstr("--h2-max-control-frames"));
+}
+
 TEST(OptionsTest, UnknownFlag) {
   auto o = parseWith({"--bogus", "1"});
   ASSERT_FALSE(o.ok());

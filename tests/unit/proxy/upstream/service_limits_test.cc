@@ -36,13 +36,14 @@ class ServiceLimitsTest : public ::testing::Test {
   }
 
   // Starts an admission; it completes during later run() calls.
-  Outcome& admit(bool is_retry = false, Clock::time_point deadline = Clock::time_point::max()) {
+  Outcome& admit(bool is_retry = false, Clock::time_point deadline = Clock::time_point::max(),
+                 ServiceLimits::Canceller* canceller = nullptr) {
     outcomes_.push_back(std::make_unique<Outcome>());
     Outcome* out = outcomes_.back().get();
     asio::co_spawn(
         io_,
-        [this, out, is_retry, deadline]() -> awaitable<void> {
-          auto r = co_await limits_.admit(is_retry, deadline);
+        [this, out, is_retry, deadline, canceller]() -> awaitable<void> {
+          auto r = co_await limits_.admit(is_retry, deadline, canceller);
           if (auto* p = std::get_if<ServiceLimits::PermitPtr>(&r)) {
             out->permit = std::move(*p);
           } else {
@@ -113,6 +114,40 @@ TEST_F(ServiceLimitsTest, PendingWaiterGivesUpAtItsDeadline) {
   EXPECT_EQ(limits_.pending(), 0u);
   a.permit.reset();
   EXPECT_EQ(limits_.active(), 0u);  // no waiter took the slot
+}
+
+// A client that resets its request while it waits for a slot (rapid reset) leaves the queue at
+// once: its pending place is free, and the next release goes to a waiter still there.
+TEST_F(ServiceLimitsTest, CancelledWaiterLeavesTheQueueAtOnce) {
+  configure(1, 1);
+  Outcome& a = admit();
+  ServiceLimits::Canceller canceller;
+  Outcome& b = admit(false, Clock::time_point::max(), &canceller);
+  EXPECT_FALSE(b.done);
+  canceller.cancel();
+  run();
+  ASSERT_TRUE(b.done);
+  ASSERT_TRUE(b.refused);
+  EXPECT_TRUE(b.refused->cancelled);
+  EXPECT_FALSE(b.refused->timed_out);
+  EXPECT_EQ(limits_.pending(), 0u);
+  Outcome& c = admit();  // the pending place is free again
+  EXPECT_FALSE(c.done);
+  a.permit.reset();
+  run();
+  ASSERT_TRUE(c.done);
+  EXPECT_TRUE(c.permit);
+}
+
+TEST_F(ServiceLimitsTest, CancelledBeforeAdmitIsRefusedAtOnce) {
+  configure(1, 1);
+  ServiceLimits::Canceller canceller;
+  canceller.cancel();
+  Outcome& a = admit(false, Clock::time_point::max(), &canceller);
+  ASSERT_TRUE(a.done);
+  ASSERT_TRUE(a.refused);
+  EXPECT_TRUE(a.refused->cancelled);
+  EXPECT_EQ(limits_.active(), 0u);
 }
 
 TEST_F(ServiceLimitsTest, MaxRequestsCountsActiveAndPending) {

@@ -352,6 +352,121 @@ TEST_F(ServerSessionTest, ClientResetFailsThePendingRead) {
   EXPECT_TRUE(streams_[id].headers.empty());
 }
 
+// Raw client frames, for what a well-behaved nghttp2 client will not send.
+std::string rawFrame(uint8_t type, uint8_t flags, int32_t stream, std::string_view payload) {
+  std::string out;
+  const auto n = static_cast<uint32_t>(payload.size());
+  for (int shift : {16, 8, 0}) out += static_cast<char>(n >> shift);
+  out += static_cast<char>(type);
+  out += static_cast<char>(flags);
+  for (int shift : {24, 16, 8, 0}) out += static_cast<char>(stream >> shift);
+  out.append(payload);
+  return out;
+}
+
+// A GET's HEADERS (END_STREAM, END_HEADERS), its fields as HPACK literals without indexing.
+std::string rawGet(int32_t stream) {
+  std::string block;
+  for (auto [n, v] : {std::pair<std::string, std::string>{":method", "GET"},
+                      {":scheme", "http"},
+                      {":authority", "backend"},
+                      {":path", "/r"}}) {
+    block += '\0';
+    block += static_cast<char>(n.size());
+    block += n;
+    block += static_cast<char>(v.size());
+    block += v;
+  }
+  return rawFrame(NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS, stream,
+                  block);
+}
+
+std::string rawReset(int32_t stream) {
+  return rawFrame(NGHTTP2_RST_STREAM, 0, stream, std::string("\0\0\0\x08", 4));  // CANCEL
+}
+
+std::string rawPreface() {
+  return std::string(kClientPreface, kClientPrefaceSize) + rawFrame(NGHTTP2_SETTINGS, 0, 0, "");
+}
+
+// The GOAWAY's error code when `out` ends with a GOAWAY frame, else -1.
+int64_t goawayCode(const std::string& out) {
+  if (out.size() < 17 || out[out.size() - 17 + 3] != NGHTTP2_GOAWAY) return -1;
+  const auto* p = reinterpret_cast<const uint8_t*>(out.data() + out.size() - 4);
+  return (int64_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+}
+
+// Rapid reset (CVE-2023-44487): a request the client resets in the same read as its HEADERS
+// never reaches the handler (which would open an upstream connection and take a breaker slot).
+TEST_F(ServerSessionTest, RequestResetInTheSameReadNeverReachesTheHandler) {
+  ServerSession server(io_.get_executor(), DownstreamInfo{}, handler_, settings_, *this);
+  std::string in = rawPreface();
+  for (int32_t id = 1; id < 20; id += 2) in += rawGet(id) + rawReset(id);
+  EXPECT_TRUE(server.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size()));
+  io_.restart();
+  io_.poll();
+  EXPECT_TRUE(handler_.seen.empty());
+  EXPECT_EQ(server.openStreams(), 0u);
+  // The connection still serves.
+  const std::string next = rawGet(21);
+  EXPECT_TRUE(server.receive(reinterpret_cast<const uint8_t*>(next.data()), next.size()));
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(handler_.seen.size(), 1u);
+  std::string out;
+  server.produce(out, 1 << 20);
+  EXPECT_EQ(goawayCode(out), -1);
+  server.abort();
+  io_.restart();
+  io_.poll();
+}
+
+using ServerSessionBudgetTest = ServerSessionTest;
+constexpr uint32_t kResetBudget = AbuseLimits{}.max_premature_resets;
+
+TEST_F(ServerSessionBudgetTest, PrematureResetsOverTheBudgetEndTheConnection) {
+  ServerSession server(io_.get_executor(), DownstreamInfo{}, handler_, settings_, *this);
+  std::string in = rawPreface();
+  for (uint32_t i = 0; i < kResetBudget; ++i) {
+    in += rawGet(static_cast<int32_t>(2 * i + 1)) + rawReset(static_cast<int32_t>(2 * i + 1));
+  }
+  EXPECT_TRUE(server.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size()));
+  const auto last = static_cast<int32_t>(2 * kResetBudget + 1);
+  in = rawGet(last) + rawReset(last);
+  EXPECT_FALSE(server.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size()));
+  std::string out;
+  server.produce(out, 1 << 20);
+  EXPECT_EQ(goawayCode(out), NGHTTP2_ENHANCE_YOUR_CALM);
+  EXPECT_TRUE(handler_.seen.empty());
+  server.abort();
+  io_.restart();
+  io_.poll();
+}
+
+TEST_F(ServerSessionBudgetTest, ResetsAmongManyCompletedRequestsAreWithinTheBudget) {
+  pump();
+  // A third of 4 × the budget: more resets than the budget, fewer than half the streams.
+  for (uint32_t i = 0; i < 4 * kResetBudget; ++i) {
+    int32_t id = request(get("/r"));
+    if (i % 3 == 0) nghttp2_submit_rst_stream(client_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    pump();
+  }
+  EXPECT_FALSE(goaway_);
+  EXPECT_FALSE(server_.finished());
+}
+
+TEST_F(ServerSessionBudgetTest, SettingsFloodEndsTheConnection) {
+  settings_.h2_max_control_frames = 50;
+  ServerSession server(io_.get_executor(), DownstreamInfo{}, handler_, settings_, *this);
+  std::string in = rawPreface();
+  for (int i = 0; i < 60; ++i) in += rawFrame(NGHTTP2_SETTINGS, 0, 0, "");
+  EXPECT_FALSE(server.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size()));
+  std::string out;
+  server.produce(out, 1 << 20);
+  EXPECT_EQ(goawayCode(out), NGHTTP2_ENHANCE_YOUR_CALM);
+  server.abort();
+}
+
 // Takes the frames the session has ready when it asks for a flush, as the connection's socket
 // half does, and notes how many requests the handler had seen by then.
 struct RecordingFlusher : FrameFlusher {
@@ -424,17 +539,17 @@ TEST_F(ServerSessionFlushTest, AResponseAloneOnTheConnectionIsWrittenWithoutWait
   EXPECT_EQ(completedByFlush(), 1u);
 }
 
-TEST_F(ServerSessionFlushTest, ResponsesCompletedInsideNghttp2AreFlushedOnceItHasReturned) {
+TEST_F(ServerSessionFlushTest, HandlersOfOneReadStartOnceNghttp2HasReturned) {
   server_.setFlusher(&flusher_);
   const std::string in = burst();
-  // Received on the worker's thread, as the connection's reader does: each handler starts at
-  // once, inside nghttp2's callback, and answers there. nghttp2 must not be asked for frames
-  // until it has returned, so the flush comes after the whole input has been taken.
+  // Received on the worker's thread, as the connection's reader does. The handlers start only
+  // once nghttp2 has taken the whole input (a stream reset in the same read would never start),
+  // outside its callbacks, so the 16th response is flushed at once, as any 16th message is.
   asio::post(io_, [&] { server_.receive(reinterpret_cast<const uint8_t*>(in.data()), in.size()); });
   io_.restart();
   io_.poll();
-  ASSERT_EQ(flusher_.seen_at_flush, std::vector<size_t>{kFlushAfterMessages + 1});
-  EXPECT_EQ(completedByFlush(), kFlushAfterMessages + 1);
+  ASSERT_EQ(flusher_.seen_at_flush, std::vector<size_t>{kFlushAfterMessages});
+  EXPECT_EQ(completedByFlush(), kFlushAfterMessages);
 }
 
 }  // namespace

@@ -17,12 +17,14 @@
 
 namespace weft::fuzz {
 
-inline constexpr size_t kMaxPiece = 97;
-
 struct Fed {
   boost::system::error_code ec;  // what stopped parsing (none: done, or the input ran out)
   size_t max_held = 0;           // most bytes buffered but not yet taken by the parser
+  size_t max_piece = 0;          // the largest piece read at once
 };
+
+// Pieces of 1 to 97 bytes, larger for a large input (so that a 200 KB input is not 4,000 reads).
+inline size_t pieceSize(uint8_t seed, size_t size) { return 1 + seed % 97 + size / 256; }
 
 template <typename Parser>
 Fed feedHttp1(Parser& parser, const uint8_t* data, size_t size,
@@ -54,7 +56,8 @@ Fed feedHttp1(Parser& parser, const uint8_t* data, size_t size,
       fed.max_held = std::max(fed.max_held, buffer.size());
     }
     if (off >= size) return fed;
-    const size_t n = std::min<size_t>(size - off, 1 + data[off] % kMaxPiece);
+    const size_t n = std::min<size_t>(size - off, pieceSize(data[off], size));
+    fed.max_piece = std::max(fed.max_piece, n);
     auto copied = boost::asio::buffer_copy(buffer.prepare(n), boost::asio::buffer(data + off, n));
     buffer.commit(copied);
     off += n;

@@ -46,6 +46,7 @@ absl::Status Server::start() {
   if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
 
   for (auto& w : workers_) w->start();
+  memory_returner_.start();
   signals_.async_wait([this](const error_code& ec, int sig) {
     if (!ec) onSignal(sig);
   });

@@ -13,6 +13,7 @@
 #include "proxy/config/options.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/router/route_table.h"
+#include "proxy/runtime/memory_returner.h"
 #include "proxy/runtime/worker.h"
 
 namespace weft::runtime {
@@ -48,6 +49,7 @@ class Server {
   std::shared_ptr<const identity::Credentials> credentials_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
+  MemoryReturner memory_returner_{io_};
   uint64_t next_version_ = 1;
   bool ready_ = false;
   bool draining_ = false;

@@ -26,6 +26,25 @@ struct Fed {
 // Pieces of 1 to 97 bytes, larger for a large input (so that a 200 KB input is not 4,000 reads).
 inline size_t pieceSize(uint8_t seed, size_t size) { return 1 + seed % 97 + size / 256; }
 
+// The limits the codecs parse with: a 64 KiB head, 4 KiB chunk lines, 64 KiB trailers.
+inline constexpr size_t kHeaderLimit = 64 * 1024;
+inline constexpr http::http1::ChunkLimits kChunkLimits{4096, kHeaderLimit};
+
+// A parser set up as the codecs set theirs up.
+template <typename Parser>
+void configure(Parser& parser) {
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(boost::none);
+}
+
+// Whether what waited unparsed stayed within the header limit, or the chunk line and trailer
+// limits, plus the one read that took it over.
+inline bool heldWithinLimits(const Fed& fed) {
+  const size_t bound =
+      std::max(kHeaderLimit, kChunkLimits.line_bytes + kChunkLimits.trailer_bytes + 2);
+  return fed.max_held <= bound + fed.max_piece;
+}
+
 template <typename Parser>
 Fed feedHttp1(Parser& parser, const uint8_t* data, size_t size,
               const http::http1::ChunkLimits& limits) {

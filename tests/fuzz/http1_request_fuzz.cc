@@ -17,22 +17,11 @@
 
 namespace bhttp = boost::beast::http;
 
-namespace {
-
-constexpr size_t kHeaderLimit = 64 * 1024;
-constexpr weft::http::http1::ChunkLimits kLimits{4096, kHeaderLimit};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bhttp::request_parser<bhttp::buffer_body> parser;
-  parser.header_limit(kHeaderLimit);
-  parser.body_limit(boost::none);
-  const weft::fuzz::Fed fed = weft::fuzz::feedHttp1(parser, data, size, kLimits);
-  // The header limit, or the chunk line and trailer limits, bound what waits unparsed.
-  const size_t bound =
-      std::max(kHeaderLimit, kLimits.line_bytes + kLimits.trailer_bytes + 2) + fed.max_piece;
-  if (fed.max_held > bound) __builtin_trap();
+  weft::fuzz::configure(parser);
+  const weft::fuzz::Fed fed = weft::fuzz::feedHttp1(parser, data, size, weft::fuzz::kChunkLimits);
+  if (!weft::fuzz::heldWithinLimits(fed)) __builtin_trap();
   if (!parser.is_header_done()) return 0;
   if (!weft::http::http1::checkRequestFraming(parser.get().base(), parser.chunked()).ok()) {
     return 0;

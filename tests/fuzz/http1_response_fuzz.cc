@@ -18,24 +18,15 @@
 
 namespace bhttp = boost::beast::http;
 
-namespace {
-
-constexpr size_t kHeaderLimit = 64 * 1024;
-constexpr weft::http::http1::ChunkLimits kLimits{4096, kHeaderLimit};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.header_limit(kHeaderLimit);
-  parser.body_limit(boost::none);
+  weft::fuzz::configure(parser);
   // The first byte says whether the request was a HEAD (no body follows the head).
   if (size == 0) return 0;
   if (data[0] == 'H') parser.skip(true);
-  const weft::fuzz::Fed fed = weft::fuzz::feedHttp1(parser, data + 1, size - 1, kLimits);
-  const size_t bound =
-      std::max(kHeaderLimit, kLimits.line_bytes + kLimits.trailer_bytes + 2) + fed.max_piece;
-  if (fed.max_held > bound) __builtin_trap();
+  const weft::fuzz::Fed fed =
+      weft::fuzz::feedHttp1(parser, data + 1, size - 1, weft::fuzz::kChunkLimits);
+  if (!weft::fuzz::heldWithinLimits(fed)) __builtin_trap();
   if (!parser.is_header_done()) return 0;
 
   weft::http::ResponseHead head;

@@ -246,3 +246,25 @@ def goaway_in(buf: bytes) -> tuple[int, int] | None:
             return (int.from_bytes(p[:4], "big") & 0x7FFFFFFF, int.from_bytes(p[4:8], "big"))
         pos += 9 + n
     return None
+
+
+# A GET on a raw connection, and its reset: the frames the abuse and conformance tests send.
+GET_BLOCK = hpack_literal([(":method", "GET"), (":scheme", "http"), (":path", "/hello"),
+                           (":authority", "backend")])
+RST_CANCEL = 0x8
+
+
+def get_frame(stream: int, flags: int = END_STREAM | END_HEADERS) -> bytes:
+    return frame(HEADERS, flags, stream, GET_BLOCK)
+
+
+def rst_frame(stream: int, code: int = RST_CANCEL) -> bytes:
+    return frame(RST_STREAM, 0, stream, struct.pack(">I", code))
+
+
+def connect_raw(port: int) -> RawH2:
+    """A raw HTTP/2 connection that has read the server's SETTINGS, so later frames meet an
+    established connection."""
+    h2 = RawH2(port).connect()
+    h2.pump(lambda: False, 0.2)
+    return h2

@@ -8,11 +8,9 @@ curl -> web sidecar -> backend sidecar -> raw-socket app
 from __future__ import annotations
 
 import os
-import socket
 import socketserver
 import subprocess
 import threading
-import time
 
 import pytest
 

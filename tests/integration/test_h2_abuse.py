@@ -11,14 +11,14 @@ import http.client
 import multiprocessing
 import socket
 import statistics
-import struct
 import time
 
 import pytest
 
 import mesh as M
-from h2_clients import (CONTINUATION, DATA, END_HEADERS, END_STREAM, HEADERS, PING, PREFACE,
-                        RST_STREAM, SETTINGS, RawH2, frame, goaway_in, hpack_literal)
+from h2_clients import (CONTINUATION, DATA, END_HEADERS, GET_BLOCK, HEADERS, PING, PREFACE,
+                        SETTINGS, RawH2, frame, get_frame, goaway_in, hpack_literal, rst_frame)
+from h2_clients import connect_raw as connect
 
 PRIORITY = 2
 NO_ERROR, CANCEL, ENHANCE_YOUR_CALM = 0x0, 0x8, 0xB
@@ -64,25 +64,11 @@ def abuse_mesh(module_proxies, counting_app) -> M.Mesh:
                                        extra_args=M.app_protocol_args("http1"))
 
 
-GET_BLOCK = hpack_literal([(":method", "GET"), (":scheme", "http"), (":path", "/hello"),
-                           (":authority", "backend")])
 POST_BLOCK = hpack_literal([(":method", "POST"), (":scheme", "http"), (":path", "/hello"),
                             (":authority", "backend")])
 
 
-def get_frame(stream: int, flags: int = END_STREAM | END_HEADERS) -> bytes:
-    return frame(HEADERS, flags, stream, GET_BLOCK)
 
-
-def rst_frame(stream: int, code: int = CANCEL) -> bytes:
-    return frame(RST_STREAM, 0, stream, struct.pack(">I", code))
-
-
-def connect(port: int) -> RawH2:
-    h2 = RawH2(port).connect()
-    # the server's SETTINGS, so later frames meet an established connection
-    h2.pump(lambda: False, 0.2)
-    return h2
 
 
 def wait_closed(h2: RawH2, timeout: float = 5.0) -> bool:

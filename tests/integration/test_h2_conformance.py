@@ -13,27 +13,15 @@ import struct
 
 import pytest
 
-from h2_clients import (CONTINUATION, DATA, END_HEADERS, END_STREAM, HEADERS, RST_STREAM,
-                        SETTINGS, WINDOW_UPDATE, RawH2, frame, goaway_in, hpack_literal)
+from h2_clients import (CONTINUATION, DATA, END_HEADERS, END_STREAM, GET_BLOCK, SETTINGS,
+                        WINDOW_UPDATE, RawH2, frame, get_frame, goaway_in, rst_frame)
+from h2_clients import connect_raw as connect
 
 PROTOCOL_ERROR, STREAM_CLOSED, CANCEL = 0x1, 0x5, 0x8
 
-GET_BLOCK = hpack_literal([(":method", "GET"), (":scheme", "http"), (":path", "/hello"),
-                           (":authority", "backend")])
 
 
-def get_frame(stream: int, flags: int = END_STREAM | END_HEADERS) -> bytes:
-    return frame(HEADERS, flags, stream, GET_BLOCK)
 
-
-def rst_frame(stream: int, code: int = CANCEL) -> bytes:
-    return frame(RST_STREAM, 0, stream, struct.pack(">I", code))
-
-
-def connect(port: int) -> RawH2:
-    h2 = RawH2(port).connect()
-    h2.pump(lambda: False, 0.2)  # the server's SETTINGS first
-    return h2
 
 
 def wait_error(h2: RawH2, stream: int, timeout: float = 5.0) -> tuple[str, int] | None:

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import collections
 import http.client
-import subprocess
+import socket
 import threading
 import time
 
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
 import pytest
 
 import fleet as F
@@ -156,20 +160,42 @@ def chunked_post(port: int, body: bytes) -> load.Result:
 
 
 def chunked_post_h2(port: int, body: bytes) -> load.Result:
-    """The same over HTTP/2 (curl, prior knowledge): the body streams from stdin with no
-    content-length, so the client sidecar pumps it while it reads the response."""
+    """The same over HTTP/2 (python3-h2, prior knowledge): no content-length, and the body's
+    second piece leaves only after a pause, so the client sidecar is still pumping it while
+    it reads the response. A RST_STREAM(NO_ERROR) after a complete response only stops the
+    upload (RFC 9113 §8.1)."""
     t0 = time.monotonic()
-    p = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-X", "POST", "-T", "-",
-                        "-H", f"Host: {F.SERVICE}", "-H", f"x-test-id: {body.decode()}",
-                        "-o", "-", "-D", "-", "--max-time", "10",
-                        f"http://127.0.0.1:{port}/upload"],
-                       input=body, capture_output=True, timeout=20)
-    head, _, data = p.stdout.partition(b"\r\n\r\n")
-    lines = head.decode(errors="replace").split("\r\n")
-    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
-    err = next((ln.split(":", 1)[1].strip() for ln in lines[1:]
-                if ln.lower().startswith("x-weft-error:")), None)
-    return load.Result(t0, time.monotonic(), status, data, err, p.stderr.decode())
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    status, data, err = 0, b"", None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        conn.initiate_connection()
+        conn.send_headers(1, [(":method", "POST"), (":path", "/upload"), (":scheme", "http"),
+                              (":authority", F.SERVICE), ("x-test-id", body.decode())])
+        conn.send_data(1, body[:7])
+        s.sendall(conn.data_to_send())
+        time.sleep(0.02)
+        try:
+            conn.send_data(1, body[7:], end_stream=True)
+            s.sendall(conn.data_to_send())
+        except (h2.exceptions.StreamClosedError, OSError):
+            pass  # the response came first and the upload was stopped
+        ended = False
+        while not ended:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            for e in conn.receive_data(chunk):
+                if isinstance(e, h2.events.ResponseReceived):
+                    fields = {k.decode(): v.decode() for k, v in e.headers}
+                    status, err = int(fields[":status"]), fields.get("x-weft-error")
+                elif isinstance(e, h2.events.DataReceived):
+                    data += e.data
+                    conn.acknowledge_received_data(e.flow_controlled_length, 1)
+                elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset,
+                                    h2.events.ConnectionTerminated)):
+                    ended = True
+            s.sendall(conn.data_to_send())
+    return load.Result(t0, time.monotonic(), status, data, err)
 
 
 @pytest.mark.parametrize("send", [chunked_post, chunked_post_h2], ids=["http1", "h2"])

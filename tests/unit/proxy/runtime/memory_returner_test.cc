@@ -11,12 +11,11 @@
 namespace weft::runtime {
 namespace {
 
-size_t freeInArenas() { return mallinfo2().fordblks; }
-
 TEST(MemoryReturnerTest, TrimsOnlyOverTheThreshold) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "ASan's allocator replaces glibc's arenas";
 #else
+  auto freeInArenas = [] { return mallinfo2().fordblks; };
   // A burst: many 60 KiB blocks (below the mmap threshold, so they live in the heap), then
   // all but the last one freed, which keeps the heap's top from shrinking by itself.
   std::vector<std::unique_ptr<char[]> > blocks;

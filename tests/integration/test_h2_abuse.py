@@ -204,7 +204,9 @@ def test_rapid_reset_costs_no_app_connections_and_leaves_steady_traffic_alone(
     # Every connection of the attack ended with GOAWAY(ENHANCE_YOUR_CALM) once over budget.
     assert stats["calm"] >= stats["connections"] - 1, stats
     assert len(under_attack) >= 20, f"only {len(under_attack)} steady requests ran: {stats}"
-    bound = 2 * max(idle_p99, IDLE_FLOOR)
+    # Latency is the Release build's to show: under ASan every request costs several times
+    # as much CPU, and the attacker's share of the two cores decides the p99.
+    bound = 2 * max(idle_p99, IDLE_FLOOR) if not M.proxy_sanitized() else float("inf")
     assert attack_p99 <= bound, (
         f"steady p99 {attack_p99 * 1000:.1f} ms under attack, idle "
         f"{idle_p99 * 1000:.1f} ms: {stats}")

@@ -102,13 +102,19 @@ def test_post_reaches_the_app_at_most_once(closing_fleet, closing_app):
                        f"{[(r, seen[r], str(results[r])) for r in twice[:3]]}")
     statuses = collections.Counter(r.status for r in results.values())
     assert set(statuses) <= {200, 502, 503}, statuses
-    # The app's wrong moments did happen, and the client saw each of them as a 502.
+    # The app's wrong moments did happen, and the client saw each of them as a 502 that says
+    # so, or, when even the fresh connections a request that never left was moved to were
+    # closed under it (a slow sanitizer build), as a 503 for a request the app never saw.
     failed = [rid for rid, r in results.items() if r.status != 200]
     assert len(failed) > 1000, statuses
-    for rid in failed[:50]:
+    for rid in failed:
         r = results[rid]
-        assert r.weft_error and str(closing_app.port) in r.weft_error \
-            and "closed before response headers" in r.weft_error, str(r)
+        assert r.weft_error and str(closing_app.port) in r.weft_error, str(r)
+        if r.status == 502:
+            assert "closed before response headers" in r.weft_error, str(r)
+        else:
+            assert "closed before the request was sent" in r.weft_error and seen[rid] == 0, \
+                (str(r), seen[rid])
     ok = [rid for rid, r in results.items() if r.status == 200]
     assert all(seen[rid] == 1 and results[rid].text == f"v1 got {len(body_for(rid) or b'')} bytes"
                for rid in ok), "a 200 must come from the app's one handling of the request"

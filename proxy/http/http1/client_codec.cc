@@ -71,7 +71,9 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const Reques
   // Held back, the head goes out with the first body bytes in one write.
   if (head.body.present && !flush) co_return error_code{};
   write_deadline_.arm(settings_.read_timeout);
+  writing_ = true;
   auto [write_ec, n] = co_await writer_.write(stream_, {}, !head.body.present);
+  writing_ = false;
   write_deadline_.disarm();
   const error_code ec = timedOut(write_deadline_, write_ec);
   stats_.wrote(n);
@@ -84,7 +86,9 @@ template <typename Stream>
 awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<const char> data,
                                                                     bool end) {
   write_deadline_.arm(settings_.read_timeout);
+  writing_ = true;
   auto [write_ec, n] = co_await writer_.write(stream_, data, end);
+  writing_ = false;
   write_deadline_.disarm();
   const error_code ec = timedOut(write_deadline_, write_ec);
   // An upload that moves is progress on the exchange: the wait for the response head goes on.

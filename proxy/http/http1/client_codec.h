@@ -37,7 +37,9 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
   bool responseBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
   const HeaderMap& responseTrailers() const override { return no_trailers_; }
-  bool requestSent() const override { return request_sent_; }
+  // A write still in flight may have put bytes on the socket already (it can yield to the
+  // scheduler after writing), and the response may fail meanwhile: it counts as sent.
+  bool requestSent() const override { return request_sent_ || writing_; }
   void abort() override { close(); }
 
  private:
@@ -59,6 +61,7 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   bool head_request_ = false;
   bool awaiting_head_ = false;  // readResponseHead is waiting (maybe while the body uploads)
   bool request_sent_ = false;   // a write of the current request put bytes on the socket
+  bool writing_ = false;        // a write of the current request is in flight
   bool request_done_ = false;
   bool keep_alive_ = false;
   bool reusable_ = false;

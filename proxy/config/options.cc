@@ -145,6 +145,8 @@ std::string usage() {
   --connect-timeout N        seconds for TCP connect + TLS handshake upstream (default 2)
   --idle-timeout N           seconds a keep-alive connection may sit idle (default 60)
   --read-timeout N           seconds without progress on a request or response (default 60)
+  --tunnel-idle-timeout N    seconds a WebSocket may go without a byte in one direction
+                             before it is closed (default 3600)
   --max-header-bytes N       largest HTTP/1.1 head or trailer section taken (default 65536)
   --max-chunk-line-bytes N   largest chunk size line, extensions included (default 4096)
   --h2-max-premature-resets N
@@ -182,6 +184,7 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--connect-timeout", seconds(&o.connect_timeout)},
       {"--idle-timeout", seconds(&o.idle_timeout)},
       {"--read-timeout", seconds(&o.read_timeout)},
+      {"--tunnel-idle-timeout", seconds(&o.tunnel_idle_timeout)},
       {"--max-header-bytes", bytes(&o.max_header_bytes, 1024, 1u << 20)},
       {"--max-chunk-line-bytes", bytes(&o.max_chunk_line_bytes, 64, 1u << 20)},
       {"--h2-max-premature-resets", count(&o.h2_max_premature_resets)},

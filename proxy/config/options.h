@@ -56,6 +56,8 @@ struct Options {
   std::chrono::seconds read_timeout{60};       // no progress on a started request/response
   std::chrono::seconds connect_timeout{2};     // TCP connect + TLS handshake to an upstream
   std::chrono::seconds pool_idle_timeout{30};  // pooled upstream connection left unused
+  // A WebSocket direction without a byte (replaces read_timeout once a tunnel is open).
+  std::chrono::seconds tunnel_idle_timeout{3600};
   // HTTP/2 server budgets per client connection (docs/http2-limits.md); 0: no limit.
   uint32_t h2_max_premature_resets = 100;  // streams reset before their response began
   uint32_t h2_max_control_frames = 1000;   // SETTINGS/PRIORITY/empty DATA per second

@@ -114,6 +114,7 @@ WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options
             .max_chunk_line_bytes = opts.max_chunk_line_bytes,
             .idle_timeout = opts.idle_timeout,
             .read_timeout = opts.read_timeout,
+            .tunnel_idle_timeout = opts.tunnel_idle_timeout,
             .h2_max_premature_resets = opts.h2_max_premature_resets,
             .h2_max_control_frames = opts.h2_max_control_frames},
       metrics(process_metrics),

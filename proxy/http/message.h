@@ -61,7 +61,16 @@ struct RequestHead {
   std::string path;       // origin-form target: path and query
   HeaderMap headers;
   Body body;
+  // A tunnel asked for, by its protocol's lowercase name ("websocket"): an HTTP/1.1 Upgrade, or
+  // an HTTP/2 extended CONNECT's :protocol (RFC 8441), then method GET. Empty for a plain
+  // request. Once the upstream answers kTunnelOpen, the request and response bodies are the
+  // tunnel's two directions, raw bytes until each side ends.
+  std::string upgrade;
 };
+
+// The response status that opens a tunnel, whatever the codec: HTTP/1.1 101 Switching
+// Protocols, HTTP/2 a 2xx to an extended CONNECT.
+inline constexpr unsigned kTunnelOpen = 101;
 
 struct ResponseHead {
   unsigned status = 0;

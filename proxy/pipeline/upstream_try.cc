@@ -101,6 +101,12 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         return false;
       }
       if (out.client_gone) return false;
+      if (ec == http::http2::ClientErrc::kNoExtendedConnect) {
+        // A property of the app, not a passing failure: say which, and do not try again.
+        fail(TryFailure::kReset, 501,
+             weft::strCat(hop_, " ", target.address, " cannot carry a WebSocket: ", errorText(ec)));
+        return false;
+      }
       if ((refused || !sent) && !body.consumed && fresh_tries + 1 < kMaxFreshTries) return true;
       if (refused) {
         fail(TryFailure::kRefused, 503,
@@ -123,7 +129,10 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
       return false;
     };
 
-    const bool flush_head = body.replay != nullptr || !body.stream.requestBodyBuffered();
+    // A tunnel's bytes flow only once the upstream has accepted it (kTunnelOpen): an app that
+    // refuses the upgrade never gets what the client sent after its request head.
+    const bool tunnel = !request.upgrade.empty();
+    const bool flush_head = tunnel || body.replay != nullptr || !body.stream.requestBodyBuffered();
     if (auto ec = co_await upstream.sendRequestHead(request, flush_head); ec) {
       // A stream's head is only queued on its connection: it fails when the connection has
       // already ended, which may well happen before this request's turn to be written.
@@ -137,7 +146,7 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
         if (failed(ec, "write failed")) continue;
         co_return;
       }
-    } else if (request.body.present) {
+    } else if (request.body.present && !tunnel) {
       // Full duplex: the body streams on while the response is read, so a response that comes
       // before the whole body (gRPC streaming, or a 413 to an upload) reaches the client at once.
       body.consumed = true;
@@ -150,6 +159,10 @@ awaitable<void> UpstreamTry::run(Attempt& out, const http::RequestHead& request,
     }
     guard.watch(nullptr);
     out.result = {TryFailure::kNone, out.head.status};
+    if (tunnel && out.head.status == http::kTunnelOpen) {
+      body.consumed = true;
+      out.pump = RequestBodyPump::start(executor_, body.stream, upstream);
+    }
     co_return;
   }
 }

@@ -110,6 +110,18 @@ class RawResponse:
         return None
 
 
+def recv_head(sock: socket.socket, buf: bytes = b"") -> tuple[bytes, bytes]:
+    """Reads until a blank line ends a message head (or EOF): (the head, what came after it).
+    The socket's timeout bounds each read."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf, b""
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", rest
+
+
 def recv_all(sock: socket.socket, timeout: float = 5.0) -> tuple[bytes, bool]:
     """Read until EOF or timeout.  Returns (data, eof_seen)."""
     deadline = time.monotonic() + timeout

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 # re-exported for the tests
 from clients import (CURL_ENV, CurlResult, RawResponse, Sample, curl, http_get,  # noqa: F401
                      metric_sum, parse_metrics, parse_responses, raw_exchange,  # noqa: F401
-                     recv_all, select)  # noqa: F401
+                     recv_all, recv_head, select)  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 MAKE_CERTS = REPO / "tests" / "certs" / "make-certs.sh"

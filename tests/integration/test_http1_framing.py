@@ -164,12 +164,8 @@ class _HugeChunkLineApp(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         s = self.request
         s.settimeout(10)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            data = s.recv(65536)
-            if not data:
-                return
-            buf += data
+        if not M.recv_head(s)[0].endswith(b"\r\n\r\n"):
+            return
         try:
             s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" +
                       b"a" * 65536)
@@ -203,26 +199,13 @@ def test_app_response_with_huge_chunk_line_is_502(proxies):
 
 
 # ---------------------------------------------------------------------------------------------
-# Upgrades the mesh cannot carry yet are refused in words (WebSocket through a sidecar pair is
-# still to come: docs/architecture.md, Limits).
+# Upgrades the mesh cannot carry are refused in words (WebSocket is carried: test_websocket.py).
 
-def test_websocket_upgrade_gets_a_clear_501(mesh):
-    import asyncio
-
-    import websockets
-    import websockets.exceptions
-
-    async def connect():
-        # Host: backend, the connection to the client sidecar's outbound port.
-        async with websockets.connect("ws://backend/chat", host="127.0.0.1",
-                                      port=mesh.client.outbound, open_timeout=5):
-            pass
-
-    with pytest.raises(websockets.exceptions.InvalidStatusCode) as err:
-        asyncio.run(connect())
-    assert err.value.status_code == 501
-    assert err.value.headers["x-weft-error"] == \
-        "Upgrade 'websocket' is not supported through the mesh"
+def test_unknown_upgrade_gets_a_clear_501(mesh):
+    req = (b"GET /chat HTTP/1.1\r\nHost: backend\r\nConnection: Upgrade\r\n"
+           b"Upgrade: IRC/6.9\r\n\r\n")
+    assert_refused(mesh.client.outbound, req, 501,
+                   "Upgrade 'IRC/6.9' is not supported through the mesh")
 
 
 def test_h2c_upgrade_is_served_as_http11(mesh):

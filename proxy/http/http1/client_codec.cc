@@ -42,6 +42,7 @@ ClientStream& ClientConnectionImpl<Stream>::startStream() {
   request_sent_ = false;
   request_done_ = false;
   keep_alive_ = false;
+  tunnel_asked_ = tunnel_open_ = tunnel_in_end_ = false;
   parser_.reset();
   return *this;
 }
@@ -67,6 +68,7 @@ template <typename Stream>
 awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const RequestHead& head,
                                                                     bool flush) {
   head_request_ = head.method == "HEAD";
+  tunnel_asked_ = !head.upgrade.empty();
   writer_.startRequest(head);
   // Held back, the head goes out with the first body bytes in one write.
   if (head.body.present && !flush) co_return error_code{};
@@ -85,6 +87,7 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestHead(const Reques
 template <typename Stream>
 awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<const char> data,
                                                                     bool end) {
+  if (tunnel_asked_ && !tunnel_open_) co_return error_code{};  // refused: nothing to carry
   write_deadline_.arm(settings_.read_timeout);
   writing_ = true;
   auto [write_ec, n] = co_await writer_.write(stream_, data, end);
@@ -96,6 +99,13 @@ awaitable<error_code> ClientConnectionImpl<Stream>::sendRequestBody(std::span<co
   stats_.wrote(n);
   request_sent_ = request_sent_ || mayHaveSent<Stream>(write_ec, n);
   if (!ec && end) request_done_ = true;
+  if (!ec && end && tunnel_open_) {
+    // The client is done sending: the app reads its end, and may still answer.
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
+      error_code ignored;
+      stream_.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
   co_return ec;
 }
 
@@ -115,7 +125,9 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
     if (ec) co_return timedOut(read_deadline_, ec);
     unsigned status = parser_->get().result_int();
     if (status < 100) co_return Errc::kBadStatus;
-    // Interim responses (100 Continue, 103 Early Hints) are consumed here; 101 is never asked for.
+    // Interim responses (100 Continue, 103 Early Hints) are consumed here; 101 only answers an
+    // Upgrade.
+    if (status == 101 && !tunnel_asked_) co_return Errc::kBadStatus;
     if (status >= 100 && status < 200 && status != 101) continue;
     break;
   }
@@ -125,12 +137,30 @@ awaitable<error_code> ClientConnectionImpl<Stream>::readResponseHead(ResponseHea
   head.body.length = length ? std::optional<uint64_t>(*length) : std::nullopt;
   head.body.present = !parser_->is_done();
   keep_alive_ = hop.keep_alive;
+  if (head.status == kTunnelOpen) {
+    // What follows the head is the app's side of the tunnel; the connection ends with it.
+    tunnel_open_ = true;
+    keep_alive_ = false;
+    head.body = Body{.present = true, .length = std::nullopt};
+    co_return error_code{};
+  }
   finishIfDone();
   co_return error_code{};
 }
 
 template <typename Stream>
+awaitable<BodyRead> ClientConnectionImpl<Stream>::readTunnel(std::span<char> buffer) {
+  if (tunnel_in_end_) co_return BodyRead{{}, 0, true};
+  BodyRead r = co_await readTunnelSome(stream_, buffer_, buffer, read_deadline_,
+                                       settings_.tunnel_idle_timeout);
+  stats_.read(r.n);
+  tunnel_in_end_ = r.end;
+  co_return r;
+}
+
+template <typename Stream>
 awaitable<BodyRead> ClientConnectionImpl<Stream>::readResponseBody(std::span<char> buffer) {
+  if (tunnel_open_) co_return co_await readTunnel(buffer);
   read_deadline_.arm(settings_.read_timeout);
   BodyRead r = co_await readBodySome(stream_, buffer_, *parser_, buffer, settings_.chunkLimits());
   read_deadline_.disarm();

@@ -35,7 +35,9 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   awaitable<error_code> sendRequestBody(std::span<const char> data, bool end) override;
   awaitable<error_code> readResponseHead(ResponseHead& head) override;
   awaitable<BodyRead> readResponseBody(std::span<char> buffer) override;
-  bool responseBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
+  bool responseBodyBuffered() const override {
+    return buffer_.size() > 0 || (tunnel_open_ ? tunnel_in_end_ : parser_->is_done());
+  }
   const HeaderMap& responseTrailers() const override { return no_trailers_; }
   // A write still in flight may have put bytes on the socket already (it can yield to the
   // scheduler after writing), and the response may fail meanwhile: it counts as sent.
@@ -46,6 +48,8 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   using Parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
   void finishIfDone();
+  // An open tunnel's app-to-client bytes, as they come; the end when the app half-closes.
+  awaitable<BodyRead> readTunnel(std::span<char> buffer);
 
   Stream stream_;
   // After stream_: they close its socket. The request body may be written while the response
@@ -65,6 +69,9 @@ class ClientConnectionImpl final : public ClientConnection, public ClientStream 
   bool request_done_ = false;
   bool keep_alive_ = false;
   bool reusable_ = false;
+  bool tunnel_asked_ = false;  // the request is an Upgrade
+  bool tunnel_open_ = false;   // the app answered 101: bodies are raw bytes both ways
+  bool tunnel_in_end_ = false;
 };
 
 extern template class ClientConnectionImpl<TcpStream>;

@@ -8,6 +8,7 @@
 #include <boost/beast/core/string.hpp>
 
 #include "common/strings.h"
+#include "proxy/http/websocket.h"
 
 namespace weft::http::http1 {
 namespace {
@@ -269,7 +270,22 @@ void appendRequestHead(const RequestHead& in, std::string& out) {
   for (const auto& h : in.headers) {
     if (h.name != "te") appendHeader(out, h.name, h.value);  // hop-by-hop in HTTP/1.1
   }
-  appendFraming(out, in.body, true);
+  if (in.upgrade.empty()) {
+    appendFraming(out, in.body, true);
+  } else {
+    // The body is the tunnel, after a 101: no framing.
+    appendHeader(out, "connection", "upgrade");
+    appendHeader(out, "upgrade", in.upgrade);
+    // An extended CONNECT (RFC 8441 §5) carries no key; an HTTP/1.1 app needs one.
+    if (in.upgrade == websocket::kProtocol) {
+      if (in.headers.get("sec-websocket-key") == nullptr) {
+        appendHeader(out, "sec-websocket-key", websocket::newKey());
+      }
+      if (in.headers.get("sec-websocket-version") == nullptr) {
+        appendHeader(out, "sec-websocket-version", "13");
+      }
+    }
+  }
   out.append("\r\n");
 }
 
@@ -292,6 +308,22 @@ void appendResponseHead(const ResponseHead& in, bool body_allowed, bool keep_ali
   appendFraming(out, in.body, body_allowed);
   if (!in.body.length && !in.body.present && body_allowed) appendHeader(out, "content-length", "0");
   if (!keep_alive) appendHeader(out, "connection", "close");
+  out.append("\r\n");
+}
+
+void appendTunnelResponseHead(const ResponseHead& in, const RequestHead& request,
+                              std::string& out) {
+  out.append("HTTP/1.1 101 Switching Protocols\r\n");
+  for (const auto& h : in.headers) appendHeader(out, h.name, h.value);
+  appendHeader(out, "connection", "upgrade");
+  appendHeader(out, "upgrade", request.upgrade);
+  // An HTTP/2 app's 2xx (RFC 8441) has no Accept; the HTTP/1.1 client checks it.
+  if (request.upgrade == websocket::kProtocol &&
+      in.headers.get("sec-websocket-accept") == nullptr) {
+    if (const std::string* key = request.headers.get("sec-websocket-key")) {
+      appendHeader(out, "sec-websocket-accept", websocket::acceptFor(*key));
+    }
+  }
   out.append("\r\n");
 }
 

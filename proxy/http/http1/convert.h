@@ -34,7 +34,9 @@ absl::Status toRequestHead(const bhttp::request_header<>& in, RequestHead& out,
 absl::Status checkRequestFraming(const bhttp::request_header<>& in, bool chunked);
 
 // Appends the request head for the upstream hop: request line with the origin-form target,
-// Host, end-to-end headers, framing (Content-Length, or chunked for a streamed body), CRLF.
+// Host, end-to-end headers, framing (Content-Length, or chunked for a streamed body), CRLF. A
+// tunnel request (`upgrade`) gets Connection/Upgrade and no framing; a WebSocket one gets the
+// Sec-WebSocket-Key and -Version an HTTP/2 client did not send.
 void appendRequestHead(const RequestHead& in, std::string& out);
 
 void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out, HopInfo* hop = nullptr);
@@ -43,5 +45,9 @@ void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out, HopIn
 // which carry no body; `keep_alive` false adds `Connection: close`.
 void appendResponseHead(const ResponseHead& in, bool body_allowed, bool keep_alive,
                         std::string& out);
+
+// Appends the 101 that opens the tunnel `request` asked for (its Upgrade protocol), with the
+// Sec-WebSocket-Accept the request's key asks for when `in` lacks one.
+void appendTunnelResponseHead(const ResponseHead& in, const RequestHead& request, std::string& out);
 
 }  // namespace weft::http::http1

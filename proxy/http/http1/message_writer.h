@@ -21,7 +21,14 @@ class MessageWriter {
  public:
   void startRequest(const RequestHead& head) {
     reset(head.body);
+    if (!head.upgrade.empty()) chunked_ = false;  // the body is a tunnel's raw bytes
     appendRequestHead(head, prefix_);
+  }
+  // The 101 that opens the tunnel `request` asked for; the body is raw bytes from then on.
+  void startTunnelResponse(const ResponseHead& head, const RequestHead& request) {
+    reset(head.body);
+    chunked_ = false;
+    appendTunnelResponseHead(head, request, prefix_);
   }
   void startResponse(const ResponseHead& head, bool body_allowed, bool keep_alive) {
     reset(head.body);

@@ -10,6 +10,7 @@
 #include "proxy/http/http1/errors.h"
 #include "proxy/http/http1/stream_ops.h"
 #include "proxy/http/local_reply.h"
+#include "proxy/http/websocket.h"
 
 namespace weft::http::http1 {
 namespace bhttp = boost::beast::http;
@@ -69,16 +70,22 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
       co_await sendLocal(framing.code() == absl::StatusCode::kUnimplemented ? 501 : 400, reason);
       break;
     }
-    // An Upgrade the mesh cannot carry is refused in words, not dropped for the app to puzzle
-    // over. h2c is ignored instead (RFC 9110 §7.8 lets a server do that): the request is served
-    // as HTTP/1.1.
-    if (parser_->upgrade() &&
-        !weft::equalsIgnoreCase(weft::trim(msg[bhttp::field::upgrade]), "h2c")) {
-      keep_alive_ = false;
-      const std::string reason = weft::strCat("Upgrade '", msg[bhttp::field::upgrade],
-                                              "' is not supported through the mesh");
-      co_await sendLocal(501, reason);
-      break;
+    // WebSocket becomes a tunnel. An Upgrade the mesh cannot carry is refused in words, not
+    // dropped for the app to puzzle over. h2c is ignored instead (RFC 9110 §7.8 lets a server do
+    // that): the request is served as HTTP/1.1.
+    tunnel_ = false;
+    tunnel_in_end_ = false;
+    if (parser_->upgrade()) {
+      const std::string_view protocol = weft::trim(msg[bhttp::field::upgrade]);
+      if (weft::equalsIgnoreCase(protocol, websocket::kProtocol)) {
+        tunnel_ = true;
+      } else if (!weft::equalsIgnoreCase(protocol, "h2c")) {
+        keep_alive_ = false;
+        const std::string reason =
+            weft::strCat("Upgrade '", protocol, "' is not supported through the mesh");
+        co_await sendLocal(501, reason);
+        break;
+      }
     }
     HopInfo hop;
     auto st = toRequestHead(msg.base(), request_, &hop);
@@ -93,6 +100,16 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     auto length = parser_->content_length();
     request_.body.length = length ? std::optional<uint64_t>(*length) : std::nullopt;
     request_.body.present = !parser_->is_done();
+    if (tunnel_) {
+      // RFC 6455 §4.1: a GET; its body would come before the tunnel's bytes.
+      keep_alive_ = false;
+      if (msg.method() != bhttp::verb::get || request_.body.present) {
+        co_await sendLocal(400, "a WebSocket upgrade must be a GET request without a body");
+        break;
+      }
+      request_.upgrade = std::string(websocket::kProtocol);
+      request_.body = Body{.present = true, .length = std::nullopt};
+    }
 
     co_await handler_.handle(*this);
     if (body_error_ && !response_started_) {
@@ -164,6 +181,7 @@ awaitable<void> ServerConnectionImpl<Stream>::sendLocal(unsigned status, std::st
 template <typename Stream>
 awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char> buffer) {
   if (body_cancelled_) co_return BodyRead{asio::error::operation_aborted, 0, false};
+  if (tunnel_) co_return co_await readTunnel(buffer);
   if (expect_continue_) {
     expect_continue_ = false;
     // Once the response has started, the client is told no more (RFC 9110 §10.1.1).
@@ -189,6 +207,21 @@ awaitable<BodyRead> ServerConnectionImpl<Stream>::readRequestBody(std::span<char
 }
 
 template <typename Stream>
+awaitable<BodyRead> ServerConnectionImpl<Stream>::readTunnel(std::span<char> buffer) {
+  // The pipeline reads only once the app has accepted the upgrade: what the client sent after
+  // its request head (a pipelined request, say) never reached an app that refused it.
+  if (tunnel_in_end_) co_return BodyRead{{}, 0, true};
+  reading_body_ = true;
+  BodyRead r =
+      co_await readTunnelSome(stream_, buffer_, buffer, deadline_, settings_.tunnel_idle_timeout);
+  reading_body_ = false;
+  stats_.read(r.n);
+  tunnel_in_end_ = r.end;  // the client is done sending; the other direction goes on
+  if (body_cancelled_ && r.ec) r.ec = asio::error::operation_aborted;
+  co_return r;
+}
+
+template <typename Stream>
 void ServerConnectionImpl<Stream>::cancelRequestBody() {
   body_cancelled_ = true;
   // Only a read waits here now (the response is complete): cancel it. The unread rest is
@@ -207,7 +240,11 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const Respo
   if (draining_ || !parser_ || !parser_->is_done()) keep_alive_ = false;
   bool body_allowed = !head_request_ && head.status != 204 && head.status != 304;
   bool has_body = head.body.present && body_allowed;
-  writer_.startResponse(head, body_allowed, keep_alive_);
+  if (tunnel_ && head.status == kTunnelOpen) {
+    writer_.startTunnelResponse(head, request_);
+  } else {
+    writer_.startResponse(head, body_allowed, keep_alive_);
+  }
   // Held back, the head goes out with the first body bytes in one write.
   if (!flush && has_body) co_return error_code{};
   write_deadline_.arm(settings_.read_timeout);
@@ -235,8 +272,9 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseBody(std::span<c
 template <typename Stream>
 awaitable<void> ServerConnectionImpl<Stream>::close() {
   auto& lowest = beast::get_lowest_layer(stream_);
-  if ((rejected_ || (parser_ && !parser_->is_done())) && lowest.is_open()) {
-    // Unread request bytes (a body, or whatever follows a request refused for its framing)
+  if ((rejected_ || tunnel_ || (parser_ && !parser_->is_done())) && lowest.is_open()) {
+    // Unread request bytes (a body, whatever follows a request refused for its framing, or a
+    // tunnel's)
     // would turn our close into a reset that can destroy the response in flight: stop sending,
     // then discard what the client still sends, briefly.
     co_await lingeringClose(stream_, buffer_, deadline_);

@@ -38,7 +38,9 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   const DownstreamInfo& downstream() const override { return info_; }
   awaitable<BodyRead> readRequestBody(std::span<char> buffer) override;
   void cancelRequestBody() override;
-  bool requestBodyBuffered() const override { return buffer_.size() > 0 || parser_->is_done(); }
+  bool requestBodyBuffered() const override {
+    return buffer_.size() > 0 || (tunnel_ ? tunnel_in_end_ : parser_->is_done());
+  }
   awaitable<error_code> sendResponseHead(const ResponseHead& head, bool flush) override;
   awaitable<error_code> sendResponseBody(std::span<const char> data, bool end) override;
   awaitable<error_code> sendResponseTrailers(const HeaderMap&) override {
@@ -51,6 +53,8 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
 
   awaitable<void> rejectMalformed(const error_code& ec);
+  // A tunnel's client-to-app bytes, as they come; the end when the client half-closes.
+  awaitable<BodyRead> readTunnel(std::span<char> buffer);
   awaitable<void> sendLocal(unsigned status, std::string_view reason);
   std::string bodyErrorText(const error_code& ec) const;
   awaitable<void> close();
@@ -81,6 +85,10 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
   error_code body_error_;        // the request body broke HTTP/1.1's framing or a limit
   bool reading_body_ = false;    // a readRequestBody is in flight
   bool body_cancelled_ = false;  // the rest of the request body is not wanted
+  // The request asks for a WebSocket: once the app accepts, the request body is the raw bytes
+  // after the head and the response body goes out raw; the connection closes after it.
+  bool tunnel_ = false;
+  bool tunnel_in_end_ = false;  // the client half-closed its side of the tunnel
 };
 
 extern template class ServerConnectionImpl<TcpStream>;

@@ -22,6 +22,9 @@ struct Settings {
   size_t max_chunk_line_bytes = 4 * 1024;  // a chunk's size line with its extensions
   std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
   std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(60);
+  // Replaces read_timeout for each direction of an open tunnel (a WebSocket), which may rightly
+  // be quiet for long.
+  std::chrono::steady_clock::duration tunnel_idle_timeout = std::chrono::seconds(3600);
   // HTTP/2 server budgets per connection (http2::AbuseLimits; 0: no limit).
   uint32_t h2_max_premature_resets = 100;
   uint32_t h2_max_control_frames = 1000;  // per second

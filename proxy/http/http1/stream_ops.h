@@ -125,6 +125,25 @@ awaitable<BodyRead> readBodySome(Stream& stream, beast::flat_buffer& buffer, Par
   co_return r;
 }
 
+// One piece of a tunnel's bytes (after a 101) in one direction: what `buffer` still holds after
+// the head, else one read bounded by `idle`. EOF is the direction's end (`end`, no error).
+template <typename Stream>
+awaitable<BodyRead> readTunnelSome(Stream& stream, beast::flat_buffer& buffer, std::span<char> out,
+                                   Deadline& deadline, Deadline::Clock::duration idle) {
+  if (buffer.size() > 0) {
+    const size_t n = asio::buffer_copy(asio::buffer(out.data(), out.size()), buffer.data());
+    buffer.consume(n);
+    co_return BodyRead{{}, n, false};
+  }
+  deadline.arm(idle);
+  auto [ec, n] = co_await io::readSome(stream, asio::buffer(out.data(), out.size()));
+  deadline.disarm();
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+    co_return BodyRead{{}, n, true};
+  }
+  co_return BodyRead{timedOut(deadline, ec), n, false};
+}
+
 inline awaitable<void> shutdownStream(TcpStream& stream, Deadline&) {
   error_code ignored;
   stream.shutdown(tcp::socket::shutdown_send, ignored);

@@ -15,6 +15,9 @@ const boost::system::error_category& clientCategory() {
           return "http2 connection closed";
         case ClientErrc::kProtocol:
           return "malformed http2 response";
+        case ClientErrc::kNoExtendedConnect:
+          return "the HTTP/2 server does not take WebSockets (no SETTINGS_ENABLE_CONNECT_PROTOCOL, "
+                 "RFC 8441)";
       }
       return "unknown http2 client error";
     }

@@ -18,6 +18,9 @@ enum class ClientErrc {
   // The response violated the protocol as far as the proxy needs it (no valid :status, a field
   // section over the header limit).
   kProtocol,
+  // A WebSocket (extended CONNECT, RFC 8441) for a server that did not offer
+  // SETTINGS_ENABLE_CONNECT_PROTOCOL. Nothing was sent.
+  kNoExtendedConnect,
 };
 
 const boost::system::error_category& clientCategory();

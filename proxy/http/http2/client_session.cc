@@ -47,6 +47,10 @@ void ClientSession::abort(error_code cause) {
                             ? cause
                             : make_error_code(ClientErrc::kConnectionClosed);
   closed_error_ = ec;
+  for (auto& waiter : settings_waiters_) {
+    if (auto state = waiter.lock()) fail(*state, ec);
+  }
+  settings_waiters_.clear();
   auto streams = std::move(streams_);
   streams_.clear();
   for (auto& [id, state] : streams) {
@@ -63,6 +67,17 @@ std::shared_ptr<ClientStreamState> ClientSession::open() {
 
 uint32_t ClientSession::peerMaxConcurrentStreams() const {
   return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+bool ClientSession::awaitSettings(const std::shared_ptr<ClientStreamState>& state) {
+  if (settings_received_) return true;
+  settings_waiters_.push_back(state);
+  return false;
+}
+
+bool ClientSession::peerTakesExtendedConnect() const {
+  return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) ==
+         1;
 }
 
 bool ClientSession::canOpenStream() const {
@@ -84,8 +99,15 @@ error_code ClientSession::submitRequest(const std::shared_ptr<ClientStreamState>
     return state->error;
   }
   std::vector<nghttp2_nv> nva;
-  nva.reserve(head.headers.size() + 5);
-  nva.push_back(field(":method", head.method));
+  nva.reserve(head.headers.size() + 6);
+  // A tunnel goes as an extended CONNECT (RFC 8441 §4, §5): its DATA frames carry the bytes.
+  state->tunnel = !head.upgrade.empty();
+  if (state->tunnel) {
+    nva.push_back(field(":method", "CONNECT"));
+    nva.push_back(field(":protocol", head.upgrade));
+  } else {
+    nva.push_back(field(":method", head.method));
+  }
   nva.push_back(field(":scheme", head.scheme));
   nva.push_back(field(":authority", head.authority));
   nva.push_back(field(":path", head.path));
@@ -192,6 +214,15 @@ int ClientSession::onHeader(const nghttp2_frame& frame, std::string_view name,
 }
 
 int ClientSession::onFrameRecv(const nghttp2_frame& frame) {
+  if (frame.hd.type == NGHTTP2_SETTINGS && (frame.hd.flags & NGHTTP2_FLAG_ACK) == 0 &&
+      !settings_received_) {
+    settings_received_ = true;
+    for (auto& waiter : settings_waiters_) {
+      if (auto state = waiter.lock()) state->read_signal.notify();
+    }
+    settings_waiters_.clear();
+    return 0;
+  }
   if (frame.hd.type == NGHTTP2_GOAWAY) {
     // nghttp2 closes the streams above last_stream_id with REFUSED_STREAM itself.
     goaway_ = true;
@@ -223,6 +254,10 @@ void ClientSession::finishHead(ClientStreamState& state, bool end) {
   ResponseHead& head = state.head;  // its fields came in onHeader()
   head.status = state.status;
   head.body.present = !end;
+  if (state.tunnel && state.status < 300) {
+    head.status = kTunnelOpen;
+    head.body.length.reset();
+  }
   state.head_done = true;
 }
 

@@ -46,6 +46,7 @@ struct ClientStreamState {
   bool out_end = false;
   bool deferred = false;
   Signal::Clock::time_point body_progress{};  // when nghttp2 last took request body bytes
+  bool tunnel = false;        // an extended CONNECT (RFC 8441): a 2xx opens the tunnel
   bool head_sent = false;     // HEADERS went to the connection's writer: the peer may see it
   bool request_done = false;  // END_STREAM sent
   // Life.
@@ -80,6 +81,11 @@ class ClientSession final : public SessionBase {
   size_t activeStreams() const { return streams_.size() + unsubmitted_; }
   bool goawayReceived() const { return goaway_; }
   uint32_t peerMaxConcurrentStreams() const;
+  // Whether the server's SETTINGS frame has arrived; until then, `state`'s read signal is
+  // notified when it does (or the connection ends).
+  bool awaitSettings(const std::shared_ptr<ClientStreamState>& state);
+  // The server's SETTINGS offered extended CONNECT (RFC 8441 §3).
+  bool peerTakesExtendedConnect() const;
 
   // For ClientStreamImpl.
   error_code submitRequest(const std::shared_ptr<ClientStreamState>& state,
@@ -109,6 +115,8 @@ class ClientSession final : public SessionBase {
   void fail(ClientStreamState& state, error_code ec);
 
   std::unordered_map<int32_t, std::shared_ptr<ClientStreamState>> streams_;
+  std::vector<std::weak_ptr<ClientStreamState>> settings_waiters_;
+  bool settings_received_ = false;
   size_t unsubmitted_ = 0;  // opened, request head not yet submitted
   bool goaway_ = false;
   error_code closed_error_;  // what streams fail with once abort() ran

@@ -37,6 +37,17 @@ awaitable<bool> ClientStreamImpl::wait(Signal& signal, Signal::Clock::time_point
 
 awaitable<error_code> ClientStreamImpl::sendRequestHead(const RequestHead& head, bool) {
   if (submitted_) co_return make_error_code(ClientErrc::kProtocol);
+  if (!head.upgrade.empty()) {
+    // Extended CONNECT only once the server's SETTINGS said it takes it (RFC 8441 §3).
+    const auto until = deadline();
+    while (!state_->error && !session_->awaitSettings(state_)) {
+      if (!co_await wait(state_->read_signal, until)) co_return beast::error::timeout;
+    }
+    if (state_->error) co_return state_->error;
+    if (!session_->peerTakesExtendedConnect()) {
+      co_return make_error_code(ClientErrc::kNoExtendedConnect);
+    }
+  }
   submitted_ = true;
   co_return session_->submitRequest(state_, head);
 }
@@ -74,7 +85,9 @@ awaitable<error_code> ClientStreamImpl::readResponseHead(ResponseHead& head) {
 
 awaitable<BodyRead> ClientStreamImpl::readResponseBody(std::span<char> buffer) {
   ClientStreamState& s = *state_;
-  const auto until = deadline();
+  // An open tunnel may rightly be quiet for long.
+  const auto until =
+      s.tunnel ? Signal::Clock::now() + session_->settings().tunnel_idle_timeout : deadline();
   while (s.buffered() == 0 && !s.ended && !s.error) {
     if (!co_await wait(s.read_signal, until)) co_return BodyRead{beast::error::timeout, 0, false};
   }

@@ -1,6 +1,7 @@
 #include "proxy/http/http2/convert.h"
 
 #include "common/strings.h"
+#include "proxy/http/websocket.h"
 
 namespace weft::http::http2 {
 namespace {
@@ -36,6 +37,8 @@ void RequestHeadBuilder::add(std::string_view name, std::string_view value) {
     } else if (name == ":path") {
       out_.path = std::string(value);
       saw_path_ = true;
+    } else if (name == ":protocol") {
+      protocol_ = weft::toLower(value);  // extended CONNECT (RFC 8441 §4)
     } else {
       error_ = weft::strCat("unsupported pseudo-header ", name);
     }
@@ -79,6 +82,19 @@ absl::Status RequestHeadBuilder::finish() {
   }
   if (!error_.empty()) return absl::InvalidArgumentError(error_);
   if (!saw_method_ || out_.method.empty()) return absl::InvalidArgumentError("missing :method");
+  if (out_.method == "CONNECT" && !protocol_.empty()) {
+    // An extended CONNECT for a WebSocket is the HTTP/1.1 GET + Upgrade it stands for (RFC
+    // 8441 §5); its DATA frames are the tunnel.
+    if (protocol_ != websocket::kProtocol) {
+      return absl::FailedPreconditionError(
+          weft::strCat("extended CONNECT for '", protocol_, "' is not supported through the mesh"));
+    }
+    out_.method = "GET";
+    out_.upgrade = std::move(protocol_);
+    out_.body = Body{.present = true, .length = std::nullopt};
+  } else if (!protocol_.empty()) {
+    return absl::InvalidArgumentError(":protocol is only for CONNECT");
+  }
   if (out_.method == "CONNECT") return absl::UnimplementedError("CONNECT is not supported");
   if (!saw_path_ || out_.path.empty()) return absl::InvalidArgumentError("missing :path");
   if (out_.path.front() != '/' && !(out_.path == "*" && out_.method == "OPTIONS")) {
@@ -93,7 +109,8 @@ absl::Status RequestHeadBuilder::finish() {
 }
 
 void buildResponseFields(const ResponseHead& head, ResponseFields& out) {
-  out.status = weft::strCat(head.status);
+  // HTTP/2 has no 101 (RFC 9113 §8.6): a tunnel opens with 200 to the extended CONNECT.
+  out.status = weft::strCat(head.status == kTunnelOpen ? 200u : head.status);
   out.nva.clear();
   out.nva.reserve(head.headers.size() + 2);
   out.nva.push_back(field(":status", out.status));
@@ -101,7 +118,7 @@ void buildResponseFields(const ResponseHead& head, ResponseFields& out) {
     if (isConnectionSpecific(h.name) || h.name.empty() || h.name.front() == ':') continue;
     out.nva.push_back(field(h.name, h.value));
   }
-  bool length_allowed = head.status >= 200 && head.status != 204;
+  bool length_allowed = head.status >= 200 && head.status != 204 && head.status != kTunnelOpen;
   if (head.body.length && length_allowed) {
     out.length = weft::strCat(*head.body.length);
     out.nva.push_back(field("content-length", out.length));

@@ -30,8 +30,10 @@ class RequestHeadBuilder {
 
   void add(std::string_view name, std::string_view value);
 
-  // Completes the head. Errors say what to answer: InvalidArgument 400, Unimplemented 405
-  // (CONNECT), ResourceExhausted 431 (header list over the limit).
+  // Completes the head. An extended CONNECT for a WebSocket (RFC 8441) becomes a GET with
+  // `upgrade` set and a streamed body. Errors say what to answer: InvalidArgument 400,
+  // Unimplemented 405 (CONNECT), FailedPrecondition 501 (a :protocol other than websocket),
+  // ResourceExhausted 431 (header list over the limit).
   absl::Status finish();
 
   bool expectContinue() const { return expect_continue_; }
@@ -42,6 +44,7 @@ class RequestHeadBuilder {
   size_t bytes_ = 0;
   std::string host_;
   std::string cookie_;
+  std::string protocol_;
   std::string error_;
   bool saw_method_ = false;
   bool saw_path_ = false;

@@ -116,12 +116,13 @@ void ServerSession::prepareRequest(ServerStreamImpl& stream) {
   stream.expect_continue_ = stream.builder_->expectContinue();
   stream.builder_.reset();
   RequestHead& req = stream.request_;
-  req.body.present = !stream.request_ended_;
+  req.body.present = !stream.request_ended_ || !req.upgrade.empty();
   stream.head_request_ = req.method == "HEAD";
   if (!st.ok()) {
-    unsigned status = st.code() == absl::StatusCode::kUnimplemented       ? 405
-                      : st.code() == absl::StatusCode::kResourceExhausted ? 431
-                                                                          : 400;
+    unsigned status = st.code() == absl::StatusCode::kUnimplemented        ? 405
+                      : st.code() == absl::StatusCode::kResourceExhausted  ? 431
+                      : st.code() == absl::StatusCode::kFailedPrecondition ? 501
+                                                                           : 400;
     const std::string reason(weft::sv(st.message()));
     localReply(stream, status, reason);
     return;

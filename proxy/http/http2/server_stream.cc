@@ -41,7 +41,10 @@ awaitable<BodyRead> ServerStreamImpl::readRequestBody(std::span<char> buffer) {
     expect_continue_ = false;
     if (!request_ended_ && in_pos_ == in_.size() && !failed()) session_.submitContinue(id_);
   }
-  auto deadline = Clock::now() + session_.settings().read_timeout;
+  // A tunnel's (a WebSocket's) client side may rightly be quiet for long.
+  auto deadline =
+      Clock::now() + (request_.upgrade.empty() ? session_.settings().read_timeout
+                                               : session_.settings().tunnel_idle_timeout);
   for (;;) {
     if (request_cancelled_) co_return BodyRead{asio::error::operation_aborted, 0, false};
     if (in_pos_ < in_.size()) {

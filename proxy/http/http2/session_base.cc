@@ -28,15 +28,19 @@ SessionBase::SessionBase(const Executor& executor, const Params& params)
   }
   nghttp2_option_del(option);
 
+  const bool server = params.role == Role::kServer;
   const nghttp2_settings_entry entries[] = {
-      params.role == Role::kServer
+      server
           ? nghttp2_settings_entry{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams}
           : nghttp2_settings_entry{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<uint32_t>(params.settings.max_header_bytes)},
+      // WebSockets over HTTP/2 (RFC 8441): a server takes extended CONNECT.
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries,
+                          std::size(entries) - (server ? 0 : 1));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
 }
 

@@ -409,5 +409,55 @@ TEST(CheckRequestFramingTest, TransferEncodingOnHttp10Is400) {
   EXPECT_EQ(st.message(), "Transfer-Encoding 'chunked' on an HTTP/1.0 request");
 }
 
+// A tunnel request goes out as an Upgrade without framing; a WebSocket from an HTTP/2 client
+// (RFC 8441: no key) gets the key and version an HTTP/1.1 app asks for.
+TEST(AppendRequestHeadTest, TunnelIsAnUpgradeWithoutFraming) {
+  RequestHead head;
+  head.method = "GET";
+  head.authority = "chat";
+  head.path = "/ws";
+  head.upgrade = "websocket";
+  head.body = Body{.present = true, .length = std::nullopt};
+  head.headers.add("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+  head.headers.add("sec-websocket-version", "13");
+  std::string out;
+  appendRequestHead(head, out);
+  EXPECT_EQ(out,
+            "GET /ws HTTP/1.1\r\nhost: chat\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "sec-websocket-version: 13\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n");
+
+  RequestHead from_h2 = head;
+  from_h2.headers = HeaderMap{};
+  out.clear();
+  appendRequestHead(from_h2, out);
+  EXPECT_THAT(out, ::testing::MatchesRegex("GET /ws HTTP/1.1\r\nhost: chat\r\n"
+                                           "connection: upgrade\r\nupgrade: websocket\r\n"
+                                           "sec-websocket-key: [A-Za-z0-9+/]{22}==\r\n"
+                                           "sec-websocket-version: 13\r\n\r\n"));
+}
+
+// The 101 names the protocol, and carries the accept the client's key asks for (RFC 6455
+// §1.3's example) when the app's answer (an HTTP/2 200) had none.
+TEST(AppendTunnelResponseHeadTest, SwitchingProtocolsWithAccept) {
+  RequestHead request;
+  request.upgrade = "websocket";
+  request.headers.add("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+  ResponseHead head;
+  head.status = kTunnelOpen;
+  head.headers.add("x-app", "1");
+  std::string out;
+  appendTunnelResponseHead(head, request, out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 101 Switching Protocols\r\nx-app: 1\r\nconnection: upgrade\r\n"
+            "upgrade: websocket\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+
+  head.headers.add("sec-websocket-accept", "from-app");
+  out.clear();
+  appendTunnelResponseHead(head, request, out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 101 Switching Protocols\r\nx-app: 1\r\nsec-websocket-accept: from-app\r\n"
+            "connection: upgrade\r\nupgrade: websocket\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace weft::http::http1

@@ -198,5 +198,57 @@ TEST(ResponseFieldsTest, NoContentLengthOn204) {
   EXPECT_THAT(fieldsOf(fields), ElementsAre(Pair(":status", "204")));
 }
 
+// RFC 8441 §4, §5: an extended CONNECT for a WebSocket is the GET + Upgrade it stands for.
+TEST(RequestHeadBuilderTest, ExtendedConnectForWebSocketIsATunnelGet) {
+  RequestHead head;
+  ASSERT_TRUE(build({{":method", "CONNECT"},
+                     {":protocol", "websocket"},
+                     {":scheme", "https"},
+                     {":path", "/chat?room=1"},
+                     {":authority", "chat"},
+                     {"sec-websocket-version", "13"}},
+                    head)
+                  .ok());
+  EXPECT_EQ(head.method, "GET");
+  EXPECT_EQ(head.upgrade, "websocket");
+  EXPECT_EQ(head.path, "/chat?room=1");
+  EXPECT_TRUE(head.body.present);
+  EXPECT_FALSE(head.body.length);
+  EXPECT_THAT(headers(head.headers), ElementsAre(Pair("sec-websocket-version", "13")));
+}
+
+TEST(RequestHeadBuilderTest, ExtendedConnectForAnotherProtocolIs501) {
+  RequestHead head;
+  auto st = build({{":method", "CONNECT"},
+                   {":protocol", "webtransport"},
+                   {":scheme", "https"},
+                   {":path", "/"},
+                   {":authority", "chat"}},
+                  head);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(st.message(), "extended CONNECT for 'webtransport' is not supported through the mesh");
+}
+
+TEST(RequestHeadBuilderTest, ProtocolOnlyWithConnect) {
+  RequestHead head;
+  auto st = build(
+      {{":method", "GET"}, {":protocol", "websocket"}, {":path", "/"}, {":authority", "chat"}},
+      head);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), ":protocol is only for CONNECT");
+}
+
+// HTTP/2 has no 101 (RFC 9113 §8.6): the tunnel opens with a 200 and no content-length.
+TEST(BuildResponseFieldsTest, TunnelOpensWith200) {
+  ResponseHead head;
+  head.status = kTunnelOpen;
+  head.body = Body{.present = true, .length = 0};
+  head.headers.add("sec-websocket-accept", "x");
+  ResponseFields fields;
+  buildResponseFields(head, fields);
+  EXPECT_THAT(fieldsOf(fields),
+              ElementsAre(Pair(":status", "200"), Pair("sec-websocket-accept", "x")));
+}
+
 }  // namespace
 }  // namespace weft::http::http2

@@ -146,3 +146,60 @@ def test_invalid_preface_on_the_inbound_port_gets_goaway(h2_mesh, certs):
                 pass
     got = goaway_in(data)
     assert got is not None and got[1] == PROTOCOL_ERROR, data[:80]
+
+
+# ---------------------------------------------------------------------------------------------
+# Header limits (docs/http2-limits.md): a list over --max-header-bytes gets 431 on its stream and
+# the connection goes on; one field over nghttp2's 64 KiB HPACK bound ends the connection.
+
+def _h2_exchange(port: int, requests: list[list[tuple[str, str]]]) -> list:
+    """Sends each request on its own stream of one python3-h2 connection, one after another;
+    returns per request its :status (or None), then the connection's end (error code or None)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    statuses: list[int | None] = []
+    ended = None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        conn.initiate_connection()
+        for i, fields in enumerate(requests):
+            stream = 1 + 2 * i
+            conn.send_headers(stream, fields, end_stream=True)
+            s.sendall(conn.data_to_send())
+            status, done = None, False
+            while not done:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                for e in conn.receive_data(chunk):
+                    if isinstance(e, h2.events.ResponseReceived) and e.stream_id == stream:
+                        status = int(dict(e.headers)[b":status"])
+                    elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset)) and \
+                            e.stream_id == stream:
+                        done = True
+                    elif isinstance(e, h2.events.ConnectionTerminated):
+                        ended, done = e.error_code, True
+                s.sendall(conn.data_to_send())
+            statuses.append(status)
+            if ended is not None or not done:
+                break
+    return statuses + [ended]
+
+
+GET = [(":method", "GET"), (":scheme", "http"), (":path", "/hello"), (":authority", "backend")]
+
+
+@pytest.mark.parametrize("fields", [
+    [(f"x-field-{i}", "v" * 1000) for i in range(80)],  # ~80 KB in all
+    [("x-huge", "v" * 70000)],  # one field of 70 KB, 61 KB Huffman-coded
+], ids=["many-fields", "one-huffman-coded-field"])
+def test_header_list_over_the_limit_is_431_and_the_connection_goes_on(h2_mesh, fields):
+    assert _h2_exchange(h2_mesh.client.outbound, [GET + fields, GET]) == [431, 200, None]
+
+
+def test_one_field_over_64k_encoded_ends_the_connection_with_compression_error(h2_mesh):
+    huge = GET + [("x-huge", "v" * 100000)]  # 87.5 KB Huffman-coded
+    COMPRESSION_ERROR = 0x9
+    assert _h2_exchange(h2_mesh.client.outbound, [huge, GET]) == [None, COMPRESSION_ERROR]

@@ -8,13 +8,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 echo "== Release build"
 "$root/scripts/build.sh" "$root/build"
+# Tests run side by side, one per core: integration files take ephemeral ports, and those that
+# measure latency or memory are marked RUN_SERIAL (tests/CMakeLists.txt).
+jobs=$(nproc)
 echo "== Release tests"
-ctest --test-dir "$root/build" --output-on-failure
+ctest --test-dir "$root/build" --output-on-failure -j "$jobs"
 
 if [ "${WEFT_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== ASan/UBSan build"
   "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=address,undefined
   echo "== ASan/UBSan tests"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir "$root/build-asan" --output-on-failure
+    ctest --test-dir "$root/build-asan" --output-on-failure -j "$jobs"
 fi

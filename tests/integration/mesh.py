@@ -5,6 +5,7 @@ need `import mesh as M`.  Standard library only; every wait is bounded."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import http.server
@@ -12,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -63,19 +65,42 @@ def app_protocol_args(protocol: str) -> list[str]:
     return ["--app-protocol", protocol]
 
 
-_handed_out: set[int] = set()
+# Ports handed out by every test process on this machine in the last hour: ctest runs test
+# files side by side, and each process alone would not know what the others took.
+_PORTS_FILE = Path(tempfile.gettempdir()) / "weft-test-ports"
+_PORTS_WINDOW = 3600.0
+
+
+def _claim(port: int) -> bool:
+    """Records `port` as handed out unless some test process took it within the window."""
+    with open(_PORTS_FILE, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes
+        f.seek(0)
+        now = time.time()
+        live: dict[int, float] = {}
+        for line in f:
+            fields = line.split()
+            if len(fields) == 2 and now - float(fields[1]) < _PORTS_WINDOW:
+                live[int(fields[0])] = float(fields[1])
+        if port in live:
+            return False
+        live[port] = now
+        f.seek(0)
+        f.truncate()
+        f.writelines(f"{p} {t}\n" for p, t in live.items())
+    return True
 
 
 def free_port() -> int:
-    """An ephemeral port nothing listens on, never one handed out before in this run: the
-    kernel may give a just-closed port again, and a proxy's listeners use SO_REUSEPORT, so two
-    of them on one port would share its connections instead of failing to bind."""
+    """An ephemeral port nothing listens on, never one handed out before to any test process in
+    the last hour: the kernel may give a just-closed port again, and a proxy's listeners use
+    SO_REUSEPORT, so two of them on one port would share its connections instead of failing
+    to bind."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
+        if _claim(port):
             return port
     raise RuntimeError("no fresh ephemeral port after 100 tries")
 

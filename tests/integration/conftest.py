@@ -37,6 +37,27 @@ def pytest_runtest_makereport(item, call):
 
 # ---------------------------------------------------------------- basics
 
+# What the tests drive, with the Debian package that has it (scripts/install-deps.sh installs
+# them all). A missing one fails every test with the hint; none is ever skipped for it.
+TOOLS = {"curl": "curl", "openssl": "openssl", "nginx": "nginx", "h2load": "nghttp2-client",
+         "nghttp": "nghttp2-client", "nghttpd": "nghttp2-server", "promtool": "prometheus"}
+MODULES = {"grpc": "python3-grpcio", "h2": "python3-h2", "websockets": "python3-websockets"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tools() -> None:
+    import importlib.util
+    import shutil
+
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    missing = [pkg for tool, pkg in TOOLS.items() if shutil.which(tool, path=path) is None]
+    missing += [pkg for mod, pkg in MODULES.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        pytest.fail(f"missing test tools: run scripts/install-deps.sh, or apt-get install "
+                    f"{' '.join(sorted(set(missing)))} (Python modules for /usr/bin/python3)",
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def proxy_bin() -> Path:
     b = M.proxy_binary()
@@ -108,7 +129,9 @@ def echo_app():
 
 
 class ProxyPool:
-    """Starts weft-proxy processes and SIGKILLs whatever is left at teardown."""
+    """Starts weft-proxy processes. At teardown each still running gets SIGTERM and must exit 0
+    within its drain bound, and no log may hold a sanitizer report: otherwise the test (or
+    module) that owned the pool fails with what went wrong."""
 
     def __init__(self, workdir: Path, certs: Path):
         self.workdir, self.certs = workdir, certs
@@ -147,7 +170,10 @@ class ProxyPool:
 
     def close(self) -> None:
         for p in self.procs:
-            p.kill()
+            p.stop()
+        problems = [problem for p in self.procs if (problem := p.finish())]
+        if problems:
+            pytest.fail("\n\n".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -140,6 +140,22 @@ def write_random(path: Path, size: int) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "ERROR: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_report(path: Path, lines: int = 80) -> str | None:
+    """The first sanitizer report in a log, from its first line on; None if there is none."""
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for i, line in enumerate(text):
+        if any(marker in line for marker in SANITIZER_MARKERS):
+            return "\n".join(text[max(0, i - 2):i + lines])
+    return None
+
+
 def tail(path: Path, lines: int = 80) -> str:
     try:
         text = Path(path).read_text(errors="replace")
@@ -390,6 +406,15 @@ class Proxy:
         self.config_path.write_text(config)
         self.log_path = self.dir / "proxy.log"
         self.proc: subprocess.Popen | None = None
+        self.killed = False  # by kill(): its exit is not checked
+        self.terminated = False  # by stop()
+
+    def drain_seconds(self) -> float:
+        args = self.extra_args
+        for i, arg in enumerate(args[:-1]):
+            if arg == "--drain-seconds":
+                return float(args[i + 1])
+        return 30.0
 
     # -- command line ----------------------------------------------------
     def argv(self) -> list[str]:
@@ -457,6 +482,8 @@ class Proxy:
             return None
 
     def kill(self) -> None:
+        """SIGKILL: for tests that end a proxy abruptly on purpose. Its exit is not checked."""
+        self.killed = True
         if self in LIVE_PROXIES:
             LIVE_PROXIES.remove(self)
         if self.proc is not None and self.proc.poll() is None:
@@ -465,6 +492,41 @@ class Proxy:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+
+    def stop(self) -> None:
+        """Sends SIGTERM if running (a drain: stop() every proxy first, then finish() each)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.terminated = True
+
+    def finish(self) -> str | None:
+        """After stop(): waits for the exit within the drain bound and reads the log. Returns
+        what went wrong -- no exit 0 after SIGTERM, death by a signal nobody sent, a sanitizer
+        report -- with the log's evidence, or None."""
+        problems = []
+        if self.proc is not None and not self.killed:
+            if self.terminated:
+                bound = self.drain_seconds() + 10
+                rc = self.wait(bound)
+                if rc is None:
+                    self.proc.kill()
+                    self.proc.wait(5)
+                    problems.append(f"did not exit within {bound:.0f} s of SIGTERM")
+                elif rc != 0:
+                    problems.append(f"exited with {self.state()} after SIGTERM")
+            elif self.proc.returncode is not None and \
+                    self.proc.returncode < 0 and \
+                    -self.proc.returncode not in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT):
+                problems.append(self.state())
+        if self in LIVE_PROXIES:
+            LIVE_PROXIES.remove(self)
+        report = sanitizer_report(self.log_path)
+        if report:
+            problems.append(f"sanitizer report in its log:\n{report}")
+        if not problems:
+            return None
+        return (f"weft-proxy {self.name} ({self.log_path}): " + "; ".join(problems) +
+                ("" if report else f"\n{tail(self.log_path, 30)}"))
 
     def assert_alive(self) -> None:
         """For negative tests: a dead proxy must not make them pass."""

@@ -19,7 +19,8 @@ class Http2ClientTest : public ClientFixture {
  protected:
   void SetUp() override {
     nghttpd_ = testutil::findNghttpd();
-    if (nghttpd_.empty()) GTEST_SKIP() << "nghttpd not found (Debian package nghttp2-server)";
+    // A missing tool fails, never skips: run scripts/install-deps.sh.
+    ASSERT_FALSE(nghttpd_.empty()) << "nghttpd not found: apt-get install nghttp2-server";
     dir_ = testutil::makeTempDir();
     big_ = randomBytes(1 << 20, 1);
     testutil::writeFile(dir_ + "/big.bin", big_);

@@ -1,5 +1,5 @@
-// MeshConfig::toJson (control/api/resources_json.cc): the shape the admin /config shows, and
-// that decoding it again (JSON is YAML) gives the same config.
+// MeshConfig::toJson (control/api/resources_json.cc): the shape the admin /config shows, checked
+// against literal JSON, and that decoding it again (JSON is YAML) gives the same config.
 
 #include <string>
 
@@ -125,6 +125,54 @@ spec:
   retryBudget: {percent: 0.1}
 )";
   expectRoundTrip(yaml);
+  // And against literal JSON, field by field: a field toJson dropped would survive the round
+  // trip above unseen.
+  auto config = decodeOk(yaml);
+  ASSERT_NE(config, nullptr);
+  const json resources = config->toJson()["resources"];
+  auto find = [&](std::string_view kind, std::string_view name) {
+    for (const json& r : resources) {
+      if (r["kind"] == kind && r["metadata"]["name"] == name) return r;
+    }
+    return json();
+  };
+  EXPECT_EQ(find("HTTPRoute", "everything"), json::parse(R"({
+    "apiVersion": "weft.dev/v1alpha1", "kind": "HTTPRoute",
+    "metadata": {"name": "everything", "namespace": "prod"},
+    "spec": {
+      "parentRefs": [{"name": "reviews", "namespace": "default"},
+                     {"name": "ratings", "namespace": "default"}],
+      "rules": [
+        {"matches": [
+           {"method": "PATCH", "path": {"type": "Exact", "value": "/a:b@c/'quoted'"}},
+           {"path": {"type": "RegularExpression", "value": "/api/v[0-9]+/\\d+\\.json"},
+            "headers": [{"name": "x-tenant", "type": "Exact", "value": "acme \"corp\" ü"},
+                        {"name": "user-agent", "type": "RegularExpression", "value": ".*curl.*"}],
+            "queryParams": [{"name": "q", "type": "Exact", "value": "a b&c"},
+                            {"name": "p", "type": "RegularExpression", "value": "#?"}]},
+           {"path": {"type": "PathPrefix", "value": "/static"}},
+           {"grpc": {"method": "SayHello", "service": "helloworld.Greeter"}},
+           {"grpc": {"service": "grpc.health.v1.Health"},
+            "headers": [{"name": "x-debug", "type": "Exact", "value": "1"}]},
+           {"grpc": {"method": "Watch"}}],
+         "backendRefs": [{"name": "reviews", "namespace": "default", "subset": "v1", "weight": 0},
+                         {"name": "ratings", "namespace": "default", "weight": 1000000}],
+         "timeouts": {"request": "99999h59m59s999ms", "backendRequest": "1m1ms"},
+         "retry": {"attempts": 10, "on": ["gateway-error", "502", "599", "5xx", "reset"]}},
+        {"matches": [],
+         "backendRefs": [{"name": "ratings", "namespace": "default", "weight": 1}],
+         "timeouts": {"backendRequest": "250ms"}}]}})"));
+  EXPECT_EQ(find("DestinationPolicy", "ratings"), json::parse(R"({
+    "apiVersion": "weft.dev/v1alpha1", "kind": "DestinationPolicy",
+    "metadata": {"name": "ratings", "namespace": "default"},
+    "spec": {
+      "targetRef": {"name": "ratings", "namespace": "default"},
+      "loadBalancer": "ewma",
+      "connectionPool": {"maxConnections": 1024, "maxPendingRequests": 1024,
+                         "maxRequests": 1024, "maxRetries": 3},
+      "outlierDetection": {"consecutive5xx": 5, "consecutiveGatewayErrors": 5, "interval": "10s",
+                           "baseEjectionTime": "30s", "maxEjectionPercent": 10},
+      "retryBudget": {"percent": 0.1, "minRetriesPerSecond": 10}}})"));
 }
 
 // A Service without subsets or endpoints still lists them (empty), and defaults are written.

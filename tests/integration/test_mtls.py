@@ -38,6 +38,8 @@ def test_inbound_without_client_cert_openssl(mesh, certs):
     mesh.server.assert_alive()
     rc, out, err = s_client(mesh.server.inbound, "-CAfile", str(certs / "ca.pem"))
     assert HELLO not in out and b"HTTP/1." not in out, out.decode(errors="replace")
+    # Refused by the server's alert (RFC 8446 §6.2), not by chance.
+    assert rc != 0 and b"alert certificate required" in err and b"SSL alert number 116" in err, err
     mesh.server.assert_alive()
 
 
@@ -46,6 +48,7 @@ def test_inbound_without_client_cert_curl(mesh, certs):
     r = tls_curl(mesh, certs, "/hello", cert=None)
     assert r.rc != 0, f"handshake without client cert must fail: {r}"
     assert r.body == b"" and r.status == 0, r
+    assert "alert certificate required" in r.stderr, r
     mesh.server.assert_alive()
 
 
@@ -54,6 +57,7 @@ def test_inbound_rogue_ca_cert_rejected(mesh, certs):
     r = tls_curl(mesh, certs, "/hello", cert="rogue")
     assert r.rc != 0, f"cert from an untrusted CA must fail the handshake: {r}"
     assert HELLO not in r.body, r
+    assert "alert unknown ca" in r.stderr, r
     mesh.server.assert_alive()
 
 
@@ -62,6 +66,7 @@ def test_inbound_rogue_ca_cert_openssl(mesh, certs):
     rc, out, err = s_client(mesh.server.inbound, "-CAfile", str(certs / "ca.pem"),
                             "-cert", str(certs / "rogue.pem"), "-key", str(certs / "rogue-key.pem"))
     assert HELLO not in out and b"HTTP/1." not in out, out.decode(errors="replace")
+    assert rc != 0 and b"alert unknown ca" in err and b"SSL alert number 48" in err, err
     mesh.server.assert_alive()
 
 

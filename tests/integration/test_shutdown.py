@@ -88,16 +88,21 @@ def test_drain_deadline_bounds_shutdown(proxies, app, slow_file, tmp_path):
     path, _ = slow_file
     pair = proxies.sidecar_pair(app_port=app.port, service="backend",
                                 extra_args=["--drain-seconds", "1"])
-    curl = subprocess.Popen(["curl", "-sS", "--max-time", "30", "-o", os.devnull,
+    out = tmp_path / "download.bin"
+    curl = subprocess.Popen(["curl", "-sS", "--max-time", "30", "-o", str(out),
                              "-H", "Host: backend", pair.url(path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=M.CURL_ENV)
     try:
-        time.sleep(0.5)
-        t0 = time.monotonic()
+        assert M.wait_until(lambda: out.exists() and out.stat().st_size > 64 * 1024, 5), \
+            "download did not start"
+        assert curl.poll() is None, "download finished too early for a drain test"
         pair.client.signal(signal.SIGTERM)
         rc = pair.client.wait(6)
         assert rc is not None, "proxy outlived --drain-seconds 1 by more than 5 s"
-        assert time.monotonic() - t0 < 5
+        assert rc == 0, f"exit code {rc}"
+        # The download was cut at the deadline, not finished.
+        assert curl.wait(10) != 0 and out.stat().st_size < SLOW_SIZE, out.stat().st_size
     finally:
-        curl.kill()
-        curl.wait(5)
+        if curl.poll() is None:
+            curl.kill()
+            curl.wait(5)

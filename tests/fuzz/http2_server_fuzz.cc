@@ -10,6 +10,7 @@
 #include <string>
 
 #include "proxy/http/http2/server_session.h"
+#include "proxy/http/http2/settings.h"
 
 using namespace weft;
 using namespace weft::http;
@@ -19,6 +20,11 @@ namespace {
 class Handler : public StreamHandler {
  public:
   awaitable<void> handle(ServerStream& stream) override {
+    ++running_;
+    struct Done {
+      size_t& running;
+      ~Done() { --running; }
+    } done{running_};
     const RequestHead& req = stream.request();
     if (req.authority.empty() || req.path.empty() || req.method.empty()) __builtin_trap();
     char buffer[512];
@@ -36,6 +42,11 @@ class Handler : public StreamHandler {
     std::span<const char> body(kBody, 2);
     co_await stream.sendResponseBody(body, true);
   }
+
+  size_t running() const { return running_; }
+
+ private:
+  size_t running_ = 0;
 };
 
 class Listener : public http2::SessionListener {
@@ -63,12 +74,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       off += n;
       io.restart();
       io.poll();
+      // A stream leaves the session once nghttp2 has closed it and its handler has returned:
+      // beyond the streams nghttp2 keeps open, only those whose handler still runs remain.
+      if (session.openStreams() > http2::kMaxConcurrentStreams + handler.running()) {
+        __builtin_trap();
+      }
       out.clear();
       if (!session.produce(out, 1 << 20)) break;
     }
     session.abort();
     io.restart();
     io.run();
+    if (handler.running() != 0)
+      __builtin_trap();  // every handler returned once the connection went
     out.clear();
     session.produce(out, 1 << 20);
   }

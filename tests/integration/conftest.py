@@ -41,7 +41,8 @@ def pytest_runtest_makereport(item, call):
 # them all). A missing one fails every test with the hint; none is ever skipped for it.
 TOOLS = {"curl": "curl", "openssl": "openssl", "nginx": "nginx", "h2load": "nghttp2-client",
          "nghttp": "nghttp2-client", "nghttpd": "nghttp2-server", "promtool": "prometheus"}
-MODULES = {"grpc": "python3-grpcio", "h2": "python3-h2", "websockets": "python3-websockets"}
+MODULES = {"grpc": "python3-grpcio", "h2": "python3-h2", "websockets": "python3-websockets",
+           "cryptography": "python3-cryptography"}
 
 
 @pytest.fixture(scope="session", autouse=True)

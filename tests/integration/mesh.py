@@ -5,6 +5,7 @@ need `import mesh as M`.  Standard library only; every wait is bounded."""
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import functools
 import hashlib
@@ -608,6 +609,45 @@ def issue_leaf(certs: Path, out: Path, name: str, san: str) -> tuple[Path, Path]
                     "-CAserial", str(out / "ca.srl"), "-days", "1", "-sha256",
                     "-extfile", str(ext), "-out", str(crt)], **run)
     return crt, key
+
+
+def issue_dated_leaf(certs: Path, out: Path, name: str, san_uri: str,
+                     not_before: datetime.datetime, not_after: datetime.datetime
+                     ) -> tuple[Path, Path]:
+    """Like issue_leaf (URI SAN), valid only from not_before to not_after (UTC): for expired and
+    not-yet-valid certificates, which `openssl x509 -days` cannot make."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_cert = x509.load_pem_x509_certificate((certs / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((certs / "ca-key.pem").read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Weft Test"),
+                                     x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False,
+                                         False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                                  ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(san_uri)]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    out.mkdir(parents=True, exist_ok=True)
+    crt_path, key_path = out / f"{name}.pem", out / f"{name}-key.pem"
+    crt_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return crt_path, key_path
 
 
 class SServer:

@@ -1,5 +1,6 @@
 """Inbound mTLS enforcement and outbound peer-identity verification."""
 
+import datetime
 import re
 import subprocess
 
@@ -225,3 +226,45 @@ def test_outbound_refuses_tls12_upstream(proxies, app, s_server):
     r = M.curl("-H", "Host: backend", web.out_url("/"))
     assert r.status == 503, r
     assert (r.header("x-weft-error") or "").startswith(f"upstream connect failed: 127.0.0.1:{up.port}: "), r
+
+
+# ------------------------------------------------------------ certificates out of their validity
+
+def _dated(certs, tmp_path, name: str, sa: str, when: str):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+    window = (now - 2 * day, now - day) if when == "expired" else (now + day, now + 2 * day)
+    return M.issue_dated_leaf(certs, tmp_path / "dated", name, M.spiffe(sa), *window)
+
+
+# What OpenSSL's verification says of each (X509_verify_cert_error_string), and the alert a
+# server sends for a client certificate it refuses (RFC 8446 §6.2).
+VERIFY_ERROR = {"expired": "certificate has expired", "not-yet-valid": "certificate is not yet valid"}
+ALERT = {"expired": "alert certificate expired", "not-yet-valid": "alert bad certificate"}
+
+
+@pytest.mark.parametrize("when", ["expired", "not-yet-valid"])
+def test_inbound_refuses_client_cert_out_of_validity(mesh, certs, tmp_path, when):
+    crt, key = _dated(certs, tmp_path, "web-dated", "web", when)
+    r = M.curl("--http1.1", "--cacert", str(certs / "ca.pem"), "-k", "--cert", str(crt),
+               "--key", str(key), mesh.server.in_url("/hello"), timeout=10)
+    assert r.rc != 0 and HELLO not in r.body, r
+    assert ALERT[when] in r.stderr, r
+    mesh.server.assert_alive()
+
+
+@pytest.mark.parametrize("when", ["expired", "not-yet-valid"])
+def test_outbound_refuses_upstream_cert_out_of_validity(proxies, app, certs, tmp_path, when):
+    _dated(certs, tmp_path, "backend-dated", "backend", when)
+    (tmp_path / "dated" / "ca.pem").write_bytes((certs / "ca.pem").read_bytes())
+    up = M.SServer(tmp_path / "dated", "backend-dated", tmp_path).start()
+    try:
+        web = proxies.start("web", service="web", app_port=app.port, config=M.service_yaml(
+            "backend", [(f"127.0.0.1:{up.port}", M.spiffe("backend"))]))
+        r = M.curl("-H", "Host: backend", web.out_url("/"))
+    finally:
+        up.stop()
+    assert r.status == 503, r
+    err = r.header("x-weft-error") or ""
+    assert err.startswith(f"upstream connect failed: 127.0.0.1:{up.port}: "), r
+    assert VERIFY_ERROR[when] in err, r

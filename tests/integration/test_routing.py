@@ -156,3 +156,17 @@ def test_promtool_accepts_metrics(fleet, which):
     proxy = fleet.client if which == "client" else fleet.backends[which]
     problems = F.promtool_problems(proxy.metrics_text())
     assert not problems, "unexpected promtool complaints:\n" + "\n".join(problems)
+
+
+def test_rule_with_all_weights_zero_is_refused(module_proxies, version_apps):
+    """No request can meet a rule whose weights add up to 0: the config is refused, with the
+    field and the reason (the pipeline's 500 for it is a guard that no config reaches)."""
+    zero = """
+    - backendRefs:
+        - {name: reviews, subset: v1, weight: 0}
+        - {name: reviews, subset: v2, weight: 0}
+    """
+    with pytest.raises(M.ProxyStartError) as refused:
+        F.start_fleet(module_proxies, {v: a.port for v, a in version_apps.items()},
+                      lambda addrs: F.documents(F.service_yaml(addrs), F.route_yaml(zero)))
+    assert "spec.rules[0].backendRefs: weights add up to 0" in str(refused.value), refused.value

@@ -53,6 +53,12 @@ def test_sigterm_drains_inflight_download(proxies, app, slow_file, tmp_path, tar
             assert M.wait_until(lambda: refused(v.outbound), 2.0), \
                 f"{v.name}: outbound port still accepts connections after SIGTERM"
         assert curl.poll() is None, "in-flight download ended right after SIGTERM"
+        # Draining: not ready for new traffic (Kubernetes takes the pod out of its Service),
+        # still live.
+        for v in victims:
+            assert M.http_get(v.admin_url("/ready"))[0] == 503, f"{v.name}: /ready while draining"
+            assert M.http_get(v.admin_url("/live"))[0] == 200, f"{v.name}: /live while draining"
+        assert curl.poll() is None, "the download must still be in flight for the checks above"
 
         stdout, stderr = curl.communicate(timeout=30)
     finally:

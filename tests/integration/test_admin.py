@@ -166,3 +166,24 @@ def test_promtool_check_metrics(mesh, which):
     assert p.returncode in (0, 3), f"promtool rc={p.returncode}:\n{output}"
     problems = [ln for ln in output.splitlines() if ln.strip() and ln.strip() != KNOWN_LINT]
     assert not problems, "unexpected promtool complaints:\n" + "\n".join(problems)
+
+
+def test_authorities_are_capped_per_worker(proxies, app):
+    """A client choosing a new Host per request grows /metrics by at most 256 authority series
+    per worker; later ones are counted under authority="overflow" (docs/architecture.md)."""
+    web = proxies.start("web", service="web", app_port=app.port, workers=1)
+    n = 300
+    payload = b"".join(f"GET / HTTP/1.1\r\nHost: host-{i}.example\r\n\r\n".encode()
+                       for i in range(n)) + b"GET / HTTP/1.1\r\nHost: last\r\nConnection: close\r\n\r\n"
+    data, _ = M.raw_exchange(web.outbound, payload, timeout=10)
+    responses = M.parse_responses(data)
+    assert [r.status for r in responses] == [404] * (n + 1), data[-300:]
+
+    def samples():
+        return [s for s in web.metrics() if s.name == "request_total" and
+                s.labels.get("direction") == "outbound"]
+    assert M.wait_until(lambda: sum(s.value for s in samples()) == n + 1, 5)
+    authorities = {s.labels["authority"] for s in samples()}
+    assert len(authorities - {"overflow"}) <= 256 and "overflow" in authorities, len(authorities)
+    overflow = sum(s.value for s in samples() if s.labels["authority"] == "overflow")
+    assert overflow == n + 1 - len(authorities - {"overflow"}), overflow

@@ -13,6 +13,7 @@ import http.server
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import tempfile
 import threading
@@ -648,6 +649,24 @@ def issue_dated_leaf(certs: Path, out: Path, name: str, san_uri: str,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return crt_path, key_path
+
+
+def tcp_app(handler: type, **attrs) -> "socketserver.ThreadingTCPServer":
+    """A raw-socket test app: `handler` (a socketserver.BaseRequestHandler) serves each
+    connection in a daemon thread on 127.0.0.1, an ephemeral port (server_address[1]); `attrs`
+    are set on the server for the handler to use. End it with stop_tcp_app()."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    for name, value in attrs.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
+    return server
+
+
+def stop_tcp_app(server: "socketserver.ThreadingTCPServer") -> None:
+    server.shutdown()
+    server.server_close()
 
 
 class SServer:

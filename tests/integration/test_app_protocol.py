@@ -49,7 +49,7 @@ def test_auto_sends_http1_caller_as_http1(proxies, nghttpd):
     r = pair.get("/hello.txt", "--http1.1")
     assert r.status == 502, r
     err = r.header("x-weft-error") or ""
-    assert err.startswith(f"app ") and f"127.0.0.1:{nghttpd}" in err, r
+    assert err.startswith("app ") and f"127.0.0.1:{nghttpd}" in err, r
     assert "--app-protocol h2c" in err, r
 
 

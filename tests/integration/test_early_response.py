@@ -43,16 +43,10 @@ class _RefusingApp(socketserver.BaseRequestHandler):
 
 @pytest.fixture
 def refusing_app():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _RefusingApp)
-    server.daemon_threads = True
-    server.answered = threading.Event()  # type: ignore[attr-defined]
-    server.stop = threading.Event()  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
+    server = M.tcp_app(_RefusingApp, answered=threading.Event(), stop=threading.Event())
     yield server
     server.stop.set()  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
+    M.stop_tcp_app(server)
 
 
 @pytest.mark.parametrize("size_mib", [16])

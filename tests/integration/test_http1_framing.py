@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import socket
 import socketserver
-import threading
 import time
 
 import pytest
@@ -179,10 +178,7 @@ class _HugeChunkLineApp(socketserver.BaseRequestHandler):
 
 
 def test_app_response_with_huge_chunk_line_is_502(proxies):
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _HugeChunkLineApp)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
+    server = M.tcp_app(_HugeChunkLineApp)
     try:
         pair = proxies.sidecar_pair(app_port=server.server_address[1], service="backend",
                                     extra_args=M.app_protocol_args("http1"))
@@ -194,8 +190,7 @@ def test_app_response_with_huge_chunk_line_is_502(proxies):
         assert "app sent a malformed response body" in err and "chunk size line" in err, err
         assert rss_kb(pair.server.proc.pid) - before < 16 * 1024
     finally:
-        server.shutdown()
-        server.server_close()
+        M.stop_tcp_app(server)
 
 
 # ---------------------------------------------------------------------------------------------

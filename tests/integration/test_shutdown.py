@@ -1,6 +1,5 @@
 """SIGTERM: stop accepting, drain in-flight requests, exit 0."""
 
-import os
 import signal
 import socket
 import subprocess

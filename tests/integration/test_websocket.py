@@ -254,14 +254,9 @@ class _RefusingHandler(socketserver.BaseRequestHandler):
 
 @pytest.fixture(scope="module")
 def refusing_app():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _RefusingHandler)
-    server.daemon_threads = True
-    server.lines = []
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
+    server = M.tcp_app(_RefusingHandler, lines=[])
     yield server
-    server.shutdown()
-    server.server_close()
+    M.stop_tcp_app(server)
 
 
 def test_refused_upgrade_reaches_client_and_nothing_after_it_reaches_app(module_proxies,
@@ -341,12 +336,7 @@ class _H2TunnelHandler(socketserver.BaseRequestHandler):
 
 
 def h2_tunnel_app(offer: bool):
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _H2TunnelHandler)
-    server.daemon_threads = True
-    server.offer, server.requests = offer, []
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
-    return server
+    return M.tcp_app(_H2TunnelHandler, offer=offer, requests=[])
 
 
 @pytest.mark.parametrize("offer", [True, False], ids=["offers", "does-not-offer"])
@@ -382,5 +372,4 @@ def test_websocket_to_an_h2c_app_uses_extended_connect(module_proxies, offer):
         assert [(r[":method"], r[":protocol"], r[":path"]) for r in app.requests] == \
             [("CONNECT", "websocket", "/chat")]
     finally:
-        app.shutdown()
-        app.server_close()
+        M.stop_tcp_app(app)

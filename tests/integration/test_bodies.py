@@ -1,6 +1,8 @@
 """Request and response bodies through the sidecar pair, byte-exact."""
 
 import hashlib
+import socket
+import socketserver
 
 import pytest
 
@@ -86,3 +88,73 @@ def test_put_then_get_via_dav(mesh, payloads, size, framing):
     dele = mesh.get(url_path, "-X", "DELETE")
     assert dele.status == 204, dele
     assert mesh.get(url_path).status == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# A failure after the response head was sent can only cut the response (docs/architecture.md,
+# Errors): HTTP/1.1 closes the connection before the announced length, HTTP/2 resets the
+# stream with INTERNAL_ERROR. The client sees a broken response -- or, when the server sidecar
+# resets its stream before the head has left it, a 502 that says so -- never a short response
+# that looks complete.
+
+class _CutShortApp(socketserver.BaseRequestHandler):
+    """Announces 1000 bytes of body, sends 10, and closes."""
+
+    def handle(self) -> None:
+        self.request.settimeout(10)
+        try:
+            if M.recv_head(self.request)[0].endswith(b"\r\n\r\n"):
+                self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def cut_mesh(module_proxies):
+    app = M.tcp_app(_CutShortApp)
+    yield module_proxies.sidecar_pair(app_port=app.server_address[1], service="backend",
+                                      extra_args=M.app_protocol_args("http1"))
+    M.stop_tcp_app(app)
+
+
+CUT_502 = "closed before response headers"
+
+
+def test_response_cut_after_its_head_is_cut_for_an_http1_client(cut_mesh):
+    for _ in range(5):
+        r = cut_mesh.get("/cut")
+        if r.status == 200:
+            assert r.rc == 18 and len(r.body) < 1000, r  # curl: transfer closed, data outstanding
+        else:
+            assert r.status == 502 and CUT_502 in (r.header("x-weft-error") or ""), r
+
+
+def test_response_cut_after_its_head_resets_the_http2_stream(cut_mesh):
+    import h2.config
+    import h2.connection
+    import h2.errors
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    with socket.create_connection(("127.0.0.1", cut_mesh.client.outbound), timeout=10) as s:
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        for stream in range(1, 11, 2):
+            conn.send_headers(stream, [(":method", "GET"), (":path", "/cut"), (":scheme", "http"),
+                                       (":authority", "backend")], end_stream=True)
+            s.sendall(conn.data_to_send())
+            events = []
+            while not any(isinstance(e, (h2.events.StreamReset, h2.events.StreamEnded,
+                                         h2.events.ConnectionTerminated)) for e in events):
+                chunk = s.recv(65536)
+                assert chunk, "connection closed"
+                events += [e for e in conn.receive_data(chunk) if getattr(e, "stream_id", stream) == stream]
+                s.sendall(conn.data_to_send())
+            head = next(dict(e.headers) for e in events if isinstance(e, h2.events.ResponseReceived))
+            end = events[-1]
+            if head[b":status"] == b"200":
+                assert isinstance(end, h2.events.StreamReset) and \
+                    end.error_code == h2.errors.ErrorCodes.INTERNAL_ERROR, events
+            else:
+                assert head[b":status"] == b"502" and CUT_502 in head[b"x-weft-error"].decode(), head
+                assert isinstance(end, h2.events.StreamEnded), events

@@ -110,3 +110,23 @@ def test_body_over_64k_is_not_retried(failing_fleet, size):
         f"the client must see the app's own 503: {load.tally(results)}"
     assert tries(fleet, apps, "POST", since) == 5, "a body over 64 KiB must reach one app once"
     assert F.metric(fleet.client, "retry_total", **SVC) == before
+
+
+def test_zero_budget_refuses_every_retry_and_counts_it(proxies, make_app):
+    """retryBudget {percent: 0, minRetriesPerSecond: 0} turns retries off whatever the route
+    says; each retry not made counts in retry_budget_exhausted_total (docs/policy.md)."""
+    apps = {v: make_app(v, status=503) for v in ("v1", "v2")}
+    route = F.route_yaml("""
+        - backendRefs: [{name: reviews}]
+          retry: {attempts: 1, on: ["503"]}
+        """)
+    fleet = F.start_fleet(proxies, {v: a.port for v, a in apps.items()}, lambda addrs: F.documents(
+        F.service_yaml(addrs, subsets=False), route,
+        F.policy_yaml(retryBudget="{percent: 0, minRetriesPerSecond: 0}",
+                      outlierDetection="{consecutive5xx: 100000, consecutiveGatewayErrors: 100000}")))
+    since = inbound(fleet)
+    results = load.run(fleet.client.outbound, F.SERVICE, 10, path="/", threads=1)
+    assert [r.status for r in results] == [503] * 10, load.tally(results)
+    assert tries(fleet, apps, "GET", since) == 10, "one try each: no retry"
+    assert F.metric(fleet.client, "retry_total", **SVC) == 0
+    assert F.settled(fleet.client, 10, "retry_budget_exhausted_total", **SVC) == 10

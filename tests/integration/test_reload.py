@@ -3,6 +3,7 @@ failed request, and an invalid file is rejected with file:line and reason while 
 previous config keeps serving."""
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -104,3 +105,30 @@ def test_invalid_config_rejected_previous_keeps_serving(fleet, case, bad_line, r
         c.close()
     assert all(r.status == 200 and r.body == V2 for r in results), \
         f"the previous config (0/100) must keep serving: {load.tally(results)}"
+
+
+def test_download_in_flight_survives_a_reload_that_removes_its_service(proxies, app, tmp_path):
+    """A request keeps the configuration it started with (docs/architecture.md, Configuration
+    snapshots): a reload that drops its Service does not cut it; new requests see the new one."""
+    sha = M.write_random(app.www / "slow" / "reload.bin", 1 << 20)  # ~3 s at /slow/'s rate
+    pair = proxies.sidecar_pair(app_port=app.port, service="backend")
+    out = tmp_path / "download.bin"
+    curl = subprocess.Popen(["curl", "-sS", "--max-time", "30", "-o", str(out), "-w", "%{http_code}",
+                             "-H", "Host: backend", pair.url("/slow/reload.bin")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=M.CURL_ENV)
+    try:
+        assert M.wait_until(lambda: out.exists() and out.stat().st_size > 64 * 1024, 5), \
+            "download did not start"
+        renamed = M.service_yaml("elsewhere", [(f"127.0.0.1:{pair.server.inbound}",
+                                                M.spiffe("backend"))])
+        assert F.reload(pair.client, renamed), "weft_config_version did not move after SIGHUP"
+        assert curl.poll() is None, "the download must still be in flight at the reload"
+        after = pair.get("/hello")
+        assert after.status == 404 and "backend" in (after.header("x-weft-error") or ""), after
+        stdout, stderr = curl.communicate(timeout=30)
+    finally:
+        if curl.poll() is None:
+            curl.kill()
+            curl.wait(5)
+    assert curl.returncode == 0 and stdout.decode() == "200", stderr.decode()
+    assert M.sha256_file(out) == sha

@@ -98,3 +98,20 @@ def test_grpc_timeout_is_honoured_as_deadline_exceeded(proxies, echo_app):
         classification="failure") == 1, 5.0), "counted once, as a failure with grpc_status 4"
     fast = M.curl(*grpc, "-H", "grpc-timeout: 5S", url + "/slow?ms=10")
     assert fast.status == 200 and fast.header("grpc-status") is None and fast.body == b"slow\n", fast
+
+
+def test_limits_apply_per_worker(proxies, echo_app):
+    """With --workers 2 the sidecar admits up to twice each limit (docs/policy.md, Circuit
+    breaking): 30 connections spread over both workers' listeners (SO_REUSEPORT) find one
+    request in progress and one pending on each, so exactly 4 are served. A process-wide count
+    would serve 2. (All 30 land on one worker, or all but one, with probability below 10^-7.)"""
+    n = 30
+    fleet = F.start_fleet(proxies, {"v1": echo_app.port}, lambda addrs: F.documents(
+        F.service_yaml(addrs, subsets=False),
+        F.policy_yaml(connectionPool="{maxConnections: 1, maxPendingRequests: 1, "
+                                     "maxRequests: 100, connectTimeout: 10s}")),
+        client_workers=2)
+    done = load.burst(fleet.client.outbound, F.SERVICE, f"/slow?ms={SLOW_MS}", n)
+    assert len(done) == n, [str(r) for r in done]
+    statuses = sorted(r.status for r in done)
+    assert statuses == [200] * 4 + [503] * (n - 4), load.tally(done)

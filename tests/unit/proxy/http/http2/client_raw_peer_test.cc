@@ -261,5 +261,106 @@ TEST_F(Http2ClientRawTest, ALoneRequestAndEverySixteenthOfABurstLeaveWithoutWait
   EXPECT_EQ(on_wire, expected);
 }
 
+// ---------------------------------------------------------------------------------------------
+// WebSocket over HTTP/2: extended CONNECT (RFC 8441).
+
+// A server that opens with `settings`, then waits for the client's first HEADERS (decoding its
+// fields into `fields`) and answers it with :status 200, leaving the stream open.
+awaitable<void> connectPeer(tcp::acceptor& acceptor, std::string settings,
+                            std::vector<std::pair<std::string, std::string>>& fields,
+                            bool& saw_headers) {
+  auto [aec, socket] = co_await acceptor.async_accept(kUseTuple);
+  if (aec) co_return;
+  co_await asio::async_write(socket, asio::buffer(settings), kUseTuple);
+  std::string in;
+  size_t preface = kClientPrefaceSize;
+  char buffer[16384];
+  nghttp2_hd_inflater* inflater = nullptr;
+  nghttp2_hd_inflate_new(&inflater);
+  for (;;) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), kUseTuple);
+    if (ec) break;
+    in.append(buffer, n);
+    const size_t skip = std::min(preface, in.size());
+    in.erase(0, skip);
+    preface -= skip;
+    for (const auto& f : rawframes::takeFrames(in)) {
+      if (f.type != rawframes::kHeaders || saw_headers) continue;
+      saw_headers = true;
+      auto* block = reinterpret_cast<const uint8_t*>(f.payload.data());
+      size_t left = f.payload.size();
+      for (;;) {
+        nghttp2_nv nv;
+        int flags = 0;
+        const ssize_t used = nghttp2_hd_inflate_hd2(inflater, &nv, &flags, block, left, 1);
+        if (used < 0) break;
+        block += used;
+        left -= static_cast<size_t>(used);
+        if (flags & NGHTTP2_HD_INFLATE_EMIT) {
+          fields.emplace_back(std::string(reinterpret_cast<char*>(nv.name), nv.namelen),
+                              std::string(reinterpret_cast<char*>(nv.value), nv.valuelen));
+        }
+        if (flags & NGHTTP2_HD_INFLATE_FINAL) break;
+        if (used == 0 && left == 0) break;
+      }
+      const std::string ok = frame(1, 0x4, f.stream, "\x88");  // HEADERS :status 200
+      co_await asio::async_write(socket, asio::buffer(ok), kUseTuple);
+    }
+  }
+  nghttp2_hd_inflate_del(inflater);
+}
+
+class Http2ExtendedConnectTest : public ClientFixture {
+ protected:
+  // Sends a WebSocket request to a peer whose SETTINGS are `settings`.
+  void openTunnel(const std::string& settings) {
+    asio::co_spawn(io_, connectPeer(acceptor_, settings, fields_, saw_headers_), asio::detached);
+    run([&]() -> awaitable<void> {
+      co_await connectH2c(acceptor_.local_endpoint().port(), conn_);
+      if (!conn_) co_return;
+      auto stream = conn_->openStream();
+      RequestHead head = request("GET", "/chat");
+      head.upgrade = "websocket";
+      head.body = {true, std::nullopt};
+      ec_ = co_await stream->sendRequestHead(head, true);
+      sent_ = stream->requestSent();
+      if (!ec_) ec_ = co_await stream->readResponseHead(response_);
+      conn_->close();
+    }());
+  }
+
+  tcp::acceptor acceptor_{io_, tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0)};
+  std::unique_ptr<TcpConnection> conn_;
+  std::vector<std::pair<std::string, std::string>> fields_;
+  bool saw_headers_ = false;
+  error_code ec_;
+  bool sent_ = false;
+  ResponseHead response_;
+};
+
+TEST_F(Http2ExtendedConnectTest, GoesOutAsConnectWithProtocolAnd200OpensTheTunnel) {
+  // SETTINGS_ENABLE_CONNECT_PROTOCOL (0x8) = 1.
+  openTunnel(frame(4, 0, 0, std::string("\x00\x08", 2) + u32(1)));
+  ASSERT_FALSE(ec_) << ec_.message();
+  EXPECT_TRUE(saw_headers_);
+  using Field = std::pair<std::string, std::string>;
+  ASSERT_GE(fields_.size(), 5u);
+  EXPECT_EQ(std::vector<Field>(fields_.begin(), fields_.begin() + 5),
+            (std::vector<Field>{{":method", "CONNECT"},
+                                {":protocol", "websocket"},
+                                {":scheme", "http"},
+                                {":authority", "localhost"},
+                                {":path", "/chat"}}));
+  EXPECT_EQ(response_.status, kTunnelOpen);
+  EXPECT_TRUE(response_.body.present);
+}
+
+TEST_F(Http2ExtendedConnectTest, ServerWithoutTheSettingGetsNothing) {
+  openTunnel(frame(4, 0, 0, ""));
+  EXPECT_EQ(ec_, make_error_code(ClientErrc::kNoExtendedConnect)) << ec_.message();
+  EXPECT_FALSE(sent_);
+  EXPECT_FALSE(saw_headers_);
+}
+
 }  // namespace
 }  // namespace weft::http::http2

@@ -275,8 +275,12 @@ awaitable<void> connectPeer(tcp::acceptor& acceptor, std::string settings,
   std::string in;
   size_t preface = kClientPrefaceSize;
   char buffer[16384];
-  nghttp2_hd_inflater* inflater = nullptr;
-  nghttp2_hd_inflate_new(&inflater);
+  // Owned by the frame: the test may end with this coroutine still waiting to read.
+  nghttp2_hd_inflater* raw_inflater = nullptr;
+  nghttp2_hd_inflate_new(&raw_inflater);
+  std::unique_ptr<nghttp2_hd_inflater, void (*)(nghttp2_hd_inflater*)> owner(
+      raw_inflater, nghttp2_hd_inflate_del);
+  nghttp2_hd_inflater* inflater = owner.get();
   for (;;) {
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), kUseTuple);
     if (ec) break;
@@ -307,7 +311,6 @@ awaitable<void> connectPeer(tcp::acceptor& acceptor, std::string settings,
       co_await asio::async_write(socket, asio::buffer(ok), kUseTuple);
     }
   }
-  nghttp2_hd_inflate_del(inflater);
 }
 
 class Http2ExtendedConnectTest : public ClientFixture {

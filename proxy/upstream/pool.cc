@@ -18,12 +18,13 @@ void ConnectionPool::Lease::abandon() {
 }
 
 ConnectionPool::ConnectionPool(Executor executor, Connector& connector,
-                               std::chrono::steady_clock::duration idle_timeout,
-                               size_t max_idle_per_target)
+                               Clock::duration idle_timeout, size_t max_idle_per_target,
+                               std::function<Clock::time_point()> now)
     : executor_(std::move(executor)),
       connector_(connector),
       idle_timeout_(idle_timeout),
-      max_idle_per_target_(max_idle_per_target) {}
+      max_idle_per_target_(max_idle_per_target),
+      now_(std::move(now)) {}
 
 ConnectionPool::~ConnectionPool() { closeAll(); }
 
@@ -40,7 +41,7 @@ ConnectionPool::Lease ConnectionPool::sharedLease(
 ConnectionPool::Lease ConnectionPool::takeIdle(const Target& target) {
   auto it = idle_.find(target.key);
   if (it == idle_.end()) return {};
-  auto now = std::chrono::steady_clock::now();
+  auto now = now_();
   auto& list = it->second;
   while (!list.empty()) {
     Idle idle = std::move(list.back());  // most recently used first: warmest, least stale
@@ -143,7 +144,7 @@ void ConnectionPool::release(const Target& target, Lease lease) {
     connection->close();
     return;
   }
-  list.push_back(Idle{std::move(connection), std::chrono::steady_clock::now()});
+  list.push_back(Idle{std::move(connection), now_()});
 }
 
 void ConnectionPool::releaseUnused(const Target& target, Lease lease) {
@@ -153,11 +154,11 @@ void ConnectionPool::releaseUnused(const Target& target, Lease lease) {
     lease.exclusive_->close();
     return;
   }
-  list.push_back(Idle{std::move(lease.exclusive_), std::chrono::steady_clock::now()});
+  list.push_back(Idle{std::move(lease.exclusive_), now_()});
 }
 
 void ConnectionPool::evictExpired() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = now_();
   for (auto it = idle_.begin(); it != idle_.end();) {
     std::erase_if(it->second, [&](Idle& idle) {
       bool expired = now - idle.since >= idle_timeout_;

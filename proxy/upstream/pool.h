@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -51,8 +52,11 @@ class ConnectionPool {
     bool reused_ = false;
   };
 
-  ConnectionPool(Executor executor, Connector& connector,
-                 std::chrono::steady_clock::duration idle_timeout, size_t max_idle_per_target = 64);
+  using Clock = std::chrono::steady_clock;
+  // `now` is the clock the idle rules read (tests pass a manual one).
+  ConnectionPool(Executor executor, Connector& connector, Clock::duration idle_timeout,
+                 size_t max_idle_per_target = 64,
+                 std::function<Clock::time_point()> now = &Clock::now);
   ~ConnectionPool();
 
   // A stream on a pooled connection to `target` if a usable one exists, else on a new one.
@@ -105,6 +109,7 @@ class ConnectionPool {
   Connector& connector_;
   std::chrono::steady_clock::duration idle_timeout_;
   size_t max_idle_per_target_;
+  std::function<Clock::time_point()> now_;
   std::unordered_map<std::string, std::vector<Idle>> idle_;
   std::unordered_map<std::string, std::vector<Shared>> shared_;
   std::unordered_map<std::string, Opening> opening_;

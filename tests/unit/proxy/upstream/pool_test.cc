@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -158,7 +157,10 @@ class PoolTest : public ::testing::Test {
 
   asio::io_context io_;
   FakeConnector connector_{io_};
-  ConnectionPool pool_{io_.get_executor(), connector_, 1h, 2};
+  // The pool's idle rules read this clock: a test moves it instead of sleeping.
+  ConnectionPool::Clock::time_point now_ = ConnectionPool::Clock::now();
+  std::function<ConnectionPool::Clock::time_point()> clock_ = [this] { return now_; };
+  ConnectionPool pool_{io_.get_executor(), connector_, 1h, 2, clock_};
   Target a_ = Target::plain({"127.0.0.1", 8080});
   Target b_ = Target::mtls({"127.0.0.1", 8080}, "127.0.0.1:8080", "spiffe://td/ns/x/sa/y");
 };
@@ -233,7 +235,7 @@ TEST_F(PoolTest, StaleIdleConnectionsAreSkipped) {
   pool_.release(a_, std::move(*c1));
   pool_.release(a_, std::move(*c2));
   connector_.states[1]->stale = true;  // the peer closed #2 while it sat idle
-  std::this_thread::sleep_for(kPastProbeGrace);
+  now_ += kPastProbeGrace;
   auto lease = acquire(pool_, a_);
   ASSERT_TRUE(lease.ok());
   EXPECT_TRUE(lease->reused());
@@ -243,7 +245,7 @@ TEST_F(PoolTest, StaleIdleConnectionsAreSkipped) {
 
   connector_.states[0]->stale = true;
   pool_.release(a_, std::move(*lease));
-  std::this_thread::sleep_for(kPastProbeGrace);
+  now_ += kPastProbeGrace;
   auto fresh = acquire(pool_, a_);  // only a stale one left: connect anew
   EXPECT_FALSE(fresh->reused());
   EXPECT_EQ(idOf(*fresh), 3);
@@ -251,10 +253,26 @@ TEST_F(PoolTest, StaleIdleConnectionsAreSkipped) {
   EXPECT_EQ(pool_.idleCount(), 0u);
 }
 
+// Released moments ago, a connection is reused without the probe (a syscall) even if its peer
+// has just closed it; past the grace period it is probed and skipped.
+TEST_F(PoolTest, ProbeOnlyAfterTheGracePeriod) {
+  auto conn = acquire(pool_, a_);
+  pool_.release(a_, std::move(*conn));
+  connector_.states[0]->stale = true;
+  now_ += 249ms;
+  auto lease = acquire(pool_, a_);
+  EXPECT_TRUE(lease->reused());  // not probed: the try would find out, and go fresh
+  pool_.release(a_, std::move(*lease));
+  now_ += 250ms;
+  auto fresh = acquire(pool_, a_);
+  EXPECT_FALSE(fresh->reused());
+  EXPECT_EQ(connector_.states[0]->closes, 1);
+}
+
 TEST_F(PoolTest, HealthyIdleConnectionIsReusedAfterProbe) {
   auto conn = acquire(pool_, a_);
   pool_.release(a_, std::move(*conn));
-  std::this_thread::sleep_for(kPastProbeGrace);
+  now_ += kPastProbeGrace;
   auto lease = acquire(pool_, a_);
   EXPECT_TRUE(lease->reused());
   EXPECT_EQ(idOf(*lease), 1);
@@ -281,10 +299,10 @@ TEST_F(PoolTest, IdleLimitPerTarget) {
 }
 
 TEST_F(PoolTest, EvictExpiredClosesOldConnections) {
-  ConnectionPool pool(io_.get_executor(), connector_, 250ms);
+  ConnectionPool pool(io_.get_executor(), connector_, 250ms, 64, clock_);
   auto old_conn = acquire(pool, a_);
   pool.release(a_, std::move(*old_conn));
-  std::this_thread::sleep_for(300ms);
+  now_ += 300ms;
   auto young = acquire(pool, b_);
   pool.release(b_, std::move(*young));
   pool.evictExpired();
@@ -296,7 +314,7 @@ TEST_F(PoolTest, EvictExpiredClosesOldConnections) {
 }
 
 TEST_F(PoolTest, ExpiredConnectionIsNotHandedOut) {
-  ConnectionPool pool(io_.get_executor(), connector_, 0s);
+  ConnectionPool pool(io_.get_executor(), connector_, 0s, 64, clock_);
   auto conn = acquire(pool, a_);
   pool.release(a_, std::move(*conn));
   auto lease = acquire(pool, a_);
@@ -419,13 +437,13 @@ TEST_F(PoolTest, CloseIdleSparesConnectionsWithStreams) {
 
 TEST_F(PoolTest, EvictExpiredClosesSharedConnectionIdleTooLong) {
   connector_.multiplexed = true;
-  ConnectionPool pool(io_.get_executor(), connector_, 100ms);
+  ConnectionPool pool(io_.get_executor(), connector_, 100ms, 64, clock_);
   auto lease = acquire(pool, b_);
   pool.evictExpired();  // in use: kept
   pool.release(b_, std::move(*lease));
   pool.evictExpired();  // first seen idle now
   EXPECT_EQ(pool.sharedCount(), 1u);
-  std::this_thread::sleep_for(150ms);
+  now_ += 150ms;
   pool.evictExpired();
   EXPECT_EQ(pool.sharedCount(), 0u);
   EXPECT_EQ(connector_.states[0]->closes, 1);
@@ -435,7 +453,7 @@ TEST_F(PoolTest, EvictExpiredClosesSharedConnectionIdleTooLong) {
 // all gone (expired, failed) is forgotten by the sweep.
 TEST_F(PoolTest, EvictExpiredForgetsTargetsWithoutConnections) {
   connector_.multiplexed = true;
-  ConnectionPool pool(io_.get_executor(), connector_, 0ms);
+  ConnectionPool pool(io_.get_executor(), connector_, 0ms, 64, clock_);
   for (uint16_t port = 9000; port < 9050; ++port) {  // shared (HTTP/2-like) connections
     Target t = Target::mtls({"127.0.0.1", port}, weft::strCat("127.0.0.1:", port),
                             "spiffe://td/ns/x/sa/y");

@@ -70,6 +70,8 @@ class SocketPair {
   SocketPair& operator=(const SocketPair&) = delete;
 
   Socket takeCodecSide() { return std::move(codec_side_); }
+  // The other end: a plain non-blocking fd the test reads and writes.
+  int peer() const { return peer_; }
 
   // Runs `io` while writing `data` to the codec in pieces and reading what it writes into
   // `out` (up to `max_out` bytes kept), until `done()` or the bound on rounds.

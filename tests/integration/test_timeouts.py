@@ -53,19 +53,19 @@ def test_try_that_times_out_is_retried_on_the_other_endpoint(proxies, make_app, 
     apps = {"v1": silent_app.server_address[1], "v2": make_app("v2").port}
     route = F.route_yaml("""
         - backendRefs: [{name: reviews}]
-          retry: {attempts: 1, perTryTimeout: 300ms, on: [reset]}
+          retry: {attempts: 1, perTryTimeout: 1s, on: [reset]}
         """)
     fleet = F.start_fleet(proxies, apps, lambda addrs: F.documents(
         F.service_yaml(addrs, subsets=False), route,
         F.policy_yaml(loadBalancer="round_robin", outlierDetection=NEVER_EJECT,
                       retryBudget="{percent: 100, minRetriesPerSecond: 100}")))
     before = F.metric(fleet.client, "retry_total", reason="timeout", **SVC)
-    results = load.run(fleet.client.outbound, F.SERVICE, 10, path="/", threads=1)
+    results = load.run(fleet.client.outbound, F.SERVICE, 4, path="/", threads=1)
     # Every request answered by v2: a retry of a try that timed out on v1 never went to v1
     # again (with attempts: 1, that would have been a 504).
     assert all(r.status == 200 and r.body == b"v2\n" for r in results), load.tally(results)
     hung = silent_app.heads
-    assert 1 <= hung <= 10, hung  # round robin sent some first tries to v1
+    assert 1 <= hung <= 4, hung  # round robin sent some first tries to v1
     assert F.settled(fleet.client, before + hung, "retry_total", reason="timeout",
                      **SVC) == before + hung
 

@@ -203,3 +203,21 @@ def test_one_field_over_64k_encoded_ends_the_connection_with_compression_error(h
     huge = GET + [("x-huge", "v" * 100000)]  # 87.5 KB Huffman-coded
     COMPRESSION_ERROR = 0x9
     assert _h2_exchange(h2_mesh.client.outbound, [huge, GET]) == [None, COMPRESSION_ERROR]
+
+
+def test_stream_over_the_acknowledged_concurrency_limit_ends_the_connection(h2_echo_mesh):
+    """SETTINGS_MAX_CONCURRENT_STREAMS is 100 (docs/http2-limits.md). A client that acknowledged
+    it and opens a 101st stream while 100 are open (the app answers after 2 s) gets
+    GOAWAY(PROTOCOL_ERROR): nghttp2 makes it a connection error, where RFC 9113 §5.1.2 asks for
+    a stream error (noted in the docs). Clients that respect the setting never meet it."""
+    PROTOCOL_ERROR = 0x1
+    h2 = connect(h2_echo_mesh.client.outbound)  # has acknowledged the server's SETTINGS
+    try:
+        for i in range(100):
+            h2.request(1 + 2 * i, "/slow?ms=2000", h2_echo_mesh.service)
+        assert not h2.pump(lambda: h2.goaway is not None, 0.5), "100 streams are within the limit"
+        h2.request(201, "/slow?ms=2000", h2_echo_mesh.service)
+        assert h2.pump(lambda: h2.goaway is not None, 5), (h2.resets, h2.closed)
+        assert h2.goaway == PROTOCOL_ERROR
+    finally:
+        h2.close()

@@ -248,6 +248,18 @@ def goaway_in(buf: bytes) -> tuple[int, int] | None:
     return None
 
 
+def h2_events(sock: socket.socket, conn):
+    """The events of a python3-h2 connection `conn` as they arrive on `sock`, until EOF. What
+    the connection (or the caller, while handling a read's events) queued goes out after each
+    read's events: ACKs, WINDOW_UPDATEs, DATA. The socket's timeout bounds each read."""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        yield from conn.receive_data(chunk)
+        sock.sendall(conn.data_to_send())
+
+
 # A GET on a raw connection, and its reset: the frames the abuse and conformance tests send.
 GET_BLOCK = hpack_literal([(":method", "GET"), (":scheme", "http"), (":path", "/hello"),
                            (":authority", "backend")])

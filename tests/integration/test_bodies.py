@@ -7,6 +7,7 @@ import socketserver
 import pytest
 
 import mesh as M
+from h2_clients import h2_events
 
 SIZES = M.BODY_SIZES
 
@@ -145,12 +146,15 @@ def test_response_cut_after_its_head_resets_the_http2_stream(cut_mesh):
                                        (":authority", "backend")], end_stream=True)
             s.sendall(conn.data_to_send())
             events = []
-            while not any(isinstance(e, (h2.events.StreamReset, h2.events.StreamEnded,
-                                         h2.events.ConnectionTerminated)) for e in events):
-                chunk = s.recv(65536)
-                assert chunk, "connection closed"
-                events += [e for e in conn.receive_data(chunk) if getattr(e, "stream_id", stream) == stream]
-                s.sendall(conn.data_to_send())
+            for e in h2_events(s, conn):
+                if getattr(e, "stream_id", stream) != stream:
+                    continue
+                events.append(e)
+                if isinstance(e, (h2.events.StreamReset, h2.events.StreamEnded,
+                                  h2.events.ConnectionTerminated)):
+                    break
+            else:
+                pytest.fail("connection closed")
             heads = [dict(e.headers) for e in events if isinstance(e, h2.events.ResponseReceived)]
             end = events[-1]
             if heads and heads[0][b":status"] == b"502":

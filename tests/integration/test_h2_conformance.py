@@ -14,7 +14,8 @@ import struct
 import pytest
 
 from h2_clients import (CONTINUATION, DATA, END_HEADERS, END_STREAM, GET_BLOCK, SETTINGS,
-                        WINDOW_UPDATE, RawH2, frame, get_frame, goaway_in, rst_frame)
+                        WINDOW_UPDATE, RawH2, frame, get_frame, goaway_in, h2_events,
+                        rst_frame)
 from h2_clients import connect_raw as connect
 
 PROTOCOL_ERROR, STREAM_CLOSED, CANCEL = 0x1, 0x5, 0x8
@@ -169,19 +170,16 @@ def _h2_exchange(port: int, requests: list[list[tuple[str, str]]]) -> list:
             conn.send_headers(stream, fields, end_stream=True)
             s.sendall(conn.data_to_send())
             status, done = None, False
-            while not done:
-                chunk = s.recv(65536)
-                if not chunk:
+            for e in h2_events(s, conn):
+                if isinstance(e, h2.events.ResponseReceived) and e.stream_id == stream:
+                    status = int(dict(e.headers)[b":status"])
+                elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset)) and \
+                        e.stream_id == stream:
+                    done = True
+                elif isinstance(e, h2.events.ConnectionTerminated):
+                    ended, done = e.error_code, True
+                if done:
                     break
-                for e in conn.receive_data(chunk):
-                    if isinstance(e, h2.events.ResponseReceived) and e.stream_id == stream:
-                        status = int(dict(e.headers)[b":status"])
-                    elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset)) and \
-                            e.stream_id == stream:
-                        done = True
-                    elif isinstance(e, h2.events.ConnectionTerminated):
-                        ended, done = e.error_code, True
-                s.sendall(conn.data_to_send())
             statuses.append(status)
             if ended is not None or not done:
                 break

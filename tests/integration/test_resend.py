@@ -26,6 +26,7 @@ import pytest
 import fleet as F
 import load
 import mesh as M
+from h2_clients import h2_events
 from recording_app import RecordingApp
 
 SVC = dict(dst_service=F.DST_SERVICE)
@@ -185,22 +186,16 @@ def chunked_post_h2(port: int, body: bytes) -> load.Result:
             s.sendall(conn.data_to_send())
         except (h2.exceptions.StreamClosedError, OSError):
             pass  # the response came first and the upload was stopped
-        ended = False
-        while not ended:
-            chunk = s.recv(65536)
-            if not chunk:
+        for e in h2_events(s, conn):
+            if isinstance(e, h2.events.ResponseReceived):
+                fields = {k.decode(): v.decode() for k, v in e.headers}
+                status, err = int(fields[":status"]), fields.get("x-weft-error")
+            elif isinstance(e, h2.events.DataReceived):
+                data += e.data
+                conn.acknowledge_received_data(e.flow_controlled_length, 1)
+            elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset,
+                                h2.events.ConnectionTerminated)):
                 break
-            for e in conn.receive_data(chunk):
-                if isinstance(e, h2.events.ResponseReceived):
-                    fields = {k.decode(): v.decode() for k, v in e.headers}
-                    status, err = int(fields[":status"]), fields.get("x-weft-error")
-                elif isinstance(e, h2.events.DataReceived):
-                    data += e.data
-                    conn.acknowledge_received_data(e.flow_controlled_length, 1)
-                elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset,
-                                    h2.events.ConnectionTerminated)):
-                    ended = True
-            s.sendall(conn.data_to_send())
     return load.Result(t0, time.monotonic(), status, data, err)
 
 

@@ -24,6 +24,7 @@ import websockets
 import websockets.exceptions
 
 import mesh as M
+from h2_clients import h2_events
 
 SERVICE = "reviews"
 MESSAGES = 1000
@@ -177,36 +178,31 @@ def extended_connect(port: int, protocol: str, frame: bytes):
         conn.initiate_connection()
         s.sendall(conn.data_to_send())
         # RFC 8441 §3: the server's SETTINGS first.
-        while enabled is None:
-            chunk = s.recv(65536)
-            assert chunk, "connection closed before SETTINGS"
-            for e in conn.receive_data(chunk):
-                if isinstance(e, h2.events.RemoteSettingsChanged):
-                    setting = e.changed_settings.get(h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL)
-                    enabled = setting.new_value if setting else 0
-            s.sendall(conn.data_to_send())
+        for e in h2_events(s, conn):
+            if isinstance(e, h2.events.RemoteSettingsChanged):
+                setting = e.changed_settings.get(h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL)
+                enabled = setting.new_value if setting else 0
+                break
+        assert enabled is not None, "connection closed before SETTINGS"
+        s.sendall(conn.data_to_send())  # the SETTINGS ACK
         if not enabled:
             return enabled, fields, data
         conn.send_headers(1, [(":method", "CONNECT"), (":protocol", protocol),
                               (":scheme", "http"), (":path", "/echo"), (":authority", SERVICE),
                               ("sec-websocket-version", "13")])
         s.sendall(conn.data_to_send())
-        while not data:
-            chunk = s.recv(65536)
-            if not chunk:
+        for e in h2_events(s, conn):
+            if isinstance(e, h2.events.ResponseReceived):
+                fields = {k.decode(): v.decode() for k, v in e.headers}
+                if fields.get(":status") == "200":
+                    conn.send_data(1, frame)
+            elif isinstance(e, h2.events.DataReceived):
+                data += e.data
+                conn.acknowledge_received_data(e.flow_controlled_length, 1)
                 break
-            for e in conn.receive_data(chunk):
-                if isinstance(e, h2.events.ResponseReceived):
-                    fields = {k.decode(): v.decode() for k, v in e.headers}
-                    if fields.get(":status") == "200":
-                        conn.send_data(1, frame)
-                elif isinstance(e, h2.events.DataReceived):
-                    data += e.data
-                    conn.acknowledge_received_data(e.flow_controlled_length, 1)
-                elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset,
-                                    h2.events.ConnectionTerminated)):
-                    return enabled, fields, data
-            s.sendall(conn.data_to_send())
+            elif isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset,
+                                h2.events.ConnectionTerminated)):
+                break
     return enabled, fields, data
 
 

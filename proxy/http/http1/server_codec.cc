@@ -274,9 +274,8 @@ awaitable<void> ServerConnectionImpl<Stream>::close() {
   auto& lowest = beast::get_lowest_layer(stream_);
   if ((rejected_ || tunnel_ || (parser_ && !parser_->is_done())) && lowest.is_open()) {
     // Unread request bytes (a body, whatever follows a request refused for its framing, or a
-    // tunnel's)
-    // would turn our close into a reset that can destroy the response in flight: stop sending,
-    // then discard what the client still sends, briefly.
+    // tunnel's) would turn our close into a reset that can destroy the response in flight: stop
+    // sending, then discard what the client still sends, briefly.
     co_await lingeringClose(stream_, buffer_, deadline_);
   } else {
     co_await shutdownStream(stream_, deadline_);

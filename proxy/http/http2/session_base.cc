@@ -36,7 +36,8 @@ SessionBase::SessionBase(const Executor& executor, const Params& params)
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<uint32_t>(params.settings.max_header_bytes)},
-      // WebSockets over HTTP/2 (RFC 8441): a server takes extended CONNECT.
+      // WebSockets over HTTP/2 (RFC 8441): a server takes extended CONNECT. Last, so that a
+      // client, which must not send it, leaves it out by count.
       {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries,

@@ -113,6 +113,26 @@ def test_service_without_endpoints_503(proxies, app):
     assert (r.header("content-type") or "").startswith("text/plain"), r
 
 
+def test_subset_that_selects_no_endpoint_503_names_it(proxies, app):
+    # The Service has endpoints, but the route's subset selects none of them.
+    config = M.service_yaml("backend", [("127.0.0.1:9", M.spiffe("backend"))]) + """\
+  subsets:
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: weft.dev/v1alpha1
+kind: HTTPRoute
+metadata: {name: backend-route, namespace: default}
+spec:
+  parentRefs: [{name: backend}]
+  rules:
+    - backendRefs: [{name: backend, subset: v2}]
+"""
+    p = proxies.start("web", service="web", app_port=app.port, config=config)
+    r = M.curl("-H", "Host: backend", p.out_url("/hello"))
+    assert r.rc == 0 and r.status == 503, r
+    assert r.header("x-weft-error") == "no endpoints for service backend.default subset v2", r
+
+
 def test_endpoint_not_listening_503(proxies, app):
     dead = M.free_port()
     p = proxies.start("web", service="web", app_port=app.port,

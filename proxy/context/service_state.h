@@ -9,7 +9,7 @@
 #include "proxy/balancer/load_balancer.h"
 #include "proxy/balancer/outlier_detector.h"
 #include "proxy/balancer/retry_budget.h"
-#include "proxy/common/asio.h"
+#include "net/asio.h"
 #include "proxy/metrics/resilience_metrics.h"
 #include "proxy/upstream/service_limits.h"
 

@@ -6,9 +6,9 @@
 #include "common/strings.h"
 #include "control/api/duration.h"
 #include "proxy/balancer/outlier_detector.h"
-#include "proxy/common/error_text.h"
-#include "proxy/common/log.h"
-#include "proxy/http/grpc_reply.h"
+#include "net/error_text.h"
+#include "net/log.h"
+#include "net/http/grpc_reply.h"
 #include "proxy/pipeline/request_pipeline.h"
 
 namespace weft::pipeline {

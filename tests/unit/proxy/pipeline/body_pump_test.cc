@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "proxy/http/http1/client_codec.h"
-#include "proxy/http/http1/server_codec.h"
+#include "net/http/http1/client_codec.h"
+#include "net/http/http1/server_codec.h"
 #include "tests/fuzz/http1_codec_harness.h"
 
 namespace weft::pipeline {

@@ -53,6 +53,11 @@ absl::Status AdminServer::listen(const api::HostPort& address) {
   return absl::OkStatus();
 }
 
+uint16_t AdminServer::port() const {
+  error_code ec;
+  return acceptor_ ? acceptor_->local_endpoint(ec).port() : 0;
+}
+
 void AdminServer::stop() {
   if (acceptor_) {
     error_code ignored;
@@ -119,6 +124,8 @@ awaitable<void> AdminServer::serve(Socket socket, tcp::endpoint peer) {
           weft::strCat("no admin endpoint ", target, " (have /live /ready /config /metrics)\n");
     }
     res.prepare_payload();
+    // A HEAD answer has the Content-Length a GET would get, and no body (RFC 9110 §9.3.2).
+    if (req.method() == bhttp::verb::head) res.body().clear();
     stream.expires_after(kTimeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, res, kUseTuple);
     if (wec || !res.keep_alive()) break;

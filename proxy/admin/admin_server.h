@@ -36,6 +36,8 @@ class AdminServer {
 
   absl::Status listen(const api::HostPort& address);
   void stop();
+  // The port listen() bound (the one the kernel picked for port 0); 0 before listen().
+  uint16_t port() const;
 
  private:
   awaitable<void> acceptLoop();

@@ -22,7 +22,8 @@ std::vector<balancer::EndpointState*> hostsOf(
 
 ServiceState::ServiceState(Executor executor, metrics::ServiceResilienceMetrics metrics)
     : limits_(executor),
-      budget_(std::make_unique<balancer::RetryBudget>(policy_.retry_budget)),
+      // Not policy_.retry_budget: policy_ is declared (so constructed) after budget_.
+      budget_(std::make_unique<balancer::RetryBudget>(api::RetryBudgetSettings{})),
       metrics_(metrics) {
   limits_.update(policy_.connection_pool);
 }

@@ -99,7 +99,7 @@ class BodyPumpTest : public ::testing::Test {
     return s;
   }();
   fuzz::Counters counters_;
-  metrics::ConnectionStats stats_{counters_.tcp};
+  net::ConnectionStats stats_{counters_.tcp};
   fuzz::SocketPair client_side_{io_};
   fuzz::SocketPair app_side_{io_};
   std::unique_ptr<http::http1::ClientConnectionImpl<TcpStream>> up_;

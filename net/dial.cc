@@ -22,9 +22,9 @@ awaitable<absl::StatusOr<TcpStream>> dialTcp(Executor executor, const tcp::endpo
     cec = timedOut(deadline, connect_ec);
   }
   if (cec == beast::error::timeout) {
-    co_return absl::UnavailableError(weft::strCat(
-        "connect timed out after ",
-        std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), "ms"));
+    co_return absl::UnavailableError(
+        weft::strCat("connect timed out after ",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count(), "ms"));
   }
   if (cec) co_return absl::UnavailableError(weft::strCat("connect: ", cec.message()));
   error_code ec;
@@ -58,12 +58,12 @@ awaitable<absl::StatusOr<TlsStream>> handshakeMtls(TcpStream stream,
   }
   auto peer = identity::peerIdentity(tls.native_handle());
   if (!peer.ok()) {
-    co_return absl::PermissionDeniedError(weft::strCat(
-        "peer identity: ", peer.status().message(), ", expected ", expected_identity));
+    co_return absl::PermissionDeniedError(
+        weft::strCat("peer identity: ", peer.status().message(), ", expected ", expected_identity));
   }
   if (*peer != expected_identity) {
-    co_return absl::PermissionDeniedError(weft::strCat(
-        "peer identity mismatch: presented ", *peer, ", expected ", expected_identity));
+    co_return absl::PermissionDeniedError(weft::strCat("peer identity mismatch: presented ", *peer,
+                                                       ", expected ", expected_identity));
   }
   co_return tls;
 }

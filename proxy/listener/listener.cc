@@ -7,12 +7,12 @@
 #include "identity/credentials.h"
 #include "net/deadline.h"
 #include "net/error_text.h"
-#include "net/log.h"
-#include "net/spawn_guard.h"
-#include "net/tls_stream.h"
 #include "net/http/http1/server_codec.h"
 #include "net/http/http1/stream_ops.h"
 #include "net/http/http2/server_codec.h"
+#include "net/log.h"
+#include "net/spawn_guard.h"
+#include "net/tls_stream.h"
 #include "proxy/listener/protocol_detect.h"
 
 namespace weft::listener {

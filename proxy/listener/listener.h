@@ -5,8 +5,8 @@
 #include "absl/status/statusor.h"
 #include "control/api/address.h"
 #include "net/asio.h"
-#include "proxy/context/worker_context.h"
 #include "net/http/codec.h"
+#include "proxy/context/worker_context.h"
 
 namespace weft::listener {
 

@@ -4,8 +4,8 @@
 #include <span>
 
 #include "net/asio.h"
-#include "net/signal.h"
 #include "net/http/codec.h"
+#include "net/signal.h"
 
 namespace weft::pipeline {
 

@@ -8,8 +8,8 @@
 
 #include "absl/status/status.h"
 #include "net/asio.h"
-#include "proxy/context/worker_context.h"
 #include "net/http/codec.h"
+#include "proxy/context/worker_context.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/pipeline/upstream_try.h"
 #include "proxy/upstream/connector.h"

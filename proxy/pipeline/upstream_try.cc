@@ -7,8 +7,8 @@
 
 #include "common/strings.h"
 #include "net/error_text.h"
-#include "net/log.h"
 #include "net/http/http2/client_errors.h"
+#include "net/log.h"
 
 namespace weft::pipeline {
 namespace {

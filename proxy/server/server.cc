@@ -37,8 +37,9 @@ absl::Status Server::start() {
   }
 
   admin_ = std::make_unique<admin::AdminServer>(
-      main_.io(), admin::AdminSources{[this] { return ready_ && !main_.draining(); }, [this] { return mesh_; },
-                               &metrics_, options_.admin_debug_access});
+      main_.io(),
+      admin::AdminSources{[this] { return ready_ && !main_.draining(); }, [this] { return mesh_; },
+                          &metrics_, options_.admin_debug_access});
   if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
 
   for (auto& w : workers_) w->start();

@@ -3,9 +3,9 @@
 #include "common/strings.h"
 #include "identity/alpn.h"
 #include "net/dial.h"
-#include "net/tls_stream.h"
 #include "net/http/http1/client_codec.h"
 #include "net/http/http2/client_connection.h"
+#include "net/tls_stream.h"
 
 namespace weft::upstream {
 
@@ -63,11 +63,11 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   auto& counters = metrics_.tcp(metrics::TcpRole::kOutboundDst);
   if (identity::negotiatedHttp2(tls->native_handle())) {
     identity::keepRecordBuffers(tls->native_handle());
-    co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
-        std::move(*tls), http2_, counters);
+    co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(std::move(*tls),
+                                                                                  http2_, counters);
   }
-  co_return std::make_unique<http::http1::ClientConnectionImpl<TlsStream>>(std::move(*tls),
-                                                                           http1_, counters);
+  co_return std::make_unique<http::http1::ClientConnectionImpl<TlsStream>>(std::move(*tls), http1_,
+                                                                           counters);
 }
 
 }  // namespace weft::upstream

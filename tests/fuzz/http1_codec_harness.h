@@ -16,11 +16,10 @@
 #include <functional>
 #include <string>
 
-
 #include "net/asio.h"
-#include "net/log.h"
-#include "net/http/http1/settings.h"
 #include "net/connection_stats.h"
+#include "net/http/http1/settings.h"
+#include "net/log.h"
 #include "tests/fuzz/http1_feed.h"
 
 namespace weft::fuzz {

@@ -7,12 +7,12 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "net/asio.h"
+#include "net/connection_stats.h"
 #include "net/deadline.h"
-#include "net/tls_stream.h"
 #include "net/http/codec.h"
 #include "net/http/http1/message_writer.h"
 #include "net/http/http1/settings.h"
-#include "net/connection_stats.h"
+#include "net/tls_stream.h"
 
 namespace weft::http::http1 {
 

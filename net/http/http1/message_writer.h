@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "net/asio.h"
-#include "net/stream_io.h"
 #include "net/http/http1/convert.h"
 #include "net/http/message.h"
+#include "net/stream_io.h"
 
 namespace weft::http::http1 {
 

@@ -5,12 +5,12 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
-#include "net/log.h"
 #include "net/http/http1/convert.h"
 #include "net/http/http1/errors.h"
 #include "net/http/http1/stream_ops.h"
 #include "net/http/local_reply.h"
 #include "net/http/websocket.h"
+#include "net/log.h"
 
 namespace weft::http::http1 {
 namespace bhttp = boost::beast::http;

@@ -14,11 +14,11 @@
 
 #include "net/asio.h"
 #include "net/deadline.h"
-#include "net/stream_close.h"
-#include "net/stream_io.h"
 #include "net/http/codec.h"
 #include "net/http/http1/errors.h"
 #include "net/http/http1/settings.h"
+#include "net/stream_close.h"
+#include "net/stream_io.h"
 
 namespace weft::http::http1 {
 

@@ -3,9 +3,9 @@
 #include <openssl/ssl.h>
 
 #include "net/deadline.h"
+#include "net/http/http2/frame_io.h"
 #include "net/log.h"
 #include "net/spawn_guard.h"
-#include "net/http/http2/frame_io.h"
 
 namespace weft::http::http2 {
 
@@ -152,6 +152,5 @@ const ClientSession& Http2ClientConnectionImpl<Stream>::session() const {
 
 template class Http2ClientConnectionImpl<TcpStream>;
 template class Http2ClientConnectionImpl<TlsStream>;
-
 
 }  // namespace weft::http::http2

@@ -3,12 +3,12 @@
 #include <memory>
 
 #include "net/asio.h"
-#include "net/tls_stream.h"
+#include "net/connection_stats.h"
 #include "net/http/codec.h"
 #include "net/http/http2/client_session.h"
 #include "net/http/http2/client_stream.h"
 #include "net/http/http2/settings.h"
-#include "net/connection_stats.h"
+#include "net/tls_stream.h"
 
 namespace weft::http::http2 {
 
@@ -72,6 +72,5 @@ class Http2ClientConnectionImpl final : public Http2ClientConnection {
 
 extern template class Http2ClientConnectionImpl<TcpStream>;
 extern template class Http2ClientConnectionImpl<TlsStream>;
-
 
 }  // namespace weft::http::http2

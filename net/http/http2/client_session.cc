@@ -4,8 +4,8 @@
 #include <string_view>
 
 #include "common/strings.h"
-#include "net/log.h"
 #include "net/http/http2/settings.h"
+#include "net/log.h"
 
 namespace weft::http::http2 {
 namespace {

@@ -11,10 +11,10 @@
 #include "net/http/http2/callbacks.h"
 
 #include "net/asio.h"
-#include "net/signal.h"
 #include "net/http/http2/client_errors.h"
 #include "net/http/http2/session_base.h"
 #include "net/http/message.h"
+#include "net/signal.h"
 
 namespace weft::http::http2 {
 

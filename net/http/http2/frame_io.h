@@ -8,11 +8,11 @@
 #include <string>
 
 #include "net/asio.h"
+#include "net/connection_stats.h"
 #include "net/deadline.h"
-#include "net/stream_io.h"
 #include "net/http/http2/session_base.h"
 #include "net/http/http2/settings.h"
-#include "net/connection_stats.h"
+#include "net/stream_io.h"
 
 namespace weft::http::http2 {
 

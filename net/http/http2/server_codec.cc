@@ -2,17 +2,18 @@
 
 #include <type_traits>
 
+#include "net/http/http2/frame_io.h"
 #include "net/log.h"
 #include "net/spawn_guard.h"
 #include "net/stream_close.h"
-#include "net/http/http2/frame_io.h"
 
 namespace weft::http::http2 {
 
 template <typename Stream>
-ServerConnectionImpl<Stream>::ServerConnectionImpl(
-    Stream stream, DownstreamInfo info, StreamHandler& handler, const Settings& settings,
-    net::ConnectionStats& stats, std::string_view received)
+ServerConnectionImpl<Stream>::ServerConnectionImpl(Stream stream, DownstreamInfo info,
+                                                   StreamHandler& handler, const Settings& settings,
+                                                   net::ConnectionStats& stats,
+                                                   std::string_view received)
     : stream_(std::move(stream)),
       read_deadline_(beast::get_lowest_layer(stream_)),
       write_deadline_(beast::get_lowest_layer(stream_)),

@@ -6,14 +6,14 @@
 #include <string_view>
 
 #include "net/asio.h"
+#include "net/connection_stats.h"
 #include "net/deadline.h"
-#include "net/signal.h"
-#include "net/tls_stream.h"
 #include "net/http/codec.h"
 #include "net/http/http2/frame_io.h"
 #include "net/http/http2/server_session.h"
 #include "net/http/http2/settings.h"
-#include "net/connection_stats.h"
+#include "net/signal.h"
+#include "net/tls_stream.h"
 
 namespace weft::http::http2 {
 

@@ -3,10 +3,10 @@
 #include <string_view>
 
 #include "common/strings.h"
-#include "net/log.h"
-#include "net/spawn_guard.h"
 #include "net/http/http2/settings.h"
 #include "net/http/local_reply.h"
+#include "net/log.h"
+#include "net/spawn_guard.h"
 
 namespace weft::http::http2 {
 

@@ -13,10 +13,10 @@
 #include "net/http/http2/callbacks.h"
 
 #include "net/asio.h"
-#include "net/signal.h"
 #include "net/http/codec.h"
 #include "net/http/http2/server_stream.h"
 #include "net/http/http2/session_base.h"
+#include "net/signal.h"
 
 namespace weft::http::http2 {
 

@@ -9,9 +9,9 @@
 #include <nghttp2/nghttp2.h>
 
 #include "net/asio.h"
-#include "net/signal.h"
 #include "net/http/codec.h"
 #include "net/http/http2/convert.h"
+#include "net/signal.h"
 
 namespace weft::http::http2 {
 

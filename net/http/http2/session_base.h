@@ -8,11 +8,11 @@
 #include <nghttp2/nghttp2.h>
 
 #include "net/asio.h"
-#include "net/signal.h"
 #include "net/http/http2/abuse_guard.h"
 #include "net/http/http2/frame_scanner.h"
 #include "net/http/http2/keepalive.h"
 #include "net/http/http2/settings.h"
+#include "net/signal.h"
 
 namespace weft::http::http2 {
 

@@ -14,8 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "control/api/yaml_decoder.h"
-#include "proxy/context/worker_context.h"
 #include "net/http/http1/server_codec.h"
+#include "proxy/context/worker_context.h"
 #include "proxy/pipeline/request_pipeline.h"
 #include "tests/fuzz/http1_codec_harness.h"
 #include "tests/unit/proxy/pipeline/loopback_app.h"

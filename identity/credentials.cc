@@ -8,6 +8,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "common/strings.h"
+#include "identity/alpn.h"
 #include "identity/spiffe.h"
 
 namespace weft::identity {
@@ -62,19 +63,6 @@ absl::Status verifyOwnChain(SSL_CTX* ctx, X509* leaf) {
   return absl::OkStatus();
 }
 
-// ALPN on the server side: our preference order, the first one the client offers.
-int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-               unsigned int inlen, void*) {
-  static constexpr unsigned char kProtocols[] = "\x02h2\x08http/1.1";
-  unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, outlen, kProtocols, sizeof(kProtocols) - 1, in, inlen) !=
-      OPENSSL_NPN_NEGOTIATED) {
-    return SSL_TLSEXT_ERR_NOACK;  // neither: the handshake goes on without ALPN (HTTP/1.1)
-  }
-  *out = selected;
-  return SSL_TLSEXT_ERR_OK;
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::load(
@@ -108,7 +96,7 @@ absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::load(
   // workload in our trust domain.
   SSL_CTX* sctx = creds->server_->native_handle();
   SSL_CTX_set_num_tickets(sctx, 0);  // peers do not resume; skip ticket work per handshake
-  SSL_CTX_set_alpn_select_cb(sctx, &selectAlpn, nullptr);
+  selectAlpnOnAccept(sctx);
   std::string td(trust_domain);
   creds->server_->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   creds->server_->set_verify_callback([td](bool preverified, ssl::verify_context& vctx) {
@@ -126,13 +114,6 @@ absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::load(
   // Outbound: verify the server's chain; the identity is checked per endpoint after connect.
   creds->client_->set_verify_mode(ssl::verify_peer);
   return std::shared_ptr<const Credentials>(std::move(creds));
-}
-
-bool negotiatedHttp2(const SSL* ssl) {
-  const unsigned char* protocol = nullptr;
-  unsigned int length = 0;
-  SSL_get0_alpn_selected(ssl, &protocol, &length);
-  return length == 2 && protocol[0] == 'h' && protocol[1] == '2';
 }
 
 void keepRecordBuffers(SSL* ssl) { SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS); }

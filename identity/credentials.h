@@ -29,8 +29,7 @@ class Credentials {
       std::string_view expected_identity);
 
   // For accepting mTLS: TLS 1.3, requires a client certificate that chains to the bundle and
-  // carries a SPIFFE ID in the trust domain. ALPN: h2 if the client offers it, else http/1.1, else
-  // none.
+  // carries a SPIFFE ID in the trust domain. ALPN: identity/alpn.h.
   boost::asio::ssl::context& serverContext() const { return *server_; }
   // For connecting to peers: TLS 1.3, presents our certificate, verifies the peer's chain. The
   // caller checks the peer's identity with peerIdentity() after the handshake.
@@ -49,9 +48,6 @@ class Credentials {
   std::string trust_domain_;
   std::chrono::system_clock::time_point not_after_;
 };
-
-// Whether ALPN chose HTTP/2 ("h2") on an established TLS connection.
-bool negotiatedHttp2(const SSL* ssl);
 
 // Keeps OpenSSL's record buffers (about 34 KiB) for the life of the connection instead of freeing
 // them after every record and allocating them again for the next (Asio sets

@@ -4,9 +4,9 @@
 
 #include <openssl/ssl.h>
 
-#include "proxy/common/log.h"
+#include "net/log.h"
 #include "proxy/config/options.h"
-#include "proxy/runtime/server.h"
+#include "proxy/server/server.h"
 
 int main(int argc, char** argv) {
   auto options = weft::config::parseOptions(argc, argv);
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   weft::log::setLevel(level);
   std::signal(SIGPIPE, SIG_IGN);
 
-  weft::runtime::Server server(std::move(*options));
+  weft::proxy::Server server(std::move(*options));
   if (auto st = server.start(); !st.ok()) {
     weft::log::error("cannot start: ", st.message());
     return 1;

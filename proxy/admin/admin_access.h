@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "proxy/common/asio.h"
+#include "net/asio.h"
 #include "proxy/config/options.h"
 
 namespace weft::admin {

@@ -10,9 +10,9 @@
 
 #include "common/strings.h"
 #include "control/api/config_json_writer.h"
+#include "net/log.h"
+#include "net/spawn_guard.h"
 #include "proxy/admin/admin_access.h"
-#include "proxy/common/log.h"
-#include "proxy/common/spawn_guard.h"
 
 namespace weft::admin {
 namespace bhttp = beast::http;

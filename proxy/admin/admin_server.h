@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "control/api/address.h"
 #include "control/api/resources.h"
-#include "proxy/common/asio.h"
+#include "net/asio.h"
 #include "proxy/config/options.h"
 #include "proxy/metrics/metrics.h"
 

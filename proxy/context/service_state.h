@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "control/api/resources.h"
+#include "net/asio.h"
 #include "proxy/balancer/endpoint_state.h"
 #include "proxy/balancer/load_balancer.h"
 #include "proxy/balancer/outlier_detector.h"
 #include "proxy/balancer/retry_budget.h"
-#include "proxy/common/asio.h"
 #include "proxy/metrics/resilience_metrics.h"
 #include "proxy/upstream/service_limits.h"
 

@@ -7,14 +7,15 @@
 
 #include "control/api/resources.h"
 #include "identity/credentials.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
+#include "net/http/http1/settings.h"
+#include "net/http/http2/settings.h"
 #include "proxy/balancer/endpoint_state.h"
 #include "proxy/balancer/random.h"
-#include "proxy/common/asio.h"
 #include "proxy/config/options.h"
 #include "proxy/context/retired_state.h"
 #include "proxy/context/service_state.h"
-#include "proxy/http/codec.h"
-#include "proxy/http/http1/settings.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/metrics/resilience_metrics.h"
 #include "proxy/router/route_table.h"
@@ -79,6 +80,7 @@ struct WorkerContext {
   const config::Options& options;
   metrics::Metrics& process_metrics;
   http::http1::Settings http1;
+  http::http2::Settings http2;
 
   metrics::WorkerMetrics metrics;
   metrics::ResilienceMetrics& resilience_metrics;

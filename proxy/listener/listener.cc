@@ -3,15 +3,16 @@
 #include <boost/asio/socket_base.hpp>
 
 #include "common/strings.h"
+#include "identity/alpn.h"
 #include "identity/credentials.h"
-#include "proxy/common/deadline.h"
-#include "proxy/common/error_text.h"
-#include "proxy/common/log.h"
-#include "proxy/common/spawn_guard.h"
-#include "proxy/common/tls_stream.h"
-#include "proxy/http/http1/server_codec.h"
-#include "proxy/http/http1/stream_ops.h"
-#include "proxy/http/http2/server_codec.h"
+#include "net/deadline.h"
+#include "net/error_text.h"
+#include "net/http/http1/server_codec.h"
+#include "net/http/http1/stream_ops.h"
+#include "net/http/http2/server_codec.h"
+#include "net/log.h"
+#include "net/spawn_guard.h"
+#include "net/tls_stream.h"
 #include "proxy/listener/protocol_detect.h"
 
 namespace weft::listener {
@@ -39,7 +40,7 @@ class ConnectionScope {
 
 template <typename Stream>
 awaitable<void> serveHttp1(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
-                           http::StreamHandler& pipeline, metrics::ConnectionStats& stats,
+                           http::StreamHandler& pipeline, net::ConnectionStats& stats,
                            beast::flat_buffer&& received) {
   http::http1::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http1,
                                                  stats, std::move(received));
@@ -49,16 +50,16 @@ awaitable<void> serveHttp1(WorkerContext& ctx, Stream&& stream, const http::Down
 
 template <typename Stream>
 awaitable<void> serveHttp2(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
-                           http::StreamHandler& pipeline, metrics::ConnectionStats& stats,
+                           http::StreamHandler& pipeline, net::ConnectionStats& stats,
                            std::string_view received) {
-  http::http2::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http1,
+  http::http2::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http2,
                                                  stats, received);
   ConnectionScope scope(ctx, conn);
   co_await conn.run();
 }
 
 awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHandler& pipeline) {
-  metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kOutboundSrc));
+  net::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kOutboundSrc));
   // Coroutine arguments are named locals, never temporaries: GCC 12 destroys temporaries in a
   // co_await full-expression twice.
   TcpStream stream(std::move(socket));
@@ -82,7 +83,7 @@ awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHan
 
 awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, tcp::endpoint remote,
                              http::StreamHandler& pipeline) {
-  metrics::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kInboundSrc));
+  net::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kInboundSrc));
   error_code ignored;
   std::shared_ptr<const identity::Credentials> creds = ctx.credentials;  // this connection's
   TlsStream stream(std::move(socket), creds->serverContext());

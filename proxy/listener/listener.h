@@ -4,9 +4,9 @@
 
 #include "absl/status/statusor.h"
 #include "control/api/address.h"
-#include "proxy/common/asio.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
 #include "proxy/context/worker_context.h"
-#include "proxy/http/codec.h"
 
 namespace weft::listener {
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "proxy/common/deadline.h"
-#include "proxy/http/http1/settings.h"
-#include "proxy/http/http2/settings.h"
+#include "net/deadline.h"
+#include "net/http/http1/settings.h"
+#include "net/http/http2/settings.h"
 
 namespace weft::listener {
 

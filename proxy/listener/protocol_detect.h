@@ -6,7 +6,7 @@
 
 #include <boost/beast/core/flat_buffer.hpp>
 
-#include "proxy/common/asio.h"
+#include "net/asio.h"
 
 namespace weft::listener {
 

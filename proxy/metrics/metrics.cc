@@ -3,7 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "common/strings.h"
-#include "proxy/common/spawn_guard.h"
+#include "net/spawn_guard.h"
 
 namespace weft::metrics {
 namespace {
@@ -60,8 +60,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   for (const auto& r : roles) {
     prometheus::Labels labels{{"direction", r.direction}, {"peer", r.peer}, {"tls", r.tls}};
     tcp_[static_cast<int>(r.role)] =
-        TcpCounters{&open.Add(labels), &close.Add(labels), &open_now.Add(labels), &read.Add(labels),
-                    &write.Add(labels)};
+        TcpCounters(&open.Add(labels), &close.Add(labels), &open_now.Add(labels), &read.Add(labels),
+                    &write.Add(labels));
   }
   cert_expiry_ = &prometheus::BuildGauge()
                       .Name("identity_cert_expiration_timestamp_seconds")

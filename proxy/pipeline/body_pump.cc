@@ -1,8 +1,8 @@
 #include "proxy/pipeline/body_pump.h"
 
-#include "proxy/common/error_text.h"
-#include "proxy/common/log.h"
-#include "proxy/common/spawn_guard.h"
+#include "net/error_text.h"
+#include "net/log.h"
+#include "net/spawn_guard.h"
 
 namespace weft::pipeline {
 

@@ -3,9 +3,9 @@
 #include <memory>
 #include <span>
 
-#include "proxy/common/asio.h"
-#include "proxy/common/signal.h"
-#include "proxy/http/codec.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
+#include "net/signal.h"
 
 namespace weft::pipeline {
 

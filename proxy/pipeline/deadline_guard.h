@@ -4,8 +4,8 @@
 #include <memory>
 #include <optional>
 
-#include "proxy/common/asio.h"
-#include "proxy/http/codec.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
 
 namespace weft::pipeline {
 

@@ -5,10 +5,10 @@
 
 #include "common/strings.h"
 #include "control/api/duration.h"
+#include "net/error_text.h"
+#include "net/http/grpc_reply.h"
+#include "net/log.h"
 #include "proxy/balancer/outlier_detector.h"
-#include "proxy/common/error_text.h"
-#include "proxy/common/log.h"
-#include "proxy/http/grpc_reply.h"
 #include "proxy/pipeline/request_pipeline.h"
 
 namespace weft::pipeline {

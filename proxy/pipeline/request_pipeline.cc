@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "common/strings.h"
-#include "proxy/common/log.h"
-#include "proxy/http/grpc_reply.h"
-#include "proxy/http/local_reply.h"
+#include "net/http/grpc_reply.h"
+#include "net/http/local_reply.h"
+#include "net/log.h"
 #include "proxy/router/outbound_router.h"
 
 namespace weft::pipeline {

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "proxy/common/asio.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
 #include "proxy/context/worker_context.h"
-#include "proxy/http/codec.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/pipeline/upstream_try.h"
 #include "proxy/upstream/connector.h"

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "control/api/resources.h"
-#include "proxy/http/message.h"
+#include "net/http/message.h"
 
 namespace weft::pipeline {
 

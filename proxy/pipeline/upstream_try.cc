@@ -6,9 +6,9 @@
 #include <boost/beast/http/error.hpp>
 
 #include "common/strings.h"
-#include "proxy/common/error_text.h"
-#include "proxy/common/log.h"
-#include "proxy/http/http2/client_errors.h"
+#include "net/error_text.h"
+#include "net/http/http2/client_errors.h"
+#include "net/log.h"
 
 namespace weft::pipeline {
 namespace {

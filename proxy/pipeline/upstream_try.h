@@ -5,8 +5,8 @@
 #include <span>
 #include <string>
 
-#include "proxy/common/asio.h"
-#include "proxy/http/codec.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
 #include "proxy/pipeline/body_pump.h"
 #include "proxy/pipeline/deadline_guard.h"
 #include "proxy/pipeline/retry_policy.h"

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/api/resources.h"
-#include "proxy/http/message.h"
+#include "net/http/message.h"
 
 namespace re2 {
 class RE2;

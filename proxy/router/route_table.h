@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "control/api/resources.h"
+#include "net/http/message.h"
 #include "proxy/balancer/random.h"
-#include "proxy/http/message.h"
 
 namespace weft::router {
 

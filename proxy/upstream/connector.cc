@@ -1,26 +1,13 @@
 #include "proxy/upstream/connector.h"
 
-#include <openssl/ssl.h>
-
 #include "common/strings.h"
-#include "proxy/common/deadline.h"
-#include "proxy/common/error_text.h"
-#include "proxy/common/stream_io.h"
-#include "proxy/common/tls_stream.h"
-#include "proxy/http/http1/client_codec.h"
-#include "proxy/http/http1/stream_ops.h"
-#include "proxy/http/http2/client_connection.h"
+#include "identity/alpn.h"
+#include "net/dial.h"
+#include "net/http/http1/client_codec.h"
+#include "net/http/http2/client_connection.h"
+#include "net/tls_stream.h"
 
 namespace weft::upstream {
-namespace {
-
-// "tls handshake: certificate verify failed (unable to get local issuer certificate)",
-// "tls handshake: tlsv1 alert unknown ca", ...
-std::string tlsFailure(const error_code& ec, SSL* ssl) {
-  return weft::strCat("tls handshake: ", tlsErrorText(ec, ssl));
-}
-
-}  // namespace
 
 Target Target::plain(const api::HostPort& hp, Protocol protocol) {
   std::string address = weft::strCat(hp.host, ":", hp.port);
@@ -38,11 +25,13 @@ Target Target::mtls(const api::HostPort& hp, std::string address, std::string id
                 Protocol::kAlpn};
 }
 
-ConnectorImpl::ConnectorImpl(Executor executor, const http::http1::Settings& settings,
+ConnectorImpl::ConnectorImpl(Executor executor, const http::http1::Settings& http1,
+                             const http::http2::Settings& http2,
                              std::chrono::steady_clock::duration connect_timeout,
                              metrics::Metrics& metrics, CredentialsSource credentials)
     : executor_(std::move(executor)),
-      settings_(settings),
+      http1_(http1),
+      http2_(http2),
       connect_timeout_(connect_timeout),
       metrics_(metrics),
       credentials_(std::move(credentials)) {}
@@ -53,68 +42,32 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   if (ec) co_return absl::InvalidArgumentError(weft::strCat("bad address: ", ec.message()));
 
   const auto connect_timeout = target.connect_timeout.value_or(connect_timeout_);
-  TcpStream stream(executor_);
-  error_code cec;
-  {
-    Deadline deadline(stream);
-    deadline.arm(connect_timeout);
-    auto [connect_ec] = co_await stream.async_connect(endpoint, kUseTuple);
-    cec = timedOut(deadline, connect_ec);
-  }
-  if (cec == beast::error::timeout) {
-    co_return absl::UnavailableError(weft::strCat(
-        "connect timed out after ",
-        std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout).count(), "ms"));
-  }
-  if (cec) co_return absl::UnavailableError(weft::strCat("connect: ", cec.message()));
-  stream.set_option(tcp::no_delay(true), ec);
-  // The connect waited to write; the connection's reads should not wake for writability.
-  if (error_code rec = io::dropWriteInterest(stream); rec) {
-    co_return absl::UnavailableError(
-        weft::strCat("connect: re-registering the socket: ", rec.message()));
-  }
+  absl::StatusOr<TcpStream> stream = co_await net::dialTcp(executor_, endpoint, connect_timeout);
+  if (!stream.ok()) co_return stream.status();
 
   if (!target.tls) {
     auto& counters = metrics_.tcp(metrics::TcpRole::kInboundDst);
     if (target.protocol == Target::Protocol::kH2c) {
       co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TcpStream>>(
-          std::move(stream), settings_, counters);
+          std::move(*stream), http2_, counters);
     }
-    co_return std::make_unique<http::http1::ClientConnectionImpl<TcpStream>>(std::move(stream),
-                                                                             settings_, counters);
+    co_return std::make_unique<http::http1::ClientConnectionImpl<TcpStream>>(std::move(*stream),
+                                                                             http1_, counters);
   }
 
   std::shared_ptr<const identity::Credentials> creds = credentials_();
-  TlsStream tls(std::move(stream), creds->clientContext());
-  if (target.protocol == Target::Protocol::kAlpn) http::http2::offerH2(tls);
-  error_code hec;
-  {
-    Deadline deadline(beast::get_lowest_layer(tls));
-    deadline.arm(connect_timeout);
-    auto [handshake_ec] = co_await tls.handshake(TlsStream::Role::kClient);
-    hec = timedOut(deadline, handshake_ec);
-  }
-  if (hec == beast::error::timeout) {
-    co_return absl::UnavailableError("tls handshake timed out");
-  }
-  if (hec) co_return absl::UnavailableError(tlsFailure(hec, tls.native_handle()));
-  auto peer = identity::peerIdentity(tls.native_handle());
-  if (!peer.ok()) {
-    co_return absl::PermissionDeniedError(
-        weft::strCat("peer identity: ", peer.status().message(), ", expected ", target.identity));
-  }
-  if (*peer != target.identity) {
-    co_return absl::PermissionDeniedError(
-        weft::strCat("peer identity mismatch: presented ", *peer, ", expected ", target.identity));
-  }
+  absl::StatusOr<TlsStream> tls =
+      co_await net::handshakeMtls(std::move(*stream), creds->clientContext(), target.identity,
+                                  target.protocol == Target::Protocol::kAlpn, connect_timeout);
+  if (!tls.ok()) co_return tls.status();
   auto& counters = metrics_.tcp(metrics::TcpRole::kOutboundDst);
-  if (identity::negotiatedHttp2(tls.native_handle())) {
-    identity::keepRecordBuffers(tls.native_handle());
-    co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
-        std::move(tls), settings_, counters);
+  if (identity::negotiatedHttp2(tls->native_handle())) {
+    identity::keepRecordBuffers(tls->native_handle());
+    co_return std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(std::move(*tls),
+                                                                                  http2_, counters);
   }
-  co_return std::make_unique<http::http1::ClientConnectionImpl<TlsStream>>(std::move(tls),
-                                                                           settings_, counters);
+  co_return std::make_unique<http::http1::ClientConnectionImpl<TlsStream>>(std::move(*tls), http1_,
+                                                                           counters);
 }
 
 }  // namespace weft::upstream

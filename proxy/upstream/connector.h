@@ -8,9 +8,10 @@
 #include "absl/status/statusor.h"
 #include "control/api/address.h"
 #include "identity/credentials.h"
-#include "proxy/common/asio.h"
-#include "proxy/http/codec.h"
-#include "proxy/http/http1/settings.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
+#include "net/http/http1/settings.h"
+#include "net/http/http2/settings.h"
 #include "proxy/metrics/metrics.h"
 
 namespace weft::upstream {
@@ -54,7 +55,8 @@ using CredentialsSource = std::function<std::shared_ptr<const identity::Credenti
 
 class ConnectorImpl final : public Connector {
  public:
-  ConnectorImpl(Executor executor, const http::http1::Settings& settings,
+  ConnectorImpl(Executor executor, const http::http1::Settings& http1,
+                const http::http2::Settings& http2,
                 std::chrono::steady_clock::duration connect_timeout, metrics::Metrics& metrics,
                 CredentialsSource credentials);
 
@@ -63,7 +65,8 @@ class ConnectorImpl final : public Connector {
 
  private:
   Executor executor_;
-  const http::http1::Settings& settings_;
+  const http::http1::Settings& http1_;
+  const http::http2::Settings& http2_;
   std::chrono::steady_clock::duration connect_timeout_;
   metrics::Metrics& metrics_;
   CredentialsSource credentials_;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "proxy/common/asio.h"
-#include "proxy/http/codec.h"
+#include "net/asio.h"
+#include "net/http/codec.h"
 #include "proxy/upstream/connector.h"
 
 namespace weft::upstream {

@@ -7,7 +7,7 @@
 #include <variant>
 
 #include "control/api/resources.h"
-#include "proxy/common/asio.h"
+#include "net/asio.h"
 #include "proxy/metrics/resilience_metrics.h"
 
 namespace weft::upstream {

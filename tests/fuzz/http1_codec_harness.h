@@ -16,13 +16,10 @@
 #include <functional>
 #include <string>
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-
-#include "proxy/common/asio.h"
-#include "proxy/common/log.h"
-#include "proxy/http/http1/settings.h"
-#include "proxy/metrics/connection_stats.h"
+#include "net/asio.h"
+#include "net/connection_stats.h"
+#include "net/http/http1/settings.h"
+#include "net/log.h"
 #include "tests/fuzz/http1_feed.h"
 
 namespace weft::fuzz {
@@ -44,11 +41,9 @@ inline void quietLogs() {
   (void)once;
 }
 
-// tcp_* counters that belong to no registry.
+// Connection counts that belong to no registry.
 struct Counters {
-  prometheus::Counter open, close, read, write;
-  prometheus::Gauge gauge;
-  metrics::TcpCounters tcp{&open, &close, &gauge, &read, &write};
+  net::ConnectionTally tcp;
 };
 
 class SocketPair {

@@ -13,7 +13,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include "proxy/http/http1/stream_ops.h"
+#include "net/http/http1/stream_ops.h"
 
 namespace weft::fuzz {
 

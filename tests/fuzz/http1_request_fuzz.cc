@@ -17,8 +17,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "proxy/http/http1/convert.h"
-#include "proxy/http/http1/server_codec.h"
+#include "net/http/http1/convert.h"
+#include "net/http/http1/server_codec.h"
 #include "tests/fuzz/http1_codec_harness.h"
 
 namespace bhttp = boost::beast::http;
@@ -134,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool finished = false;
   {
     fuzz::SocketPair pair(io);
-    metrics::ConnectionStats stats(counters.tcp);
+    net::ConnectionStats stats(counters.tcp);
     auto conn = std::make_unique<http::http1::ServerConnectionImpl<TcpStream>>(
         pair.takeCodecSide(), http::DownstreamInfo{}, handler, settings, stats);
     asio::co_spawn(io, conn->run(), [&](std::exception_ptr e) {

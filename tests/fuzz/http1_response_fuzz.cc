@@ -17,8 +17,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "proxy/http/http1/client_codec.h"
-#include "proxy/http/http1/convert.h"
+#include "net/http/http1/client_codec.h"
+#include "net/http/http1/convert.h"
 #include "tests/fuzz/http1_codec_harness.h"
 
 namespace bhttp = boost::beast::http;

@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "proxy/http/http2/client_session.h"
+#include "net/http/http2/client_session.h"
 
 using namespace weft;
 using namespace weft::http;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   asio::io_context io;
-  http1::Settings settings;
+  http2::Settings settings;
   settings.max_header_bytes = 4096;
   std::vector<std::shared_ptr<http2::ClientStreamState>> streams;
   {

@@ -9,8 +9,8 @@
 #include <span>
 #include <string>
 
-#include "proxy/http/http2/server_session.h"
-#include "proxy/http/http2/settings.h"
+#include "net/http/http2/server_session.h"
+#include "net/http/http2/settings.h"
 
 using namespace weft;
 using namespace weft::http;
@@ -58,7 +58,7 @@ class Listener : public http2::SessionListener {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   asio::io_context io;
-  http1::Settings settings;
+  http2::Settings settings;
   settings.max_header_bytes = 4096;
   Handler handler;
   Listener listener;

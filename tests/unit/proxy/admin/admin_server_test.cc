@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/api/yaml_decoder.h"
-#include "tests/unit/proxy/common/http_test_client.h"
+#include "tests/unit/proxy/support/http_test_client.h"
 
 namespace weft::admin {
 namespace {

@@ -14,12 +14,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "proxy/common/stream_io.h"
-#include "proxy/common/tls_stream.h"
-#include "proxy/http/http2/settings.h"
-#include "tests/unit/proxy/common/http_test_client.h"
-#include "tests/unit/proxy/common/test_workloads.h"
-#include "tests/unit/proxy/http/http2/raw_frames.h"
+#include "net/http/http2/settings.h"
+#include "net/stream_io.h"
+#include "net/tls_stream.h"
+#include "tests/unit/net/http/http2/raw_frames.h"
+#include "tests/unit/proxy/support/http_test_client.h"
+#include "tests/unit/proxy/support/test_workloads.h"
 
 namespace weft::listener {
 namespace {

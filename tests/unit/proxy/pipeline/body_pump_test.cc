@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "proxy/http/http1/client_codec.h"
-#include "proxy/http/http1/server_codec.h"
+#include "net/http/http1/client_codec.h"
+#include "net/http/http1/server_codec.h"
 #include "tests/fuzz/http1_codec_harness.h"
 
 namespace weft::pipeline {
@@ -99,7 +99,7 @@ class BodyPumpTest : public ::testing::Test {
     return s;
   }();
   fuzz::Counters counters_;
-  metrics::ConnectionStats stats_{counters_.tcp};
+  net::ConnectionStats stats_{counters_.tcp};
   fuzz::SocketPair client_side_{io_};
   fuzz::SocketPair app_side_{io_};
   std::unique_ptr<http::http1::ClientConnectionImpl<TcpStream>> up_;

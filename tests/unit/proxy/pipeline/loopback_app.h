@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "control/api/address.h"
-#include "proxy/common/asio.h"
+#include "net/asio.h"
 
 namespace weft::testutil {
 

@@ -14,8 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "control/api/yaml_decoder.h"
+#include "net/http/http1/server_codec.h"
 #include "proxy/context/worker_context.h"
-#include "proxy/http/http1/server_codec.h"
 #include "proxy/pipeline/request_pipeline.h"
 #include "tests/fuzz/http1_codec_harness.h"
 #include "tests/unit/proxy/pipeline/loopback_app.h"
@@ -113,7 +113,7 @@ class PipelineFixture : public ::testing::Test {
   metrics::Metrics metrics_;
   config::Options options_;
   fuzz::Counters counters_;
-  metrics::ConnectionStats stats_{counters_.tcp};
+  net::ConnectionStats stats_{counters_.tcp};
   fuzz::SocketPair client_{io_};
   std::optional<WorkerContext> ctx_;
   std::optional<RequestPipelineImpl> pipeline_;

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "identity/credentials.h"
-#include "proxy/common/tls_stream.h"
+#include "net/tls_stream.h"
 #include "tests/unit/identity/test_certs.h"
 #include "tests/unit/proxy/pipeline/pipeline_fixture.h"
 

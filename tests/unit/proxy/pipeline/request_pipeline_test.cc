@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/proxy/common/loopback.h"
+#include "tests/unit/net/loopback.h"
 #include "tests/unit/proxy/pipeline/pipeline_fixture.h"
 
 namespace weft::pipeline {

@@ -112,9 +112,11 @@ class UpstreamTryTest : public ::testing::Test {
     s.read_timeout = 30s;  // only the try's own deadline may end a wait in these tests
     return s;
   }();
+  http::http2::Settings http2_;
   metrics::Metrics metrics_;
-  upstream::ConnectorImpl connector_{io_.get_executor(), settings_, 5s, metrics_,
-                                     [] { return std::shared_ptr<const identity::Credentials>(); }};
+  upstream::ConnectorImpl connector_{io_.get_executor(), settings_, http2_, 5s, metrics_, [] {
+                                       return std::shared_ptr<const identity::Credentials>();
+                                     }};
   // The pool's clock stands still: a released connection never looks idle long enough for the
   // staleness probe, so what a dead pooled connection does to the try is the try's to handle.
   const upstream::ConnectionPool::Clock::time_point now_ = upstream::ConnectionPool::Clock::now();

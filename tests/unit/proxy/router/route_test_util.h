@@ -11,7 +11,7 @@
 
 #include "common/strings.h"
 #include "control/api/resources.h"
-#include "proxy/http/message.h"
+#include "net/http/message.h"
 #include "proxy/router/route_table.h"
 
 namespace weft::router::testing {

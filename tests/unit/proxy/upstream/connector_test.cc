@@ -41,9 +41,11 @@ class ConnectorTest : public ::testing::Test {
 
   asio::io_context io_;
   metrics::Metrics metrics_;
-  http::http1::Settings settings_;
-  ConnectorImpl connector_{io_.get_executor(), settings_, 1s, metrics_,
-                           [] { return std::shared_ptr<const identity::Credentials>(); }};
+  http::http1::Settings http1_;
+  http::http2::Settings http2_;
+  ConnectorImpl connector_{io_.get_executor(), http1_, http2_, 1s, metrics_, [] {
+                             return std::shared_ptr<const identity::Credentials>();
+                           }};
   tcp::acceptor acceptor_{io_};
 };
 

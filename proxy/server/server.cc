@@ -1,0 +1,109 @@
+#include "proxy/server/server.h"
+
+#include <thread>
+
+#include "common/strings.h"
+#include "control/api/yaml_decoder.h"
+#include "net/log.h"
+#include "net/spawn_guard.h"
+
+namespace weft::proxy {
+
+Server::Server(config::Options options) : options_(std::move(options)), main_(options_.drain) {}
+
+Server::~Server() {
+  for (auto& w : workers_) w->stop();
+}
+
+absl::Status Server::start() {
+  auto creds = identity::Credentials::load({options_.cert, options_.key, options_.trust_bundle},
+                                           options_.trust_domain, options_.identity());
+  if (!creds.ok()) return creds.status();
+  credentials_ = *creds;
+  metrics_.setCertificateExpiry(credentials_->notAfter());
+
+  auto routes = loadRoutes();
+  if (!routes.ok()) return routes.status();
+  routes_ = std::move(*routes);
+  mesh_ = routes_->meshPtr();
+  metrics_.setConfigVersion(mesh_->version());
+
+  unsigned n =
+      options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    auto worker = std::make_unique<Worker>(options_, metrics_, routes_, credentials_);
+    if (auto st = worker->bind(); !st.ok()) return st;
+    workers_.push_back(std::move(worker));
+  }
+
+  admin_ = std::make_unique<admin::AdminServer>(
+      main_.io(),
+      admin::AdminSources{[this] { return ready_ && !main_.draining(); }, [this] { return mesh_; },
+                          &metrics_, options_.admin_debug_access});
+  if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
+
+  for (auto& w : workers_) w->start();
+  memory_returner_.start();
+  main_.start({.reload = [this] { reloadConfig(); },
+               .begin_drain =
+                   [this] {
+                     for (auto& w : workers_) w->drain();
+                   },
+               .active = [this] { return activeConnections(); },
+               .drained = [this] { admin_->stop(); }});
+  ready_ = true;
+  log::info("weft-proxy ready: identity=", credentials_->identity(),
+            " outbound=", options_.outbound.host, ":", options_.outbound.port,
+            " inbound=", options_.inbound.host, ":", options_.inbound.port,
+            " admin=", options_.admin.host, ":", options_.admin.port, " workers=", n,
+            " services=", mesh_->services().size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<router::RouteTableConstSharedPtr> Server::loadRoutes() {
+  api::MeshConfigConstSharedPtr mesh;
+  if (options_.config.empty()) {
+    mesh = std::make_shared<const api::MeshConfig>(api::Resources{}, "(none)", 0);
+  } else {
+    auto loaded = api::loadMeshConfigFile(options_.config, next_version_);
+    if (!loaded.ok()) return loaded.status();
+    mesh = std::move(*loaded);
+  }
+  auto routes = router::RouteTable::build(std::move(mesh));
+  if (!routes.ok()) return routes.status();
+  ++next_version_;
+  return routes;
+}
+
+void Server::reloadConfig() {
+  if (options_.config.empty()) return;
+  auto routes = loadRoutes();
+  if (!routes.ok()) {
+    metrics_.recordReload(false);
+    log::error("config reload rejected, keeping version ", mesh_->version(), ": ",
+               routes.status().message());
+    return;
+  }
+  metrics_.recordReload(true);
+  routes_ = std::move(*routes);
+  mesh_ = routes_->meshPtr();
+  for (auto& w : workers_) w->updateRoutes(routes_);
+  metrics_.setConfigVersion(mesh_->version());
+  log::info("config version ", mesh_->version(), " loaded from ", options_.config, ": ",
+            mesh_->services().size(), " services, ", mesh_->routes().size(), " routes, ",
+            mesh_->policies().size(), " policies");
+}
+
+int Server::activeConnections() const {
+  int n = 0;
+  for (const auto& w : workers_) n += w->activeConnections();
+  return n;
+}
+
+int Server::run() {
+  main_.run();
+  for (auto& w : workers_) w->stop();
+  return 0;
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "control/api/resources.h"
+#include "identity/credentials.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/config/options.h"
+#include "proxy/metrics/metrics.h"
+#include "proxy/router/route_table.h"
+#include "proxy/server/worker.h"
+#include "runtime/main_loop.h"
+#include "runtime/memory_returner.h"
+
+namespace weft::proxy {
+
+// The proxy's main thread (a runtime::MainLoop): loads credentials and config, starts the
+// workers and the admin port, and hands new snapshots to the workers.
+//   SIGTERM/SIGINT: drain (stop accepting, finish in-flight requests for up to --drain-seconds)
+//   SIGHUP: re-read --config; an invalid file is rejected and the old config stays
+class Server {
+ public:
+  explicit Server(config::Options options);
+  ~Server();
+
+  absl::Status start();
+  // Runs until drained; returns the process exit code.
+  int run();
+
+ private:
+  void reloadConfig();
+  // Reads --config (if any) and compiles its routes; the version is used only on success.
+  absl::StatusOr<router::RouteTableConstSharedPtr> loadRoutes();
+  int activeConnections() const;
+
+  config::Options options_;
+  runtime::MainLoop main_;
+  metrics::Metrics metrics_;
+  router::RouteTableConstSharedPtr routes_;
+  api::MeshConfigConstSharedPtr mesh_;  // routes_->mesh(), for /config
+  std::shared_ptr<const identity::Credentials> credentials_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  runtime::MemoryReturner memory_returner_{main_.io()};
+  uint64_t next_version_ = 1;
+  bool ready_ = false;
+};
+
+}  // namespace weft::proxy

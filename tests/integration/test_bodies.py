@@ -166,3 +166,22 @@ def test_response_cut_after_its_head_resets_the_http2_stream(cut_mesh):
                 assert not heads or heads[0][b":status"] == b"200", heads
                 assert isinstance(end, h2.events.StreamReset) and \
                     end.error_code == h2.errors.ErrorCodes.INTERNAL_ERROR, events
+
+
+def test_http10_client_gets_a_streamed_body_without_chunked_framing(echo_mesh):
+    """RFC 9112 §6.1: a server MUST NOT send Transfer-Encoding to an HTTP/1.0 client. The app's
+    chunked response reaches it unframed, ended by the connection's close."""
+    body = b"hello from an HTTP/1.0 client\n" * 100
+    request = (f"POST /echo?chunked=1 HTTP/1.0\r\nHost: {echo_mesh.service}\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", echo_mesh.client.outbound), timeout=10) as s:
+        s.sendall(request)
+        received = b""
+        while chunk := s.recv(65536):  # to the end: the connection's close ends the body
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 200"), head
+    names = {line.split(":", 1)[0].strip().lower() for line in lines[1:]}
+    assert "transfer-encoding" not in names, head
+    assert rest == body, f"{len(rest)} bytes, head: {head}"

@@ -300,12 +300,12 @@ void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out, HopIn
 }
 
 void appendResponseHead(const ResponseHead& in, bool body_allowed, bool keep_alive,
-                        std::string& out) {
+                        std::string& out, bool chunked_allowed) {
   bhttp::status known = bhttp::int_to_status(in.status);
   std::string_view reason = known == bhttp::status::unknown ? "" : bhttp::obsolete_reason(known);
   weft::strAppend(out, "HTTP/1.1 ", in.status, " ", reason, "\r\n");
   for (const auto& h : in.headers) appendHeader(out, h.name, h.value);
-  appendFraming(out, in.body, body_allowed);
+  appendFraming(out, in.body, body_allowed && chunked_allowed);
   if (!in.body.length && !in.body.present && body_allowed) appendHeader(out, "content-length", "0");
   if (!keep_alive) appendHeader(out, "connection", "close");
   out.append("\r\n");

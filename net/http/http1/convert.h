@@ -42,9 +42,11 @@ void appendRequestHead(const RequestHead& in, std::string& out);
 void toResponseHead(const bhttp::response_header<>& in, ResponseHead& out, HopInfo* hop = nullptr);
 
 // Appends the response head. `body_allowed`: false for responses to HEAD and for 204/304,
-// which carry no body; `keep_alive` false adds `Connection: close`.
+// which carry no body; `keep_alive` false adds `Connection: close`. `chunked_allowed` false (an
+// HTTP/1.0 client, RFC 9112 §6.1): a body of unknown length gets no Transfer-Encoding and ends
+// with the connection.
 void appendResponseHead(const ResponseHead& in, bool body_allowed, bool keep_alive,
-                        std::string& out);
+                        std::string& out, bool chunked_allowed = true);
 
 // Appends the 101 that opens the tunnel `request` asked for (its Upgrade protocol), with the
 // Sec-WebSocket-Accept the request's key asks for when `in` lacks one.

@@ -30,10 +30,13 @@ class MessageWriter {
     chunked_ = false;
     appendTunnelResponseHead(head, request, prefix_);
   }
-  void startResponse(const ResponseHead& head, bool body_allowed, bool keep_alive) {
+  // `chunked_allowed` false: a body of unknown length is written as is, to end with the
+  // connection (an HTTP/1.0 client; the caller closes after it).
+  void startResponse(const ResponseHead& head, bool body_allowed, bool keep_alive,
+                     bool chunked_allowed = true) {
     reset(head.body);
-    if (!body_allowed) chunked_ = false;
-    appendResponseHead(head, body_allowed, keep_alive, prefix_);
+    if (!body_allowed || !chunked_allowed) chunked_ = false;
+    appendResponseHead(head, body_allowed, keep_alive, prefix_, chunked_allowed);
   }
 
   // Writes what is pending plus `data`; `end` finishes the message (the last chunk if chunked).

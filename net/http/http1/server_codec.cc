@@ -62,6 +62,7 @@ awaitable<void> ServerConnectionImpl<Stream>::run() {
     body_cancelled_ = false;
     const auto& msg = parser_->get();
     head_request_ = msg.method() == bhttp::verb::head;
+    http10_ = msg.version() < 11;
     // A body whose end is unknown would be read as the next request (smuggling): refuse it
     // and close.
     if (auto framing = checkRequestFraming(msg.base(), parser_->chunked()); !framing.ok()) {
@@ -240,10 +241,13 @@ awaitable<error_code> ServerConnectionImpl<Stream>::sendResponseHead(const Respo
   if (draining_ || !parser_ || !parser_->is_done()) keep_alive_ = false;
   bool body_allowed = !head_request_ && head.status != 204 && head.status != 304;
   bool has_body = head.body.present && body_allowed;
+  // No Transfer-Encoding to an HTTP/1.0 client (RFC 9112 §6.1): a body of unknown length ends
+  // with the connection instead.
+  if (http10_ && has_body && !head.body.length) keep_alive_ = false;
   if (tunnel_ && head.status == kTunnelOpen) {
     writer_.startTunnelResponse(head, request_);
   } else {
-    writer_.startResponse(head, body_allowed, keep_alive_);
+    writer_.startResponse(head, body_allowed, keep_alive_, !http10_);
   }
   // Held back, the head goes out with the first body bytes in one write.
   if (!flush && has_body) co_return error_code{};

@@ -76,6 +76,7 @@ class ServerConnectionImpl final : public ServerConnection, public ServerStream 
 
   bool idle_ = true;
   bool draining_ = false;
+  bool http10_ = false;  // the request in hand is HTTP/1.0: no chunked response
   bool keep_alive_ = true;
   bool head_request_ = false;
   bool expect_continue_ = false;

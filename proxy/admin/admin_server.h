@@ -2,12 +2,13 @@
 
 #include <functional>
 #include <memory>
-#include <string>
 
 #include "absl/status/status.h"
 #include "control/api/address.h"
 #include "control/api/resources.h"
 #include "net/asio.h"
+#include "net/http/api_router.h"
+#include "net/http/api_server.h"
 #include "proxy/config/options.h"
 #include "proxy/metrics/metrics.h"
 
@@ -21,7 +22,7 @@ struct AdminSources {
   config::AdminDebugAccess debug_access = config::AdminDebugAccess::kLoopback;
 };
 
-// The admin port, served on the main thread:
+// The admin port, served on the main thread by the shared http::ApiServer:
 //   GET /live     200 while the process runs
 //   GET /ready    200 once serving, 503 before and while draining
 //   GET /metrics  Prometheus text format
@@ -35,20 +36,22 @@ class AdminServer {
   ~AdminServer();
 
   absl::Status listen(const api::HostPort& address);
-  void stop();
   // The port listen() bound (the one the kernel picked for port 0); 0 before listen().
-  uint16_t port() const;
+  uint16_t port() const { return server_.port(); }
+  void stop() { server_.stop(); }
 
  private:
-  awaitable<void> acceptLoop();
-  awaitable<void> serve(Socket socket, tcp::endpoint peer);
-  // Writes the /config response; returns the write's error.
-  awaitable<error_code> sendConfig(PlainStream& stream, unsigned version, bool keep_alive,
-                                   bool head);
+  // Answers 403 and returns false when the peer may not read this page.
+  awaitable<bool> allowed(http::ApiRequest& request);
+  awaitable<void> live(http::ApiRequest& request);
+  awaitable<void> ready(http::ApiRequest& request);
+  awaitable<void> metrics(http::ApiRequest& request);
+  awaitable<void> config(http::ApiRequest& request);
+  awaitable<void> notFound(http::ApiRequest& request);
 
-  asio::io_context& io_;
   AdminSources sources_;
-  std::unique_ptr<tcp::acceptor> acceptor_;
+  http::ApiRouter router_{"admin"};
+  http::ApiServer server_;  // after router_, which it uses
 };
 
 }  // namespace weft::admin

@@ -1,0 +1,65 @@
+#pragma once
+
+// The small router of Weft's own HTTP endpoints (the proxy's admin port, weft-control's API and
+// admin ports): a method and a path (exact, or a prefix ending in '*') to a handler. Requests
+// arrive through the shared HTTP/1.1 server codec (ApiServer), so framing, limits, timeouts,
+// keep-alive and HEAD are the codec's; a handler only answers.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/asio.h"
+#include "net/http/codec.h"
+
+namespace weft::http {
+
+struct ApiRequest {
+  ServerStream& stream;
+  std::string_view path;   // without the query
+  std::string_view query;  // after '?', or empty
+  tcp::endpoint peer;      // the TCP peer, from accept
+  // With a prefix route: what the path has after the prefix.
+  std::string_view rest;
+};
+
+using ApiHandler = std::function<awaitable<void>(ApiRequest&)>;
+
+// Sends one complete response with a known length (a HEAD request gets the head only, which
+// the codec sees to). Returns the write's error. The arguments are views: GCC 12 destroys a
+// temporary in a co_await full-expression twice, so callers pass named strings, never
+// temporaries that own memory.
+awaitable<error_code> reply(ServerStream& stream, unsigned status, std::string_view content_type,
+                            std::string_view body, const HeaderMap* headers = nullptr);
+
+class ApiRouter {
+ public:
+  // `name` starts the router's own answers: "no admin endpoint /x (have /live /ready)".
+  explicit ApiRouter(std::string name) : name_(std::move(name)) {}
+
+  // GET routes answer HEAD too. A path ending in '*' matches every path with that prefix.
+  ApiRouter& route(std::string method, std::string path, ApiHandler handler);
+  ApiRouter& get(std::string path, ApiHandler handler) {
+    return route("GET", std::move(path), std::move(handler));
+  }
+
+  // Answers with the matching route's handler; otherwise 405 (the path exists with other
+  // methods; `Allow` lists them) or 404 (naming the paths there are).
+  awaitable<void> dispatch(ApiRequest& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string path;  // without the '*' of a prefix route
+    bool prefix = false;
+    ApiHandler handler;
+  };
+
+  bool matches(const Route& route, std::string_view path) const;
+
+  std::string name_;
+  std::vector<Route> routes_;  // in registration order, the first match wins
+};
+
+}  // namespace weft::http

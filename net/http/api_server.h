@@ -1,0 +1,60 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "absl/status/status.h"
+#include "net/asio.h"
+#include "net/connection_stats.h"
+#include "net/http/api_router.h"
+#include "net/http/codec.h"
+#include "net/http/http1/settings.h"
+
+namespace weft::http {
+
+// Weft's own HTTP/1.1 endpoints (the proxy's admin port; weft-control's API and admin ports):
+// a listener on the main thread whose connections run the shared HTTP/1.1 server codec, each
+// request answered by an ApiRouter. What the codec guarantees holds here too: malformed requests
+// get a 4xx, heads and chunk lines are bounded, every read has a deadline, HEAD gets no body.
+class ApiServer {
+ public:
+  // `name` says which port in errors and logs ("admin"); `router` must outlive the server.
+  ApiServer(asio::io_context& io, std::string name, const ApiRouter& router,
+            http1::Settings settings = defaultSettings());
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // "cannot listen on admin address 127.0.0.1:15000: Address already in use".
+  absl::Status listen(const tcp::endpoint& endpoint);
+  // The bound port (the kernel's pick for port 0); 0 before listen() or after stop().
+  uint16_t port() const;
+  // Stops accepting; connections finish the request in flight, idle ones close now.
+  void stop();
+
+  // Small heads (8 KiB), 30 s to send one and between requests.
+  static http1::Settings defaultSettings();
+
+ private:
+  class Dispatcher;
+  // What connections use in their destructors too: it outlives the server while a connection's
+  // coroutine frame is still on the io_context.
+  struct Connections {
+    http1::Settings settings;
+    net::ConnectionTally counters;
+    std::unordered_set<ServerConnection*> open;
+  };
+
+  awaitable<void> acceptLoop();
+  static awaitable<void> serve(TcpStream stream, tcp::endpoint peer, const ApiRouter& router,
+                               std::shared_ptr<Connections> connections);
+
+  asio::io_context& io_;
+  std::string name_;
+  const ApiRouter& router_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::shared_ptr<Connections> connections_;
+};
+
+}  // namespace weft::http

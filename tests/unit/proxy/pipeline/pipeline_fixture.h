@@ -109,11 +109,13 @@ class PipelineFixture : public ::testing::Test {
     return std::stod(text.substr(at + 1 + needle.size()));
   }
 
-  asio::io_context io_;
+  // Before io_: connections whose reader is still suspended on io_ end (and count their close
+  // in metrics_) when io_ is destroyed.
   metrics::Metrics metrics_;
   config::Options options_;
   fuzz::Counters counters_;
   net::ConnectionStats stats_{counters_.tcp};
+  asio::io_context io_;
   fuzz::SocketPair client_{io_};
   std::optional<WorkerContext> ctx_;
   std::optional<RequestPipelineImpl> pipeline_;

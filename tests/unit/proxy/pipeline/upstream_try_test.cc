@@ -106,7 +106,8 @@ class UpstreamTryTest : public ::testing::Test {
     ASSERT_EQ(pool_.idleCount(), 1u);
   }
 
-  asio::io_context io_;
+  // Before io_: connections whose reader is still suspended on io_ end (and count their close
+  // in metrics_) when io_ is destroyed.
   http::http1::Settings settings_ = [] {
     http::http1::Settings s;
     s.read_timeout = 30s;  // only the try's own deadline may end a wait in these tests
@@ -114,6 +115,7 @@ class UpstreamTryTest : public ::testing::Test {
   }();
   http::http2::Settings http2_;
   metrics::Metrics metrics_;
+  asio::io_context io_;
   upstream::ConnectorImpl connector_{io_.get_executor(), settings_, http2_, 5s, metrics_, [] {
                                        return std::shared_ptr<const identity::Credentials>();
                                      }};

@@ -39,10 +39,12 @@ class ConnectorTest : public ::testing::Test {
     return {"127.0.0.1", acceptor_.local_endpoint().port()};
   }
 
-  asio::io_context io_;
+  // Before io_: a connection whose reader is still suspended on io_ ends (and counts its
+  // close) when io_ is destroyed.
   metrics::Metrics metrics_;
   http::http1::Settings http1_;
   http::http2::Settings http2_;
+  asio::io_context io_;
   ConnectorImpl connector_{io_.get_executor(), http1_, http2_, 1s, metrics_, [] {
                              return std::shared_ptr<const identity::Credentials>();
                            }};

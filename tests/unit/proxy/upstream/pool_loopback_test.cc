@@ -191,10 +191,12 @@ class PoolLoopbackTest : public ::testing::Test {
     testutil::runUntil(io_, ended);
   }
 
-  asio::io_context io_;
+  // Before io_: connections whose reader is still suspended on io_ end (and count their close
+  // in metrics_) when io_ is destroyed.
   http::http1::Settings http1_;
   http::http2::Settings http2_;
   metrics::Metrics metrics_;
+  asio::io_context io_;
   ConnectorImpl connector_{io_.get_executor(), http1_, http2_, 5s, metrics_, [] {
                              return std::shared_ptr<const identity::Credentials>();
                            }};

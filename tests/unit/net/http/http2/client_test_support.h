@@ -116,9 +116,11 @@ class ClientFixture : public ::testing::Test {
     co_return cond();
   }
 
-  asio::io_context io_;
+  // Before io_: connections whose reader is still suspended on io_ end (and count their close)
+  // when io_ is destroyed.
   Settings settings_;
   net::ConnectionTally counters_;
+  asio::io_context io_;
 };
 
 }  // namespace weft::http::http2::clienttest

@@ -48,6 +48,10 @@ def proxy_binary() -> Path:
     return Path(os.environ.get("WEFT_PROXY") or REPO / "build" / "proxy" / "weft-proxy")
 
 
+def control_binary() -> Path:
+    return Path(os.environ.get("WEFT_CONTROL") or REPO / "build" / "control" / "weft-control")
+
+
 @functools.lru_cache(maxsize=None)
 def proxy_sanitized() -> bool:
     """True when weft-proxy is built with AddressSanitizer: its RSS then holds ASan's

@@ -1,0 +1,119 @@
+"""weft-control as a process: its data directory, its admin port (/live, /ready, /metrics read
+by promtool), the SIGTERM drain, and the refusals of bad flags. The CA and the proxies' and
+operators' ports arrive with issue #16 §1."""
+
+import os
+import signal
+import stat
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+import mesh as M
+
+
+def fetch(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class Control:
+    def __init__(self, tmp_path, *args: str):
+        self.admin = M.free_port()
+        self.data_dir = tmp_path / "control-data"
+        self.log_path = tmp_path / "weft-control.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(M.control_binary()), "--data-dir", str(self.data_dir),
+             "--admin", f"127.0.0.1:{self.admin}", "--drain-seconds", "5", *args],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"weft-control exited: {self.log_path.read_text()}"
+            try:
+                if fetch(self.admin, "/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"weft-control not ready: {self.log_path.read_text()}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=15)
+        self.log.close()
+        report = M.sanitizer_report(self.log_path)
+        assert report is None, f"sanitizer report in weft-control's log:\n{report}"
+        return rc
+
+
+@pytest.fixture
+def control(tmp_path):
+    c = Control(tmp_path, "--trust-domain", "example.org")
+    c.wait_ready()
+    yield c
+    assert c.stop() == 0, f"weft-control did not exit 0 on SIGTERM: {c.log_path.read_text()}"
+
+
+def test_admin_port_answers_and_metrics_pass_promtool(control):
+    assert fetch(control.admin, "/live") == (200, "live\n")
+    assert fetch(control.admin, "/ready") == (200, "ready\n")
+    status, text = fetch(control.admin, "/metrics")
+    assert status == 200
+    assert 'weft_control_info{trust_domain="example.org"} 1' in text, text
+    p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=30)
+    assert p.returncode == 0, (p.stdout + p.stderr).decode()
+    status, text = fetch(control.admin, "/nope")
+    assert status == 404 and "no admin endpoint /nope" in text, text
+
+
+def test_data_dir_is_created_private(control):
+    mode = stat.S_IMODE(os.stat(control.data_dir).st_mode)
+    assert mode == 0o700, oct(mode)
+
+
+def test_sigterm_exits_0_and_closes_the_admin_port(control):
+    assert control.stop() == 0
+    assert not M.port_open(control.admin), "admin port still open after exit"
+    assert "drained" in control.log_path.read_text()
+
+
+@pytest.mark.parametrize("args,rc,message", [
+    ([], 2, "--data-dir is required"),
+    (["--data-dir", "/tmp/x", "--bogus", "1"], 2, "unknown flag --bogus"),
+    (["--data-dir", "/tmp/x", "--drain-seconds", "soon"], 2,
+     "--drain-seconds: want a number of seconds, got 'soon'"),
+    (["--data-dir", "/tmp/x", "--admin", "nohost"], 2, "--admin: "),
+])
+def test_bad_flags_exit_2_naming_the_flag(args, rc, message):
+    p = subprocess.run([str(M.control_binary()), *args], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == rc, p
+    assert message in p.stderr, p.stderr
+
+
+def test_data_dir_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "not-a-dir"
+    f.write_text("x")
+    p = subprocess.run([str(M.control_binary()), "--data-dir", str(f), "--admin",
+                        f"127.0.0.1:{M.free_port()}"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1, p
+    assert f"--data-dir {f}: not a directory" in p.stdout + p.stderr
+
+
+def test_admin_port_in_use_is_refused_naming_it(control, tmp_path):
+    other = tmp_path / "other"
+    p = subprocess.run([str(M.control_binary()), "--data-dir", str(other), "--admin",
+                        f"127.0.0.1:{control.admin}"], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 1, p
+    assert f"cannot listen on admin address 127.0.0.1:{control.admin}" in p.stdout + p.stderr

@@ -18,9 +18,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-APP=$(port); B_OUT=$(port); B_IN=$(port); B_ADMIN=$(port); W_OUT=$(port); W_IN=$(port); W_ADMIN=$(port)
-APP2=$(port); B2_OUT=$(port); B2_IN=$(port); B2_ADMIN=$(port)
+# Eleven distinct free ports below the kernel's ephemeral range, so that no outgoing connection
+# (a health check, a sidecar's upstream) can hold one of them as its local port before its
+# listener binds it (a port picked by binding 0 can be: "Address already in use").
+read -r APP B_OUT B_IN B_ADMIN W_OUT W_IN W_ADMIN APP2 B2_OUT B2_IN B2_ADMIN < <(/usr/bin/python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+picked = []
+for port in random.sample(range(10000, low), 2000):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    picked.append(port)
+    if len(picked) == 11:
+        break
+print(*picked)
+')
 
 echo "== certificates (a throwaway mesh CA) in $work/certs"
 "$root/tests/certs/make-certs.sh" "$work/certs" >/dev/null

@@ -1,9 +1,6 @@
 #include "control/server/options.h"
 
-#include <charconv>
-#include <string_view>
-
-#include "common/strings.h"
+#include "runtime/flags.h"
 
 namespace weft::control {
 
@@ -17,43 +14,17 @@ std::string usage() {
 }
 
 absl::StatusOr<Options> parseOptions(int argc, char** argv) {
+  using runtime::flags::address;
+  using runtime::flags::seconds;
+  using runtime::flags::text;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") return absl::NotFoundError(usage());
-    std::string_view value;
-    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return absl::InvalidArgumentError(weft::strCat(arg, ": needs a value"));
-    }
-    if (arg == "--data-dir") {
-      o.data_dir = std::string(value);
-    } else if (arg == "--trust-domain") {
-      o.trust_domain = std::string(value);
-    } else if (arg == "--admin") {
-      auto hp = api::parseHostPort(value);
-      if (!hp.ok())
-        return absl::InvalidArgumentError(weft::strCat("--admin: ", hp.status().message()));
-      o.admin = *hp;
-    } else if (arg == "--drain-seconds") {
-      unsigned n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size()) {
-        return absl::InvalidArgumentError(
-            weft::strCat("--drain-seconds: want a number of seconds, got '", value, "'"));
-      }
-      o.drain = std::chrono::seconds(n);
-    } else if (arg == "--log-level") {
-      o.log_level = std::string(value);
-    } else {
-      return absl::InvalidArgumentError(weft::strCat("unknown flag ", arg));
-    }
-  }
-  if (o.data_dir.empty()) return absl::InvalidArgumentError("--data-dir is required");
+  const runtime::flags::Flag flags[] = {
+      {"--data-dir", text(&o.data_dir)},   {"--trust-domain", text(&o.trust_domain)},
+      {"--admin", address(&o.admin)},      {"--drain-seconds", seconds(&o.drain)},
+      {"--log-level", text(&o.log_level)},
+  };
+  if (auto st = runtime::flags::parse(argc, argv, flags, usage()); !st.ok()) return st;
+  if (o.data_dir.empty()) return runtime::flags::bad("--data-dir", "required");
   return o;
 }
 

@@ -6,53 +6,13 @@
 
 #include "common/strings.h"
 #include "identity/spiffe.h"
+#include "runtime/flags.h"
 
 namespace weft::config {
 namespace {
 
-absl::Status bad(std::string_view flag, std::string_view why) {
-  return absl::InvalidArgumentError(weft::strCat(flag, ": ", why));
-}
-
-absl::Status parseSeconds(std::string_view flag, std::string_view v, std::chrono::seconds* out) {
-  uint32_t n = 0;
-  if (!weft::parseUnsigned(v, &n))
-    return bad(flag, weft::strCat("want whole seconds, got '", v, "'"));
-  *out = std::chrono::seconds(n);
-  return absl::OkStatus();
-}
-
-// Applies one flag's value to the options.
-using Setter = std::function<absl::Status(std::string_view flag, std::string_view value)>;
-
-Setter text(std::string* field) {
-  return [field](std::string_view, std::string_view v) {
-    *field = std::string(v);
-    return absl::OkStatus();
-  };
-}
-
-Setter address(api::HostPort* field) {
-  return [field](std::string_view flag, std::string_view v) {
-    auto hp = api::parseHostPort(v);
-    if (!hp.ok()) return bad(flag, weft::sv(hp.status().message()));
-    *field = *hp;
-    return absl::OkStatus();
-  };
-}
-
-Setter seconds(std::chrono::seconds* field) {
-  return
-      [field](std::string_view flag, std::string_view v) { return parseSeconds(flag, v, field); };
-}
-
-Setter count(uint32_t* field) {
-  return [field](std::string_view flag, std::string_view v) {
-    if (!weft::parseUnsigned(v, field))
-      return bad(flag, weft::strCat("want a count, got '", v, "'"));
-    return absl::OkStatus();
-  };
-}
+using runtime::flags::bad;
+using runtime::flags::Setter;
 
 Setter labels(std::map<std::string, std::string>* field) {
   return [field](std::string_view flag, std::string_view v) {
@@ -163,7 +123,11 @@ std::string usage() {
 absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   Options o;
   // Every flag, once: the flag name and how its value is applied.
-  const std::pair<std::string_view, Setter> flags[] = {
+  using runtime::flags::address;
+  using runtime::flags::count;
+  using runtime::flags::seconds;
+  using runtime::flags::text;
+  const runtime::flags::Flag flags[] = {
       {"--service", text(&o.service)},
       {"--namespace", text(&o.ns)},
       {"--service-account", text(&o.service_account)},
@@ -191,25 +155,7 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--h2-max-control-frames", count(&o.h2_max_control_frames)},
       {"--log-level", text(&o.log_level)},
   };
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") return absl::NotFoundError(usage());
-    size_t eq = arg.starts_with("--") ? arg.find('=') : std::string_view::npos;
-    std::string_view flag = arg.substr(0, eq);
-    const Setter* apply = nullptr;
-    for (const auto& [name, setter] : flags) {
-      if (name == flag) apply = &setter;
-    }
-    if (apply == nullptr) return bad(flag, "unknown flag (see --help)");
-    std::string_view value;
-    if (eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-    } else {
-      if (i + 1 >= argc) return bad(flag, "missing value");
-      value = argv[++i];
-    }
-    if (auto st = (*apply)(flag, value); !st.ok()) return st;
-  }
+  if (auto st = runtime::flags::parse(argc, argv, flags, usage()); !st.ok()) return st;
   if (o.service.empty()) return bad("--service", "required");
   if (o.service_account.empty()) return bad("--service-account", "required");
   if (o.cert.empty() || o.key.empty() || o.trust_bundle.empty()) {

@@ -88,10 +88,10 @@ def test_sigterm_exits_0_and_closes_the_admin_port(control):
 
 
 @pytest.mark.parametrize("args,rc,message", [
-    ([], 2, "--data-dir is required"),
-    (["--data-dir", "/tmp/x", "--bogus", "1"], 2, "unknown flag --bogus"),
+    ([], 2, "--data-dir: required"),
+    (["--data-dir", "/tmp/x", "--bogus", "1"], 2, "--bogus: unknown flag (see --help)"),
     (["--data-dir", "/tmp/x", "--drain-seconds", "soon"], 2,
-     "--drain-seconds: want a number of seconds, got 'soon'"),
+     "--drain-seconds: want whole seconds, got 'soon'"),
     (["--data-dir", "/tmp/x", "--admin", "nohost"], 2, "--admin: "),
 ])
 def test_bad_flags_exit_2_naming_the_flag(args, rc, message):

@@ -1,0 +1,70 @@
+#include "runtime/flags.h"
+
+#include "common/strings.h"
+
+namespace weft::runtime::flags {
+
+absl::Status bad(std::string_view flag, std::string_view why) {
+  return absl::InvalidArgumentError(weft::strCat(flag, ": ", why));
+}
+
+Setter text(std::string* field) {
+  return [field](std::string_view, std::string_view v) {
+    *field = std::string(v);
+    return absl::OkStatus();
+  };
+}
+
+Setter address(api::HostPort* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    auto hp = api::parseHostPort(v);
+    if (!hp.ok()) return bad(flag, weft::sv(hp.status().message()));
+    *field = *hp;
+    return absl::OkStatus();
+  };
+}
+
+Setter seconds(std::chrono::seconds* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    uint32_t n = 0;
+    if (!weft::parseUnsigned(v, &n)) {
+      return bad(flag, weft::strCat("want whole seconds, got '", v, "'"));
+    }
+    *field = std::chrono::seconds(n);
+    return absl::OkStatus();
+  };
+}
+
+Setter count(uint32_t* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    if (!weft::parseUnsigned(v, field)) {
+      return bad(flag, weft::strCat("want a count, got '", v, "'"));
+    }
+    return absl::OkStatus();
+  };
+}
+
+absl::Status parse(int argc, char** argv, std::span<const Flag> flags, const std::string& usage) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return absl::NotFoundError(usage);
+    size_t eq = arg.starts_with("--") ? arg.find('=') : std::string_view::npos;
+    std::string_view flag = arg.substr(0, eq);
+    const Setter* apply = nullptr;
+    for (const auto& [name, setter] : flags) {
+      if (name == flag) apply = &setter;
+    }
+    if (apply == nullptr) return bad(flag, "unknown flag (see --help)");
+    std::string_view value;
+    if (eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+    } else {
+      if (i + 1 >= argc) return bad(flag, "missing value");
+      value = argv[++i];
+    }
+    if (auto st = (*apply)(flag, value); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace weft::runtime::flags

@@ -45,34 +45,20 @@ ControlServer::ControlServer(Options options)
       .Register(*registry_)
       .Add({{"trust_domain", options_.trust_domain}})
       .Set(1);
-  admin_router_
-      .get("/live",
-           [](http::ApiRequest& r) -> awaitable<void> {
-             co_await http::reply(r.stream, 200, "text/plain", "live\n");
-           })
-      .get("/ready",
-           [this](http::ApiRequest& r) -> awaitable<void> {
-             const bool ready = ready_ && !main_.draining();
-             co_await http::reply(r.stream, ready ? 200 : 503, "text/plain",
-                                  ready ? "ready\n" : "not ready\n");
-           })
-      .get("/metrics", [this](http::ApiRequest& r) { return metrics(r); });
+  http::addHealthRoutes(admin_router_, [this] { return ready_ && !main_.draining(); });
+  admin_router_.get("/metrics", [this](http::ApiRequest& r) { return metrics(r); });
 }
 
 awaitable<void> ControlServer::metrics(http::ApiRequest& request) {
   const std::string text = prometheus::TextSerializer().Serialize(registry_->Collect());
-  co_await http::reply(request.stream, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+  co_await http::reply(request.stream, 200, http::kPrometheusTextType, text);
 }
 
 absl::Status ControlServer::start() {
   if (absl::Status st = prepareDataDir(options_.data_dir); !st.ok()) return st;
-  error_code ec;
-  tcp::endpoint endpoint(asio::ip::make_address(options_.admin.host, ec), options_.admin.port);
-  if (ec) {
-    return absl::InvalidArgumentError(
-        weft::strCat("--admin ", options_.admin.host, ": ", ec.message()));
+  if (absl::Status st = admin_.listen(options_.admin.host, options_.admin.port); !st.ok()) {
+    return st;
   }
-  if (absl::Status st = admin_.listen(endpoint); !st.ok()) return st;
   main_.start({.reload = {},
                .begin_drain = [this] { admin_.stop(); },
                .active = [] { return 0; },

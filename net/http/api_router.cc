@@ -18,6 +18,18 @@ awaitable<error_code> reply(ServerStream& stream, unsigned status, std::string_v
   co_return co_await stream.sendResponseBody(std::span<const char>(body.data(), body.size()), true);
 }
 
+void addHealthRoutes(ApiRouter& router, std::function<bool()> ready) {
+  router
+      .get("/live",
+           [](ApiRequest& r) -> awaitable<void> {
+             co_await reply(r.stream, 200, "text/plain", "live\n");
+           })
+      .get("/ready", [ready = std::move(ready)](ApiRequest& r) -> awaitable<void> {
+        const bool now = ready();
+        co_await reply(r.stream, now ? 200 : 503, "text/plain", now ? "ready\n" : "not ready\n");
+      });
+}
+
 ApiRouter& ApiRouter::route(std::string method, std::string path, ApiHandler handler) {
   Route r;
   r.method = std::move(method);

@@ -33,6 +33,15 @@ using ApiHandler = std::function<awaitable<void>(ApiRequest&)>;
 awaitable<error_code> reply(ServerStream& stream, unsigned status, std::string_view content_type,
                             std::string_view body, const HeaderMap* headers = nullptr);
 
+// The content type of Prometheus's text exposition format, for every /metrics.
+inline constexpr std::string_view kPrometheusTextType = "text/plain; version=0.0.4; charset=utf-8";
+
+class ApiRouter;
+
+// GET /live (200 "live") and GET /ready (200 "ready", or 503 "not ready" while `ready` says
+// no): the probes kubelet sends to every weft admin port.
+void addHealthRoutes(ApiRouter& router, std::function<bool()> ready);
+
 class ApiRouter {
  public:
   // `name` starts the router's own answers: "no admin endpoint /x (have /live /ready)".

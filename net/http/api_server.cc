@@ -45,17 +45,17 @@ http1::Settings ApiServer::defaultSettings() {
   return s;
 }
 
-absl::Status ApiServer::listen(const tcp::endpoint& endpoint) {
+absl::Status ApiServer::listen(std::string_view host, uint16_t port) {
   error_code ec;
+  const tcp::endpoint endpoint(asio::ip::make_address(host, ec), port);
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
-  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(weft::strCat("cannot listen on ", name_, " address ",
-                                               endpoint.address().to_string(), ":", endpoint.port(),
-                                               ": ", ec.message()));
+    return absl::UnavailableError(
+        weft::strCat("cannot listen on ", name_, " address ", host, ":", port, ": ", ec.message()));
   }
   acceptor_ = std::move(acceptor);
   asio::co_spawn(io_, acceptLoop(), SpawnGuard({"api accept loop"}));

@@ -26,8 +26,9 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  // "cannot listen on admin address 127.0.0.1:15000: Address already in use".
-  absl::Status listen(const tcp::endpoint& endpoint);
+  // `host` is an IP address. "cannot listen on admin address 127.0.0.1:15000: Address already
+  // in use".
+  absl::Status listen(std::string_view host, uint16_t port);
   // The bound port (the kernel's pick for port 0); 0 before listen() or after stop().
   uint16_t port() const;
   // Stops accepting; connections finish the request in flight, idle ones close now.

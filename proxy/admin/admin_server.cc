@@ -22,9 +22,8 @@ std::string forbidden(std::string_view target, const tcp::endpoint& peer) {
 
 AdminServer::AdminServer(asio::io_context& io, AdminSources sources)
     : sources_(std::move(sources)), server_(io, "admin", router_) {
-  router_.get("/live", [this](http::ApiRequest& r) { return live(r); })
-      .get("/ready", [this](http::ApiRequest& r) { return ready(r); })
-      .get("/config", [this](http::ApiRequest& r) { return config(r); })
+  http::addHealthRoutes(router_, [this] { return sources_.ready(); });
+  router_.get("/config", [this](http::ApiRequest& r) { return config(r); })
       .get("/metrics", [this](http::ApiRequest& r) { return metrics(r); })
       .get("*", [this](http::ApiRequest& r) { return notFound(r); });
 }
@@ -32,13 +31,7 @@ AdminServer::AdminServer(asio::io_context& io, AdminSources sources)
 AdminServer::~AdminServer() { stop(); }
 
 absl::Status AdminServer::listen(const api::HostPort& address) {
-  error_code ec;
-  tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
-  if (ec) {
-    return absl::InvalidArgumentError(weft::strCat("cannot listen on admin address ", address.host,
-                                                   ":", address.port, ": ", ec.message()));
-  }
-  return server_.listen(endpoint);
+  return server_.listen(address.host, address.port);
 }
 
 awaitable<bool> AdminServer::allowed(http::ApiRequest& request) {
@@ -48,18 +41,9 @@ awaitable<bool> AdminServer::allowed(http::ApiRequest& request) {
   co_return false;
 }
 
-awaitable<void> AdminServer::live(http::ApiRequest& request) {
-  co_await http::reply(request.stream, 200, kText, "live\n");
-}
-
-awaitable<void> AdminServer::ready(http::ApiRequest& request) {
-  const bool ready = sources_.ready();
-  co_await http::reply(request.stream, ready ? 200 : 503, kText, ready ? "ready\n" : "not ready\n");
-}
-
 awaitable<void> AdminServer::metrics(http::ApiRequest& request) {
   const std::string text = sources_.metrics->serialize();
-  co_await http::reply(request.stream, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+  co_await http::reply(request.stream, 200, http::kPrometheusTextType, text);
 }
 
 awaitable<void> AdminServer::notFound(http::ApiRequest& request) {

@@ -43,8 +43,6 @@ class AdminServer {
  private:
   // Answers 403 and returns false when the peer may not read this page.
   awaitable<bool> allowed(http::ApiRequest& request);
-  awaitable<void> live(http::ApiRequest& request);
-  awaitable<void> ready(http::ApiRequest& request);
   awaitable<void> metrics(http::ApiRequest& request);
   awaitable<void> config(http::ApiRequest& request);
   awaitable<void> notFound(http::ApiRequest& request);

@@ -43,8 +43,7 @@ class ApiServerTest : public ::testing::Test {
           }
           co_await reply(r.stream, 201, "application/octet-stream", body);
         });
-    const absl::Status listening =
-        server_.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const absl::Status listening = server_.listen("127.0.0.1", 0);
     EXPECT_TRUE(listening.ok()) << listening;
     thread_ = std::thread([this] {
       auto guard = asio::make_work_guard(io_);
@@ -141,8 +140,7 @@ TEST_F(ApiServerTest, GarbageGets400) {
 
 TEST_F(ApiServerTest, ListenOnAnAddressInUseNamesIt) {
   ApiServer other(io_, "test", router_);
-  const absl::Status st =
-      other.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_.port()));
+  const absl::Status st = other.listen("127.0.0.1", server_.port());
   EXPECT_FALSE(st.ok());
   EXPECT_THAT(st.message(), HasSubstr("cannot listen on test address 127.0.0.1:"));
 }

@@ -9,7 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "control/api/yaml_decoder.h"
+#include "tests/unit/proxy/router/route_test_util.h"
 
 namespace weft {
 namespace {
@@ -29,11 +29,7 @@ router::RouteTableConstSharedPtr config(const std::string& name, uint64_t versio
       "metadata: {name: " +
       name + "-route, namespace: default}\nspec:\n  parentRefs: [{name: " + name +
       "}]\n  rules:\n    - backendRefs: [{name: " + name + "}]\n";
-  auto mesh = api::decodeMeshConfig(yaml, "mesh.yaml", version);
-  EXPECT_TRUE(mesh.ok()) << mesh.status();
-  auto table = router::RouteTable::build(*mesh);
-  EXPECT_TRUE(table.ok()) << table.status();
-  return *table;
+  return router::testing::tableFromYaml(yaml, version);
 }
 
 class WorkerContextTest : public ::testing::Test {

@@ -19,16 +19,12 @@
 #include "proxy/pipeline/request_pipeline.h"
 #include "tests/fuzz/http1_codec_harness.h"
 #include "tests/unit/proxy/pipeline/loopback_app.h"
+#include "tests/unit/proxy/router/route_test_util.h"
 
 namespace weft::pipeline::pipelinetest {
 
 inline router::RouteTableConstSharedPtr routeTable(const std::string& yaml) {
-  auto mesh = api::decodeMeshConfig(yaml, "mesh.yaml", 1);
-  EXPECT_TRUE(mesh.ok()) << mesh.status();
-  if (!mesh.ok()) return nullptr;
-  auto table = router::RouteTable::build(*mesh);
-  EXPECT_TRUE(table.ok()) << table.status();
-  return table.ok() ? *table : nullptr;
+  return router::testing::tableFromYaml(yaml);
 }
 
 // What the client read: one HTTP/1.1 response with a content-length body.

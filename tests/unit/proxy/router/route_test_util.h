@@ -11,6 +11,7 @@
 
 #include "common/strings.h"
 #include "control/api/resources.h"
+#include "control/api/yaml_decoder.h"
 #include "net/http/message.h"
 #include "proxy/router/route_table.h"
 
@@ -87,6 +88,24 @@ inline http::RequestHead request(std::string path, std::vector<http::Header> hea
 
 inline api::MeshConfigConstSharedPtr mesh(api::Resources resources) {
   return std::make_shared<const api::MeshConfig>(std::move(resources), "test", 1);
+}
+
+// The table for a mesh.yaml text (empty: a config without resources); fails the test (and
+// returns null) if it does not decode or build.
+inline RouteTableConstSharedPtr tableFromYaml(const std::string& yaml, uint64_t version = 1) {
+  absl::StatusOr<api::MeshConfigConstSharedPtr> mesh =
+      std::make_shared<const api::MeshConfig>(api::Resources{}, "(none)", 0);
+  if (!yaml.empty()) mesh = api::decodeMeshConfig(yaml, "mesh.yaml", version);
+  if (!mesh.ok()) {
+    ADD_FAILURE() << mesh.status();
+    return nullptr;
+  }
+  auto table = RouteTable::build(*mesh);
+  if (!table.ok()) {
+    ADD_FAILURE() << table.status();
+    return nullptr;
+  }
+  return *std::move(table);
 }
 
 // The table for `resources`; fails the test (and returns null) if it does not build.

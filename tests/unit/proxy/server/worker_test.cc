@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "control/api/yaml_decoder.h"
+#include "tests/unit/proxy/router/route_test_util.h"
 #include "tests/unit/proxy/support/http_test_client.h"
 #include "tests/unit/proxy/support/test_workloads.h"
 
@@ -80,13 +81,7 @@ class TestApp {
 };
 
 router::RouteTableConstSharedPtr routes(const std::string& yaml, uint64_t version) {
-  absl::StatusOr<api::MeshConfigConstSharedPtr> mesh =
-      std::make_shared<const api::MeshConfig>(api::Resources{}, "(none)", 0);
-  if (!yaml.empty()) mesh = api::decodeMeshConfig(yaml, "mesh.yaml", version);
-  EXPECT_TRUE(mesh.ok()) << mesh.status();
-  auto table = router::RouteTable::build(*mesh);
-  EXPECT_TRUE(table.ok()) << table.status();
-  return *table;
+  return router::testing::tableFromYaml(yaml, version);
 }
 
 class WorkerTest : public ::testing::Test {

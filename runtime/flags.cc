@@ -1,6 +1,9 @@
 #include "runtime/flags.h"
 
+#include <optional>
+
 #include "common/strings.h"
+#include "control/api/duration.h"
 
 namespace weft::runtime::flags {
 
@@ -31,6 +34,15 @@ Setter seconds(std::chrono::seconds* field) {
       return bad(flag, weft::strCat("want whole seconds, got '", v, "'"));
     }
     *field = std::chrono::seconds(n);
+    return absl::OkStatus();
+  };
+}
+
+Setter duration(std::chrono::milliseconds* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    const std::optional<api::Duration> d = api::parseDuration(v);
+    if (!d) return bad(flag, weft::strCat("want a duration such as 24h or 90s, got '", v, "'"));
+    *field = *d;
     return absl::OkStatus();
   };
 }

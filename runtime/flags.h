@@ -27,6 +27,8 @@ Setter text(std::string* field);
 Setter address(api::HostPort* field);
 Setter seconds(std::chrono::seconds* field);
 Setter count(uint32_t* field);
+// A duration as operators write one: "24h", "90s", "1h30m" (api::parseDuration).
+Setter duration(std::chrono::milliseconds* field);
 
 // Applies argv[1..] through `flags`. --help or -h: NotFound with `usage` as the message.
 absl::Status parse(int argc, char** argv, std::span<const Flag> flags, const std::string& usage);

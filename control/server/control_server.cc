@@ -1,38 +1,24 @@
 #include "control/server/control_server.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-
 #include <prometheus/gauge.h>
 #include <prometheus/text_serializer.h>
 
+#include "common/rfc3339.h"
 #include "common/strings.h"
+#include "control/server/tls_context.h"
 #include "net/log.h"
+#include "net/spawn_guard.h"
+#include "runtime/atomic_file.h"
 
 namespace weft::control {
 namespace {
 
-// Creates `dir` (0700) if missing; an existing one must be a directory we can write.
-absl::Status prepareDataDir(const std::string& dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-      return absl::FailedPreconditionError(weft::strCat("--data-dir ", dir, ": ", ec.message()));
-    ::chmod(dir.c_str(), 0700);
-  }
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return absl::FailedPreconditionError(weft::strCat("--data-dir ", dir, ": not a directory"));
-  }
-  if (::access(dir.c_str(), W_OK) != 0) {
-    return absl::FailedPreconditionError(
-        weft::strCat("--data-dir ", dir, ": not writable: ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+// The proxies' streams: a push stream may be quiet for minutes (keepalive notices a dead peer).
+http::http2::Settings listenSettings() {
+  http::http2::Settings s;
+  s.idle_timeout = std::chrono::minutes(5);
+  s.read_timeout = std::chrono::minutes(10);
+  return s;
 }
 
 }  // namespace
@@ -49,23 +35,95 @@ ControlServer::ControlServer(Options options)
   admin_router_.get("/metrics", [this](http::ApiRequest& r) { return metrics(r); });
 }
 
+ControlServer::~ControlServer() = default;
+
 awaitable<void> ControlServer::metrics(http::ApiRequest& request) {
   const std::string text = prometheus::TextSerializer().Serialize(registry_->Collect());
   co_await http::reply(request.stream, 200, http::kPrometheusTextType, text);
 }
 
-absl::Status ControlServer::start() {
-  if (absl::Status st = prepareDataDir(options_.data_dir); !st.ok()) return st;
-  if (absl::Status st = admin_.listen(options_.admin.host, options_.admin.port); !st.ok()) {
-    return st;
+absl::Status ControlServer::loadIdentity() {
+  const auto now = std::chrono::system_clock::now();
+  ca::CaSource source{options_.data_dir + "/ca", options_.trust_domain, options_.ca_cert,
+                      options_.ca_key, options_.root_cert};
+  auto material = ca::loadOrCreateCa(source, now);
+  if (!material.ok()) return material.status();
+  control_metrics_.issuerExpires(
+      identity::toTimePoint(X509_get0_notAfter((*material)->issuer.get())));
+  const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(options_.cert_ttl);
+  ca_ = std::make_unique<ca::CertificateAuthorityImpl>(
+      std::move(*material), ca::IssuancePolicy{ttl, std::chrono::seconds(20)});
+  auto tokens = auth::JoinTokens::loadOrCreate(options_.data_dir + "/token-signing.key",
+                                               options_.trust_domain);
+  if (!tokens.ok()) return tokens.status();
+  tokens_ = std::move(*tokens);
+  auto admin = auth::AdminToken::loadOrCreate(options_.data_dir + "/admin.token");
+  if (!admin.ok()) return admin.status();
+  admin_token_.emplace(std::move(*admin));
+
+  identity_service_ = std::make_unique<IdentityService>(*ca_, *tokens_, holders_, control_metrics_);
+  identity_service_->addRoutes(proxy_router_);
+  operator_api_ = std::make_unique<OperatorApi>(*admin_token_, *tokens_, *ca_, holders_,
+                                                options_.trust_domain, ttl);
+  operator_api_->addRoutes(api_router_);
+  return absl::OkStatus();
+}
+
+absl::Status ControlServer::renewServingCertificate() {
+  if (!serving_key_) serving_key_ = identity::generateKey("P-256");
+  auto cert = ca_->issueForKey(serving_key_.get(), controlPlaneIdentity(options_.trust_domain));
+  if (!cert.ok()) return cert.status();
+  auto ctx = serverTlsContext(*cert, serving_key_.get());
+  if (!ctx.ok()) return ctx.status();
+  listen_.useTls(std::move(*ctx), listenSettings());
+  serving_not_after_ = cert->not_after;
+  log::debug("serving certificate ", cert->serial, " until ", weft::rfc3339(cert->not_after));
+  return absl::OkStatus();
+}
+
+awaitable<void> ControlServer::servingCertificateLoop() {
+  for (;;) {
+    const auto left = serving_not_after_ - std::chrono::system_clock::now();
+    serving_timer_.expires_after(std::max<std::chrono::steady_clock::duration>(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(left / 2),
+        std::chrono::seconds(1)));
+    auto [ec] = co_await serving_timer_.async_wait(kUseTuple);
+    if (ec || main_.draining()) co_return;
+    if (absl::Status st = renewServingCertificate(); !st.ok()) {
+      log::error("cannot renew weft-control's serving certificate: ", st.message());
+    }
   }
+}
+
+absl::Status ControlServer::listenAll() {
+  if (auto st = admin_.listen(options_.admin.host, options_.admin.port); !st.ok()) return st;
+  if (auto st = listen_.listen(options_.listen.host, options_.listen.port); !st.ok()) return st;
+  return api_.listen(options_.api.host, options_.api.port);
+}
+
+absl::Status ControlServer::start() {
+  if (absl::Status st = runtime::ensurePrivateDir(options_.data_dir); !st.ok()) {
+    return absl::FailedPreconditionError(weft::strCat("--data-dir ", st.message()));
+  }
+  if (absl::Status st = loadIdentity(); !st.ok()) return st;
+  if (absl::Status st = renewServingCertificate(); !st.ok()) return st;
+  if (absl::Status st = listenAll(); !st.ok()) return st;
+  asio::co_spawn(main_.io(), servingCertificateLoop(), SpawnGuard({"serving certificate"}));
   main_.start({.reload = {},
-               .begin_drain = [this] { admin_.stop(); },
+               .begin_drain =
+                   [this] {
+                     serving_timer_.cancel();
+                     listen_.stop();
+                     api_.stop();
+                     admin_.stop();
+                   },
                .active = [] { return 0; },
                .drained = {}});
   ready_ = true;
   log::info("weft-control ready: trust_domain=", options_.trust_domain,
-            " data_dir=", options_.data_dir, " admin=", options_.admin.host, ":", admin_.port());
+            " data_dir=", options_.data_dir, " listen=", options_.listen.host, ":", listen_.port(),
+            " api=", options_.api.host, ":", api_.port(), " admin=", options_.admin.host, ":",
+            admin_.port());
   return absl::OkStatus();
 }
 

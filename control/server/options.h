@@ -8,12 +8,18 @@
 
 namespace weft::control {
 
-// What weft-control takes on its command line. The CA, the proxies' port (--listen) and the
-// operators' API (--api) arrive with the identity issue (#16 §1); today it serves its admin port.
+// What weft-control takes on its command line.
 struct Options {
   std::string data_dir;  // required: where its durable state lives (created 0700)
   std::string trust_domain = "cluster.local";
-  api::HostPort admin{"127.0.0.1", 15014};
+  api::HostPort listen{"127.0.0.1", 15010};  // the proxies' port: TLS, HTTP/2
+  api::HostPort api{"127.0.0.1", 15011};     // the operators' port: HTTP/JSON, admin token
+  api::HostPort admin{"127.0.0.1", 15014};   // /live, /ready, /metrics
+  std::chrono::milliseconds cert_ttl{std::chrono::hours(24)};
+  // The operator's own CA instead of the generated one (control/ca/ca_material.h).
+  std::string ca_cert;
+  std::string ca_key;
+  std::string root_cert;
   std::chrono::seconds drain{30};
   std::string log_level = "info";
 };

@@ -1,7 +1,12 @@
 #include "net/http/api_server.h"
 
 #include "common/strings.h"
+#include "identity/alpn.h"
+#include "identity/credentials.h"
+#include "net/deadline.h"
+#include "net/error_text.h"
 #include "net/http/http1/server_codec.h"
+#include "net/http/http2/server_codec.h"
 #include "net/log.h"
 #include "net/spawn_guard.h"
 
@@ -33,7 +38,16 @@ ApiServer::ApiServer(asio::io_context& io, std::string name, const ApiRouter& ro
     : io_(io),
       name_(std::move(name)),
       router_(router),
-      connections_(std::make_shared<Connections>(Connections{settings, {}, {}})) {}
+      connections_(std::make_shared<Connections>()) {
+  connections_->settings = settings;
+}
+
+void ApiServer::useTls(std::shared_ptr<boost::asio::ssl::context> context, http2::Settings h2,
+                       std::chrono::seconds handshake_timeout) {
+  connections_->tls = std::move(context);
+  connections_->h2 = h2;
+  connections_->handshake_timeout = handshake_timeout;
+}
 
 ApiServer::~ApiServer() { stop(); }
 
@@ -91,8 +105,13 @@ awaitable<void> ApiServer::acceptLoop() {
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(io_, serve(std::move(socket), peer, router_, connections_),
-                   SpawnGuard({"api connection", peer}));
+    if (connections_->tls) {
+      asio::co_spawn(io_, serveTls(std::move(socket), peer, router_, connections_),
+                     SpawnGuard({"api tls connection", peer}));
+    } else {
+      asio::co_spawn(io_, serve(std::move(socket), peer, router_, connections_),
+                     SpawnGuard({"api connection", peer}));
+    }
   }
 }
 
@@ -106,6 +125,47 @@ awaitable<void> ApiServer::serve(TcpStream stream, tcp::endpoint peer, const Api
   connections->open.insert(&conn);
   co_await conn.run();
   connections->open.erase(&conn);
+}
+
+awaitable<void> ApiServer::serveTls(Socket socket, tcp::endpoint peer, const ApiRouter& router,
+                                    std::shared_ptr<Connections> connections) {
+  // This connection's context: a later useTls() does not change it.
+  std::shared_ptr<boost::asio::ssl::context> context = connections->tls;
+  TlsStream stream(std::move(socket), *context);
+  error_code ec;
+  {
+    Deadline deadline(beast::get_lowest_layer(stream));
+    deadline.arm(connections->handshake_timeout);
+    auto [hec] = co_await stream.handshake(TlsStream::Role::kServer);
+    ec = timedOut(deadline, hec);
+  }
+  if (ec) {
+    log::debug("tls handshake from ", peer.address().to_string(), ":", peer.port(),
+               " refused: ", tlsErrorText(ec, stream.native_handle()));
+    error_code ignored;
+    beast::get_lowest_layer(stream).close(ignored);
+    co_return;
+  }
+  DownstreamInfo info;
+  info.tls = true;
+  if (auto id = identity::peerIdentity(stream.native_handle()); id.ok()) info.peer_identity = *id;
+  info.http2 = identity::negotiatedHttp2(stream.native_handle());
+  net::ConnectionStats stats(connections->counters);
+  Dispatcher dispatcher(router, peer);
+  if (info.http2) {
+    const std::string_view none;
+    http2::ServerConnectionImpl<TlsStream> conn(std::move(stream), info, dispatcher,
+                                                connections->h2, stats, none);
+    connections->open.insert(&conn);
+    co_await conn.run();
+    connections->open.erase(&conn);
+  } else {
+    http1::ServerConnectionImpl<TlsStream> conn(std::move(stream), info, dispatcher,
+                                                connections->settings, stats);
+    connections->open.insert(&conn);
+    co_await conn.run();
+    connections->open.erase(&conn);
+  }
 }
 
 }  // namespace weft::http

@@ -9,16 +9,12 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "identity/x509.h"
+
 namespace weft::testutil {
 
-struct X509Deleter {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using identity::PkeyPtr;
+using identity::X509Ptr;
 
 // A fresh EC P-256 key.
 PkeyPtr makeKey();

@@ -1,0 +1,77 @@
+#include "control/server/identity_service.h"
+
+#include "common/rfc3339.h"
+#include "common/strings.h"
+#include "control/auth/admin_token.h"
+#include "control/ca/refusal.h"
+#include "control/server/json_api.h"
+#include "net/log.h"
+
+namespace weft::control {
+
+IdentityService::IdentityService(ca::CertificateAuthority& ca, const auth::TokenVerifier& tokens,
+                                 ca::Holders& holders, ControlMetrics& metrics, Clock clock)
+    : ca_(ca), tokens_(tokens), holders_(holders), metrics_(metrics), clock_(std::move(clock)) {}
+
+void IdentityService::addRoutes(http::ApiRouter& router) {
+  router.route("POST", "/v1/certificates", [this](http::ApiRequest& r) { return issue(r); });
+  router.get("/v1/trust-bundle", [this](http::ApiRequest& r) { return trustBundle(r); });
+}
+
+awaitable<absl::StatusOr<ca::IssuedCertificate>> IdentityService::tryIssue(
+    http::ApiRequest& request) {
+  const std::string* authorization = request.stream.request().headers.get("authorization");
+  const std::string_view token =
+      authorization != nullptr ? auth::bearerToken(*authorization) : std::string_view();
+  if (token.empty()) {
+    co_return refuse(absl::StatusCode::kUnauthenticated, "missing_token",
+                     "no join token: send 'Authorization: Bearer <token>'");
+  }
+  auto who = tokens_.verify(token, clock_());
+  if (!who.ok()) co_return who.status();
+  auto body = co_await readBody(request.stream, kMaxCertificateRequestBytes);
+  if (!body.ok()) co_return body.status();
+  auto doc = parseJsonObject(*body);
+  if (!doc.ok()) co_return doc.status();
+  const auto csr = doc->find("csr");
+  if (csr == doc->end() || !csr->is_string()) {
+    co_return refuse(absl::StatusCode::kInvalidArgument, "malformed_body",
+                     "the request body has no string field 'csr'");
+  }
+  co_return ca_.issue(csr->get_ref<const std::string&>(), who->identity);
+}
+
+awaitable<void> IdentityService::issue(http::ApiRequest& request) {
+  const std::string peer =
+      weft::strCat(request.peer.address().to_string(), ":", request.peer.port());
+  auto issued = co_await tryIssue(request);
+  if (!issued.ok()) {
+    const std::string reason = reasonOf(issued.status());
+    metrics_.rejected(reason);
+    log::warn("certificate request from ", peer, " refused: ", reason, ": ",
+              issued.status().message());
+    co_await replyRefusal(request.stream, issued.status());
+    co_return;
+  }
+  metrics_.issued();
+  holders_.record(issued->key_id,
+                  ca::Holding{issued->identity, issued->serial, issued->issuer_fingerprint, peer,
+                              clock_(), issued->not_after});
+  log::info("issued ", issued->identity, " serial ", issued->serial, " until ",
+            weft::rfc3339(issued->not_after), " to ", peer);
+  const nlohmann::json body = {{"identity", issued->identity},
+                               {"certificate", issued->certificate_pem},
+                               {"chain", issued->chain_pem},
+                               {"trustBundle", issued->trust_bundle_pem},
+                               {"serial", issued->serial},
+                               {"notBefore", weft::rfc3339(issued->not_before)},
+                               {"notAfter", weft::rfc3339(issued->not_after)}};
+  co_await replyJson(request.stream, 200, body);
+}
+
+awaitable<void> IdentityService::trustBundle(http::ApiRequest& request) {
+  const std::string bundle = ca_.material()->bundle_pem;
+  co_await http::reply(request.stream, 200, "application/x-pem-file", bundle);
+}
+
+}  // namespace weft::control

@@ -1,0 +1,132 @@
+#include "control/server/operator_api.h"
+
+#include "common/rfc3339.h"
+#include "common/strings.h"
+#include "control/api/duration.h"
+#include "control/ca/cert_builder.h"
+#include "control/ca/refusal.h"
+#include "control/server/json_api.h"
+
+namespace weft::control {
+namespace {
+
+constexpr size_t kMaxApiBody = 64 * 1024;
+
+std::string subjectOf(X509* cert) {
+  char buf[256];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof(buf));
+  return buf;
+}
+
+nlohmann::json describe(X509* cert) {
+  return {{"subject", subjectOf(cert)},
+          {"serial", identity::serialHex(cert)},
+          {"fingerprint", ca::fingerprint(cert)},
+          {"notBefore", weft::rfc3339(identity::toTimePoint(X509_get0_notBefore(cert)))},
+          {"notAfter", weft::rfc3339(identity::toTimePoint(X509_get0_notAfter(cert)))}};
+}
+
+absl::Status badField(std::string_view field, std::string_view why) {
+  return refuse(absl::StatusCode::kInvalidArgument, "invalid_field",
+                weft::strCat(field, ": ", why));
+}
+
+}  // namespace
+
+OperatorApi::OperatorApi(const auth::AdminToken& admin, const auth::JoinTokens& tokens,
+                         ca::CertificateAuthority& ca, ca::Holders& holders,
+                         std::string trust_domain, std::chrono::seconds cert_ttl, Clock clock)
+    : admin_(admin),
+      tokens_(tokens),
+      ca_(ca),
+      holders_(holders),
+      trust_domain_(std::move(trust_domain)),
+      cert_ttl_(cert_ttl),
+      clock_(std::move(clock)) {}
+
+void OperatorApi::addRoutes(http::ApiRouter& router) {
+  router.route("POST", "/v1/tokens", authorized(&OperatorApi::createToken));
+  router.get("/v1/ca/bundle", authorized(&OperatorApi::bundle));
+  router.get("/v1/ca/status", authorized(&OperatorApi::status));
+}
+
+http::ApiHandler OperatorApi::authorized(
+    awaitable<void> (OperatorApi::*handler)(http::ApiRequest&)) {
+  return [this, handler](http::ApiRequest& request) -> awaitable<void> {
+    const std::string* authorization = request.stream.request().headers.get("authorization");
+    if (authorization == nullptr || !admin_.accepts(*authorization)) {
+      http::HeaderMap headers;
+      headers.add("www-authenticate", "Bearer realm=\"weft-control\"");
+      const nlohmann::json body = {
+          {"error",
+           {{"reason", authorization == nullptr ? "missing_token" : "bad_admin_token"},
+            {"message", authorization == nullptr
+                            ? "no admin token: send 'Authorization: Bearer <DIR/admin.token>'"
+                            : "the admin token does not match this control plane's"}}}};
+      co_await replyJson(request.stream, 401, body, &headers);
+      co_return;
+    }
+    co_await (this->*handler)(request);
+  };
+}
+
+absl::StatusOr<auth::JoinTokens::Created> OperatorApi::tokenFor(
+    const absl::StatusOr<std::string>& body) const {
+  if (!body.ok()) return body.status();
+  auto doc = parseJsonObject(*body);
+  if (!doc.ok()) return doc.status();
+  const std::string ttl_text = doc->value("ttl", "24h");
+  const std::optional<api::Duration> ttl = api::parseDuration(ttl_text);
+  if (!ttl) return badField("ttl", weft::strCat("'", ttl_text, "' is not a duration such as 24h"));
+  auto created = tokens_.create(doc->value("namespace", ""), doc->value("serviceAccount", ""),
+                                std::chrono::duration_cast<std::chrono::seconds>(*ttl), clock_());
+  if (!created.ok()) {
+    return refuse(created.status().code(), "invalid_field",
+                  weft::strCat(created.status().message()));
+  }
+  return created;
+}
+
+awaitable<void> OperatorApi::createToken(http::ApiRequest& request) {
+  auto body = co_await readBody(request.stream, kMaxApiBody);
+  auto created = tokenFor(body);
+  if (!created.ok()) {
+    co_await replyRefusal(request.stream, created.status());
+    co_return;
+  }
+  const nlohmann::json out = {{"token", created->token},
+                              {"identity", created->identity},
+                              {"expiresAt", weft::rfc3339(created->expires)}};
+  co_await replyJson(request.stream, 201, out);
+}
+
+awaitable<void> OperatorApi::bundle(http::ApiRequest& request) {
+  const std::string pem = ca_.material()->bundle_pem;
+  co_await http::reply(request.stream, 200, "application/x-pem-file", pem);
+}
+
+awaitable<void> OperatorApi::status(http::ApiRequest& request) {
+  std::shared_ptr<const ca::CaMaterial> m = ca_.material();
+  nlohmann::json roots = nlohmann::json::array();
+  for (const identity::X509Ptr& root : m->roots) roots.push_back(describe(root.get()));
+  nlohmann::json issuer = describe(m->issuer.get());
+  issuer["operatorSupplied"] = m->operator_supplied;
+  nlohmann::json holders = nlohmann::json::array();
+  for (const ca::Holding& h : holders_.current(clock_())) {
+    holders.push_back({{"identity", h.identity},
+                       {"serial", h.serial},
+                       {"issuer", h.issuer_fingerprint},
+                       {"peer", h.peer},
+                       {"issuedAt", weft::rfc3339(h.issued_at)},
+                       {"notAfter", weft::rfc3339(h.not_after)}});
+  }
+  const nlohmann::json out = {{"trustDomain", trust_domain_},
+                              {"phase", "steady"},
+                              {"certTtl", api::formatDuration(cert_ttl_)},
+                              {"roots", roots},
+                              {"issuer", issuer},
+                              {"holders", holders}};
+  co_await replyJson(request.stream, 200, out);
+}
+
+}  // namespace weft::control

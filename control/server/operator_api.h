@@ -1,0 +1,52 @@
+#pragma once
+
+// The operators' side of the CA, on weft-control's --api port, every route behind the admin
+// token (Authorization: Bearer <DIR/admin.token>; 401 otherwise):
+//
+//   POST /v1/tokens     {"namespace": "default", "serviceAccount": "web", "ttl": "24h"}
+//     201 {"token", "identity", "expiresAt"}
+//   GET  /v1/ca/bundle  the trust bundle, PEM
+//   GET  /v1/ca/status  {"trustDomain", "phase", "certTtl", "roots": […], "issuer": {…},
+//                        "holders": [{"identity", "serial", "issuer", "notAfter", …}]}
+
+#include <chrono>
+#include <functional>
+
+#include "control/auth/admin_token.h"
+#include "control/auth/join_tokens.h"
+#include "control/ca/certificate_authority.h"
+#include "control/ca/holders.h"
+#include "net/http/api_router.h"
+
+namespace weft::control {
+
+class OperatorApi {
+ public:
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  OperatorApi(
+      const auth::AdminToken& admin, const auth::JoinTokens& tokens, ca::CertificateAuthority& ca,
+      ca::Holders& holders, std::string trust_domain, std::chrono::seconds cert_ttl,
+      Clock clock = [] { return std::chrono::system_clock::now(); });
+
+  void addRoutes(http::ApiRouter& router);
+
+ private:
+  // `handler` once the request carries the admin token; 401 otherwise.
+  http::ApiHandler authorized(awaitable<void> (OperatorApi::*handler)(http::ApiRequest&));
+
+  awaitable<void> createToken(http::ApiRequest& request);
+  absl::StatusOr<auth::JoinTokens::Created> tokenFor(const absl::StatusOr<std::string>& body) const;
+  awaitable<void> bundle(http::ApiRequest& request);
+  awaitable<void> status(http::ApiRequest& request);
+
+  const auth::AdminToken& admin_;
+  const auth::JoinTokens& tokens_;
+  ca::CertificateAuthority& ca_;
+  ca::Holders& holders_;
+  std::string trust_domain_;
+  std::chrono::seconds cert_ttl_;
+  Clock clock_;
+};
+
+}  // namespace weft::control

@@ -1,0 +1,36 @@
+#include "control/server/tls_context.h"
+
+#include "common/strings.h"
+#include "identity/alpn.h"
+#include "identity/spiffe.h"
+#include "identity/x509.h"
+
+namespace weft::control {
+namespace ssl = boost::asio::ssl;
+
+std::string controlPlaneIdentity(std::string_view trust_domain) {
+  return identity::workloadIdentity(trust_domain, "weft-system", "weft-control");
+}
+
+absl::StatusOr<std::shared_ptr<ssl::context>> serverTlsContext(const ca::IssuedCertificate& cert,
+                                                               EVP_PKEY* key) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
+  SSL_CTX_set_num_tickets(native, 0);
+  boost::system::error_code ec;
+  const std::string chain = cert.certificate_pem + cert.chain_pem;
+  const std::string key_pem = identity::privateKeyPem(key);
+  ctx->use_certificate_chain(boost::asio::buffer(chain), ec);
+  if (!ec) ctx->use_private_key(boost::asio::buffer(key_pem), ssl::context::pem, ec);
+  if (!ec) ctx->add_certificate_authority(boost::asio::buffer(cert.trust_bundle_pem), ec);
+  if (ec) {
+    return absl::InternalError(
+        weft::strCat("cannot build the control plane's TLS context: ", ec.message()));
+  }
+  ctx->set_verify_mode(ssl::verify_peer);
+  identity::selectAlpnOnAccept(native);
+  return ctx;
+}
+
+}  // namespace weft::control

@@ -1,0 +1,39 @@
+// weftctl: the operators' CLI for weft-control. See `weftctl --help` and docs/identity.md.
+
+#include <iostream>
+
+#include "common/strings.h"
+#include "control/cli/api_client.h"
+#include "control/cli/args.h"
+#include "control/cli/ca_commands.h"
+#include "control/cli/output.h"
+
+namespace {
+
+using namespace weft::control::cli;
+
+int dispatch(CommandContext& ctx) {
+  const std::vector<std::string>& w = ctx.args.words;
+  if (w.size() == 2 && w[0] == "token" && w[1] == "create") return tokenCreate(ctx);
+  if (w.size() == 2 && w[0] == "ca" && w[1] == "bundle") return caBundle(ctx);
+  if (w.size() == 2 && w[0] == "ca" && w[1] == "status") return caStatus(ctx);
+  ctx.err << "weftctl: unknown command '" << weft::join(w, " ") << "'\n\n" << usage();
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto args = splitArgs(argc, argv);
+  if (!args.ok()) return fail(std::cerr, "usage", args.status());
+  if (args->flags.contains("help") || args->words.empty()) {
+    (args->words.empty() && !args->flags.contains("help") ? std::cerr : std::cout) << usage();
+    return args->flags.contains("help") ? kExitOk : kExitUsage;
+  }
+  auto global = globalOptions(*args);
+  if (!global.ok()) return fail(std::cerr, "usage", global.status());
+  auto client = ApiClient::create(global->server, global->token, global->timeout);
+  if (!client.ok()) return fail(std::cerr, "usage", client.status());
+  CommandContext ctx{*args, *global, *client, std::cout, std::cerr};
+  return dispatch(ctx);
+}

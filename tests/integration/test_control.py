@@ -1,58 +1,15 @@
 """weft-control as a process: its data directory, its admin port (/live, /ready, /metrics read
-by promtool), the SIGTERM drain, and the refusals of bad flags. The CA and the proxies' and
-operators' ports arrive with issue #16 §1."""
+by promtool), the SIGTERM drain, and the refusals of bad flags. The CA, its ports and weftctl:
+test_ca.py."""
 
 import os
-import signal
 import stat
 import subprocess
-import time
-import urllib.request
 
 import pytest
 
 import mesh as M
-
-
-def fetch(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-class Control:
-    def __init__(self, tmp_path, *args: str):
-        self.admin = M.free_port()
-        self.data_dir = tmp_path / "control-data"
-        self.log_path = tmp_path / "weft-control.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [str(M.control_binary()), "--data-dir", str(self.data_dir),
-             "--admin", f"127.0.0.1:{self.admin}", "--drain-seconds", "5", *args],
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"weft-control exited: {self.log_path.read_text()}"
-            try:
-                if fetch(self.admin, "/ready")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"weft-control not ready: {self.log_path.read_text()}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=15)
-        self.log.close()
-        report = M.sanitizer_report(self.log_path)
-        assert report is None, f"sanitizer report in weft-control's log:\n{report}"
-        return rc
+from control_plane import Control, fetch
 
 
 @pytest.fixture

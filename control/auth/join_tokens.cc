@@ -39,6 +39,13 @@ std::string keyIdOf(EVP_PKEY* key) {
   return hex(digest, 8);
 }
 
+// A string member of a token's JSON, or "" when it is missing or not a string: the header is
+// read before the signature is checked, so it may hold anything.
+std::string stringField(const nlohmann::json& object, const char* name) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 int64_t secondsOf(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -133,18 +140,18 @@ absl::StatusOr<TokenIdentity> JoinTokens::verify(std::string_view token,
   if (!jws.ok()) return jws.status();
   const nlohmann::json& h = jws->header;
   const nlohmann::json& c = jws->claims;
-  if (h.value("alg", "") != "EdDSA") {
-    return denied("token_signature", weft::strCat("token signed with alg '", h.value("alg", ""),
+  if (stringField(h, "alg") != "EdDSA") {
+    return denied("token_signature", weft::strCat("token signed with alg '", stringField(h, "alg"),
                                                   "'; join tokens are EdDSA"));
   }
-  if (h.value("kid", "") != kid_) {
-    return denied("token_signature", weft::strCat("token signed by key '", h.value("kid", ""),
+  if (stringField(h, "kid") != kid_) {
+    return denied("token_signature", weft::strCat("token signed by key '", stringField(h, "kid"),
                                                   "', not this control plane's (", kid_, ")"));
   }
   if (!verifyEdDsa(key_.get(), jws->signing_input, jws->signature)) {
     return denied("token_signature", "token signature does not verify: it was altered");
   }
-  if (c.value("iss", "") != kIssuer || c.value("aud", "") != kAudience) {
+  if (stringField(c, "iss") != kIssuer || stringField(c, "aud") != kAudience) {
     return denied("wrong_audience", "not a weft join token (iss/aud)");
   }
   const auto exp_claim = c.find("exp");
@@ -156,7 +163,7 @@ absl::StatusOr<TokenIdentity> JoinTokens::verify(std::string_view token,
   if (expires <= now) {
     return denied("token_expired", weft::strCat("token expired at ", weft::rfc3339(expires)));
   }
-  auto id = identity::parseSpiffeId(c.value("sub", ""));
+  auto id = identity::parseSpiffeId(stringField(c, "sub"));
   if (!id.ok()) {
     return denied("malformed_token", weft::strCat("malformed token: sub: ", id.status().message()));
   }
@@ -167,8 +174,8 @@ absl::StatusOr<TokenIdentity> JoinTokens::verify(std::string_view token,
   }
   TokenIdentity out;
   out.identity = id->uri();
-  out.ns = c.value("ns", "");
-  out.service_account = c.value("sa", "");
+  out.ns = stringField(c, "ns");
+  out.service_account = stringField(c, "sa");
   out.expires = expires;
   out.kind = "join";
   if (out.identity != identity::workloadIdentity(trust_domain_, out.ns, out.service_account)) {

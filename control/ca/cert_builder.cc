@@ -86,7 +86,10 @@ absl::StatusOr<identity::X509Ptr> buildCertificate(const CertSpec& spec, EVP_PKE
     if (!san || X509_add_ext(c, san.get(), -1) != 1) return failed("subjectAltName");
   }
   if (!addExtension(c, issuer, NID_subject_key_identifier, "hash")) return failed("key id");
-  if (issuer != nullptr && !addExtension(c, issuer, NID_authority_key_identifier, "keyid:always")) {
+  // An operator's CA may lack a subjectKeyIdentifier: its leaves then go without the
+  // authority key id (chains are built by name) rather than failing to build.
+  if (issuer != nullptr && X509_get0_subject_key_id(issuer) != nullptr &&
+      !addExtension(c, issuer, NID_authority_key_identifier, "keyid:always")) {
     return failed("authority key id");
   }
   EVP_PKEY* signer = issuer_key != nullptr ? issuer_key : subject_key;

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "identity/alpn.h"
 #include "identity/spiffe.h"
+#include "identity/x509.h"
 
 namespace weft::identity {
 namespace ssl = boost::asio::ssl;
@@ -40,10 +41,29 @@ absl::StatusOr<std::unique_ptr<ssl::context>> baseContext(ssl::context::method m
   return ctx;
 }
 
-std::chrono::system_clock::time_point toTimePoint(const ASN1_TIME* t) {
-  struct tm tm {};
-  ASN1_TIME_to_tm(t, &tm);
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+absl::StatusOr<std::unique_ptr<ssl::context>> baseContextFromPem(ssl::context::method method,
+                                                                 const CredentialPem& pem,
+                                                                 std::string_view origin) {
+  auto ctx = std::make_unique<ssl::context>(method);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
+  boost::system::error_code ec;
+  auto failed = [&](std::string_view what) {
+    return absl::InvalidArgumentError(
+        weft::strCat(origin, ": cannot load ", what, ": ", ec.message()));
+  };
+  ctx->use_certificate_chain(boost::asio::buffer(pem.chain), ec);
+  if (ec) return failed("the certificate");
+  ctx->use_private_key(boost::asio::buffer(pem.key), ssl::context::pem, ec);
+  if (ec) return failed("the private key");
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return absl::InvalidArgumentError(
+        weft::strCat(origin, ": the private key does not match the certificate"));
+  }
+  ctx->add_certificate_authority(boost::asio::buffer(pem.trust_bundle), ec);
+  if (ec) return failed("the trust bundle");
+  return ctx;
 }
 
 // Checks our own certificate against the bundle, as a peer will.
@@ -51,6 +71,8 @@ absl::Status verifyOwnChain(SSL_CTX* ctx, X509* leaf) {
   X509_STORE_CTX* store_ctx = X509_STORE_CTX_new();
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(ctx, &chain);
+  // A chain loaded from memory (ssl::context::use_certificate_chain) is the "extra" chain.
+  if (chain == nullptr || sk_X509_num(chain) == 0) SSL_CTX_get_extra_chain_certs(ctx, &chain);
   X509_STORE_CTX_init(store_ctx, SSL_CTX_get_cert_store(ctx), leaf, chain);
   int ok = X509_verify_cert(store_ctx);
   int err = X509_STORE_CTX_get_error(store_ctx);
@@ -75,23 +97,41 @@ absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::load(
   if (!client.ok()) return client.status();
   creds->server_ = std::move(*server);
   creds->client_ = std::move(*client);
+  return finish(std::move(creds), trust_domain, expected_identity, files.cert);
+}
+
+absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::fromPem(
+    const CredentialPem& pem, std::string_view trust_domain, std::string_view expected_identity,
+    std::string_view origin) {
+  std::shared_ptr<Credentials> creds(new Credentials());
+  auto server = baseContextFromPem(ssl::context::tls_server, pem, origin);
+  if (!server.ok()) return server.status();
+  auto client = baseContextFromPem(ssl::context::tls_client, pem, origin);
+  if (!client.ok()) return client.status();
+  creds->server_ = std::move(*server);
+  creds->client_ = std::move(*client);
+  return finish(std::move(creds), trust_domain, expected_identity, origin);
+}
+
+absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::finish(
+    std::shared_ptr<Credentials> creds, std::string_view trust_domain,
+    std::string_view expected_identity, std::string_view origin) {
   creds->trust_domain_ = std::string(trust_domain);
 
   X509* leaf = SSL_CTX_get0_certificate(creds->server_->native_handle());
   auto id = spiffeIdOf(leaf);
   if (!id.ok()) {
-    return absl::InvalidArgumentError(weft::strCat(files.cert, ": ", id.status().message()));
+    return absl::InvalidArgumentError(weft::strCat(origin, ": ", id.status().message()));
   }
   if (id->uri() != expected_identity) {
-    return absl::InvalidArgumentError(weft::strCat(files.cert, " identifies ", id->uri(),
+    return absl::InvalidArgumentError(weft::strCat(origin, " identifies ", id->uri(),
                                                    " but this proxy runs as ", expected_identity));
   }
   if (auto st = verifyOwnChain(creds->server_->native_handle(), leaf); !st.ok()) {
-    return absl::InvalidArgumentError(weft::strCat(files.cert, ": ", st.message()));
+    return absl::InvalidArgumentError(weft::strCat(origin, ": ", st.message()));
   }
   creds->identity_ = id->uri();
   creds->not_after_ = toTimePoint(X509_get0_notAfter(leaf));
-
   // Inbound: a client certificate is required, must chain to the bundle, and must name a
   // workload in our trust domain.
   SSL_CTX* sctx = creds->server_->native_handle();

@@ -17,6 +17,13 @@ struct CredentialFiles {
   std::string trust_bundle;  // trust anchors, PEM
 };
 
+// The same, in memory: what a proxy holds after the control plane issued it a certificate.
+struct CredentialPem {
+  std::string chain;         // the leaf, then the intermediates
+  std::string key;           // private key
+  std::string trust_bundle;  // trust anchors
+};
+
 // One immutable set of workload credentials: TLS contexts for both directions built from a
 // certificate, key and trust bundle. A proxy holds it as shared_ptr<const Credentials> and swaps
 // in a new one when certificates rotate; connections keep the one they started with.
@@ -27,6 +34,10 @@ class Credentials {
   static absl::StatusOr<std::shared_ptr<const Credentials>> load(
       const CredentialFiles& files, std::string_view trust_domain,
       std::string_view expected_identity);
+  // The same checks over PEM text; errors name `origin` ("the issued certificate").
+  static absl::StatusOr<std::shared_ptr<const Credentials>> fromPem(
+      const CredentialPem& pem, std::string_view trust_domain, std::string_view expected_identity,
+      std::string_view origin = "the issued certificate");
 
   // For accepting mTLS: TLS 1.3, requires a client certificate that chains to the bundle and
   // carries a SPIFFE ID in the trust domain. ALPN: identity/alpn.h.
@@ -41,6 +52,10 @@ class Credentials {
 
  private:
   Credentials() = default;
+  // The TLS contexts are in place: check the leaf and finish both.
+  static absl::StatusOr<std::shared_ptr<const Credentials>> finish(
+      std::shared_ptr<Credentials> creds, std::string_view trust_domain,
+      std::string_view expected_identity, std::string_view origin);
 
   std::unique_ptr<boost::asio::ssl::context> server_;
   std::unique_ptr<boost::asio::ssl::context> client_;

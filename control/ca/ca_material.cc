@@ -167,8 +167,15 @@ absl::StatusOr<KeyPair> readKeyPair(const std::string& dir, const std::string& n
   const std::string cert_path = dir + "/" + name + ".pem";
   const std::string key_path = dir + "/" + name + ".key";
   auto cert_text = runtime::readFile(cert_path);
-  if (!cert_text.ok()) return cert_text.status();
+  if (!cert_text.ok()) return cert_text.status();  // NotFound: make a new pair
   auto key_text = runtime::readFile(key_path);
+  if (absl::IsNotFound(key_text.status())) {
+    // Never a new key under an existing certificate: for the root, every proxy trusts it.
+    return absl::DataLossError(weft::strCat(
+        cert_path, " exists but ", key_path,
+        " does not: restore the key, or remove both to create a new one (for the root, every "
+        "proxy then needs the new trust bundle)"));
+  }
   if (!key_text.ok()) return key_text.status();
   auto certs = identity::parseCertificates(*cert_text);
   if (!certs.ok())

@@ -18,16 +18,23 @@ awaitable<error_code> reply(ServerStream& stream, unsigned status, std::string_v
   co_return co_await stream.sendResponseBody(std::span<const char>(body.data(), body.size()), true);
 }
 
-void addHealthRoutes(ApiRouter& router, std::function<bool()> ready) {
+void addHealthRoutes(ApiRouter& router, std::function<bool()> ready,
+                     std::function<std::string()> why_not) {
   router
       .get("/live",
            [](ApiRequest& r) -> awaitable<void> {
              co_await reply(r.stream, 200, "text/plain", "live\n");
            })
-      .get("/ready", [ready = std::move(ready)](ApiRequest& r) -> awaitable<void> {
-        const bool now = ready();
-        co_await reply(r.stream, now ? 200 : 503, "text/plain", now ? "ready\n" : "not ready\n");
-      });
+      .get("/ready",
+           [ready = std::move(ready),
+            why_not = std::move(why_not)](ApiRequest& r) -> awaitable<void> {
+             const bool now = ready();
+             const std::string reason = now || !why_not ? std::string() : why_not();
+             const std::string body = now              ? "ready\n"
+                                      : reason.empty() ? "not ready\n"
+                                                       : "not ready: " + reason + "\n";
+             co_await reply(r.stream, now ? 200 : 503, "text/plain", body);
+           });
 }
 
 ApiRouter& ApiRouter::route(std::string method, std::string path, ApiHandler handler) {

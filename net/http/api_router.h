@@ -39,8 +39,10 @@ inline constexpr std::string_view kPrometheusTextType = "text/plain; version=0.0
 class ApiRouter;
 
 // GET /live (200 "live") and GET /ready (200 "ready", or 503 "not ready" while `ready` says
-// no): the probes kubelet sends to every weft admin port.
-void addHealthRoutes(ApiRouter& router, std::function<bool()> ready);
+// no, followed by ": <why>" when `why_not` gives a reason): the probes kubelet sends to every
+// weft admin port.
+void addHealthRoutes(ApiRouter& router, std::function<bool()> ready,
+                     std::function<std::string()> why_not = {});
 
 class ApiRouter {
  public:

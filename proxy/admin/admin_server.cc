@@ -22,7 +22,8 @@ std::string forbidden(std::string_view target, const tcp::endpoint& peer) {
 
 AdminServer::AdminServer(asio::io_context& io, AdminSources sources)
     : sources_(std::move(sources)), server_(io, "admin", router_) {
-  http::addHealthRoutes(router_, [this] { return sources_.ready(); });
+  http::addHealthRoutes(
+      router_, [this] { return sources_.ready(); }, sources_.not_ready_reason);
   router_.get("/config", [this](http::ApiRequest& r) { return config(r); })
       .get("/metrics", [this](http::ApiRequest& r) { return metrics(r); })
       .get("*", [this](http::ApiRequest& r) { return notFound(r); });

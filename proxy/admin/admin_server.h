@@ -20,6 +20,8 @@ struct AdminSources {
   std::function<api::MeshConfigConstSharedPtr()> config;  // the resources in effect
   metrics::Metrics* metrics = nullptr;
   config::AdminDebugAccess debug_access = config::AdminDebugAccess::kLoopback;
+  // Why /ready says no ("waiting for a certificate: …"); may be empty.
+  std::function<std::string()> not_ready_reason = {};
 };
 
 // The admin port, served on the main thread by the shared http::ApiServer:

@@ -96,8 +96,14 @@ std::string usage() {
   --app IP:PORT              the local app inbound traffic goes to (default 127.0.0.1:8080)
   --app-protocol P           auto|http1|h2c: how to speak to the app (default auto: h2c for
                              requests that came as HTTP/2 or gRPC, HTTP/1.1 for the rest)
-  --cert FILE --key FILE     this workload's certificate and key (PEM)
-  --trust-bundle FILE        trust anchors (PEM)
+  --cert FILE --key FILE     this workload's certificate and key (PEM), made by hand and
+                             re-read on SIGHUP; or, instead:
+  --control URL              weft-control's --listen (https://HOST:PORT): the proxy makes its
+                             key, asks for its certificate and renews it; listeners open once
+                             it holds one
+  --token-file FILE          the join token for --control (read again on every renewal)
+  --cache-dir DIR            keep the key and certificate here (0600) across restarts
+  --trust-bundle FILE        trust anchors (PEM); with --control, the roots to trust it by
   --trust-domain TD          (default cluster.local)
   --config FILE              mesh resources (YAML)
   --workers N                worker threads (default: one per core)
@@ -141,6 +147,9 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--cert", text(&o.cert)},
       {"--key", text(&o.key)},
       {"--trust-bundle", text(&o.trust_bundle)},
+      {"--control", text(&o.control)},
+      {"--token-file", text(&o.token_file)},
+      {"--cache-dir", text(&o.cache_dir)},
       {"--trust-domain", text(&o.trust_domain)},
       {"--config", text(&o.config)},
       {"--workers", workers(&o.workers)},
@@ -158,8 +167,22 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   if (auto st = runtime::flags::parse(argc, argv, flags, usage()); !st.ok()) return st;
   if (o.service.empty()) return bad("--service", "required");
   if (o.service_account.empty()) return bad("--service-account", "required");
-  if (o.cert.empty() || o.key.empty() || o.trust_bundle.empty()) {
-    return bad("--cert/--key/--trust-bundle", "all three are required for mTLS");
+  if (o.dynamicIdentity()) {
+    if (!o.cert.empty() || !o.key.empty()) {
+      return bad("--control", "takes no --cert/--key: the control plane issues the certificate");
+    }
+    if (o.token_file.empty()) return bad("--token-file", "required with --control");
+    if (o.trust_bundle.empty()) {
+      return bad("--trust-bundle", "required with --control: the roots to trust it by");
+    }
+    if (!o.control.starts_with("https://")) {
+      return bad("--control", weft::strCat("want https://HOST:PORT, got '", o.control, "'"));
+    }
+  } else if (!o.token_file.empty() || !o.cache_dir.empty()) {
+    return bad(o.token_file.empty() ? "--cache-dir" : "--token-file", "needs --control");
+  } else if (o.cert.empty() || o.key.empty() || o.trust_bundle.empty()) {
+    return bad("--cert/--key/--trust-bundle",
+               "all three are required for mTLS (or --control, --token-file and --trust-bundle)");
   }
   if (auto id = identity::parseSpiffeId(o.identity()); !id.ok()) {
     return bad("--trust-domain/--namespace/--service-account", weft::sv(id.status().message()));

@@ -39,9 +39,14 @@ struct Options {
   api::HostPort app{"127.0.0.1", 8080};
   AppProtocol app_protocol = AppProtocol::kAuto;
 
+  // Static identity: files made by hand (reloaded on SIGHUP).
   std::string cert;
   std::string key;
-  std::string trust_bundle;
+  std::string trust_bundle;  // both modes: the trust anchors (dynamic: to trust the control plane)
+  // Dynamic identity: certificates from the control plane (proxy/certificates/identity_manager.h).
+  std::string control;     // https://HOST:PORT of weft-control's --listen
+  std::string token_file;  // the join token, read again on every request
+  std::string cache_dir;   // optional: key and certificate kept 0600 across restarts
   std::string trust_domain = "cluster.local";
   std::string config;
 
@@ -64,6 +69,7 @@ struct Options {
 
   // spiffe://<trust-domain>/ns/<ns>/sa/<service-account>
   std::string identity() const;
+  bool dynamicIdentity() const { return !control.empty(); }
 };
 
 // Parses argv. `--help` yields a NotFound status whose message is the usage text.

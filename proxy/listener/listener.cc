@@ -119,7 +119,8 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, tcp::endpoint re
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<tcp::acceptor>> bindReusePort(asio::io_context& io,
-                                                             const api::HostPort& address) {
+                                                             const api::HostPort& address,
+                                                             bool listen) {
   error_code ec;
   tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
   auto fail = [&](std::string_view step) {
@@ -132,8 +133,19 @@ absl::StatusOr<std::unique_ptr<tcp::acceptor>> bindReusePort(asio::io_context& i
   acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
   if (acceptor->set_option(ReusePort(true), ec); ec) return fail("set SO_REUSEPORT on");
   if (acceptor->bind(endpoint, ec); ec) return fail("bind");
+  if (!listen) return acceptor;
   if (acceptor->listen(asio::socket_base::max_listen_connections, ec); ec) return fail("listen on");
   return acceptor;
+}
+
+absl::Status startListening(tcp::acceptor& acceptor) {
+  error_code ec;
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(weft::strCat(
+        "cannot listen on port ", acceptor.local_endpoint(ec).port(), ": ", ec.message()));
+  }
+  return absl::OkStatus();
 }
 
 awaitable<void> acceptLoop(WorkerContext& ctx, tcp::acceptor& acceptor, bool inbound,

@@ -11,9 +11,12 @@
 namespace weft::listener {
 
 // Binds a listening socket with SO_REUSEPORT, so every worker binds its own on the same port and
-// the kernel spreads connections across them. Errors name the address.
+// the kernel spreads connections across them. Errors name the address. With `listen` false the
+// port is only claimed (a connection to it is refused) until startListening().
 absl::StatusOr<std::unique_ptr<tcp::acceptor>> bindReusePort(asio::io_context& io,
-                                                             const api::HostPort& address);
+                                                             const api::HostPort& address,
+                                                             bool listen = true);
+absl::Status startListening(tcp::acceptor& acceptor);
 
 // Accepts until the acceptor is closed and serves each connection on this worker:
 //   outbound: plain HTTP/1.1 or HTTP/2 (prior knowledge) from the local app, told apart by the

@@ -70,6 +70,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           "since the Unix epoch.")
                       .Register(*registry_)
                       .Add({});
+  auto& refresh = prometheus::BuildCounter()
+                      .Name("identity_cert_refresh_total")
+                      .Help("Certificate requests to the control plane, by result.")
+                      .Register(*registry_);
+  refresh_ok_ = &refresh.Add({{"result", "success"}});
+  refresh_failed_ = &refresh.Add({{"result", "failure"}});
   config_version_ = &prometheus::BuildGauge()
                          .Name("weft_config_version")
                          .Help("Version of the mesh configuration this proxy serves.")

@@ -32,6 +32,9 @@ class Metrics {
   TcpCounters& tcp(TcpRole role) { return tcp_[static_cast<int>(role)]; }
   void setCertificateExpiry(std::chrono::system_clock::time_point not_after);
   void setConfigVersion(uint64_t version);
+  // identity_cert_refresh_total{result="success"|"failure"}: each certificate request to the
+  // control plane.
+  void recordCertRefresh(bool ok) { (ok ? refresh_ok_ : refresh_failed_)->Increment(); }
   // config_reload_total{result="applied"|"rejected"}: one per SIGHUP that read --config.
   void recordReload(bool applied) { (applied ? reload_applied_ : reload_rejected_)->Increment(); }
 
@@ -52,6 +55,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* latency_;
   prometheus::Gauge* cert_expiry_;
   prometheus::Gauge* config_version_;
+  prometheus::Counter* refresh_ok_;
+  prometheus::Counter* refresh_failed_;
   prometheus::Counter* reload_applied_;
   prometheus::Counter* reload_rejected_;
   prometheus::Counter* internal_errors_;  // follows weft::internalErrorCount()

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/rfc3339.h"
 #include "common/strings.h"
 #include "control/api/yaml_decoder.h"
 #include "net/log.h"
@@ -16,11 +17,13 @@ Server::~Server() {
 }
 
 absl::Status Server::start() {
-  auto creds = identity::Credentials::load({options_.cert, options_.key, options_.trust_bundle},
-                                           options_.trust_domain, options_.identity());
-  if (!creds.ok()) return creds.status();
-  credentials_ = *creds;
-  metrics_.setCertificateExpiry(credentials_->notAfter());
+  if (!options_.dynamicIdentity()) {
+    auto creds = identity::Credentials::load({options_.cert, options_.key, options_.trust_bundle},
+                                             options_.trust_domain, options_.identity());
+    if (!creds.ok()) return creds.status();
+    credentials_ = *creds;
+    metrics_.setCertificateExpiry(credentials_->notAfter());
+  }
 
   auto routes = loadRoutes();
   if (!routes.ok()) return routes.status();
@@ -39,25 +42,91 @@ absl::Status Server::start() {
   admin_ = std::make_unique<admin::AdminServer>(
       main_.io(),
       admin::AdminSources{[this] { return ready_ && !main_.draining(); }, [this] { return mesh_; },
-                          &metrics_, options_.admin_debug_access});
+                          &metrics_, options_.admin_debug_access,
+                          [this] {
+                            if (main_.draining()) return std::string("draining");
+                            return identity_ ? identity_->notReadyReason() : std::string();
+                          }});
   if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
 
-  for (auto& w : workers_) w->start();
   memory_returner_.start();
-  main_.start({.reload = [this] { reloadConfig(); },
+  main_.start({.reload =
+                   [this] {
+                     reloadConfig();
+                     reloadCredentials();
+                   },
                .begin_drain =
                    [this] {
+                     if (identity_) identity_->stop();
                      for (auto& w : workers_) w->drain();
                    },
                .active = [this] { return activeConnections(); },
                .drained = [this] { admin_->stop(); }});
+  if (options_.dynamicIdentity()) return startIdentity();
+  installCredentials(credentials_);
+  return exit_code_ == 0 ? absl::OkStatus() : absl::UnavailableError("a listener cannot open");
+}
+
+absl::Status Server::startIdentity() {
+  auto control = proxy::certificates::parseControlUrl(options_.control);
+  if (!control.ok()) {
+    return absl::InvalidArgumentError(weft::strCat("--control ", control.status().message()));
+  }
+  auto client = std::make_unique<proxy::certificates::CertificateClientImpl>(
+      main_.io().get_executor(), std::move(*control), options_.trust_domain);
+  proxy::certificates::IdentitySettings settings;
+  settings.identity = options_.identity();
+  settings.trust_domain = options_.trust_domain;
+  settings.token_file = options_.token_file;
+  settings.trust_bundle_file = options_.trust_bundle;
+  settings.cache_dir = options_.cache_dir;
+  identity_ = std::make_unique<proxy::certificates::IdentityManager>(
+      main_.io(), std::move(settings), std::move(client), metrics_,
+      [this](std::shared_ptr<const identity::Credentials> creds) {
+        installCredentials(std::move(creds));
+      });
+  log::info("weft-proxy waiting for its certificate from ", options_.control,
+            " (admin=", options_.admin.host, ":", options_.admin.port, ")");
+  return identity_->start();
+}
+
+void Server::installCredentials(std::shared_ptr<const identity::Credentials> creds) {
+  credentials_ = std::move(creds);
+  if (workers_started_) {
+    for (auto& w : workers_) w->updateCredentials(credentials_);
+    return;
+  }
+  if (main_.draining()) return;
+  workers_started_ = true;
+  for (auto& w : workers_) {
+    if (absl::Status st = w->start(credentials_); !st.ok()) {
+      log::error("cannot start: ", st.message());
+      exit_code_ = 1;
+      main_.drain("a listener cannot open");
+      return;
+    }
+  }
   ready_ = true;
   log::info("weft-proxy ready: identity=", credentials_->identity(),
             " outbound=", options_.outbound.host, ":", options_.outbound.port,
             " inbound=", options_.inbound.host, ":", options_.inbound.port,
-            " admin=", options_.admin.host, ":", options_.admin.port, " workers=", n,
+            " admin=", options_.admin.host, ":", options_.admin.port, " workers=", workers_.size(),
             " services=", mesh_->services().size());
-  return absl::OkStatus();
+}
+
+void Server::reloadCredentials() {
+  if (options_.dynamicIdentity()) return;
+  auto creds = identity::Credentials::load({options_.cert, options_.key, options_.trust_bundle},
+                                           options_.trust_domain, options_.identity());
+  if (!creds.ok()) {
+    log::error("certificate reload rejected, keeping the one valid until ",
+               weft::rfc3339(credentials_->notAfter()), ": ", creds.status().message());
+    return;
+  }
+  metrics_.setCertificateExpiry((*creds)->notAfter());
+  installCredentials(*creds);
+  log::info("certificate reloaded from ", options_.cert, ", valid until ",
+            weft::rfc3339(credentials_->notAfter()));
 }
 
 absl::StatusOr<router::RouteTableConstSharedPtr> Server::loadRoutes() {
@@ -103,7 +172,7 @@ int Server::activeConnections() const {
 int Server::run() {
   main_.run();
   for (auto& w : workers_) w->stop();
-  return 0;
+  return exit_code_;
 }
 
 }  // namespace weft::proxy

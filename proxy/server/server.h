@@ -7,6 +7,7 @@
 #include "control/api/resources.h"
 #include "identity/credentials.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/certificates/identity_manager.h"
 #include "proxy/config/options.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/router/route_table.h"
@@ -17,9 +18,13 @@
 namespace weft::proxy {
 
 // The proxy's main thread (a runtime::MainLoop): loads credentials and config, starts the
-// workers and the admin port, and hands new snapshots to the workers.
+// workers and the admin port, and hands new snapshots to the workers. With --control, the
+// credentials come from the control plane (identity::IdentityManager): the admin port answers
+// at once (/ready 503 with the reason), the workers start with the first certificate, and each
+// renewal goes to every worker.
 //   SIGTERM/SIGINT: drain (stop accepting, finish in-flight requests for up to --drain-seconds)
-//   SIGHUP: re-read --config; an invalid file is rejected and the old config stays
+//   SIGHUP: re-read --config, and --cert/--key/--trust-bundle in static mode; anything invalid
+//   is rejected and what was there stays
 class Server {
  public:
   explicit Server(config::Options options);
@@ -31,11 +36,18 @@ class Server {
 
  private:
   void reloadConfig();
+  void reloadCredentials();
+  // A new certificate: the first starts the workers, later ones go to them.
+  void installCredentials(std::shared_ptr<const identity::Credentials> creds);
+  absl::Status startIdentity();
   // Reads --config (if any) and compiles its routes; the version is used only on success.
   absl::StatusOr<router::RouteTableConstSharedPtr> loadRoutes();
   int activeConnections() const;
 
   config::Options options_;
+  // Before main_: a certificate request's connection may still be on the io_context when it is
+  // destroyed, and refers to the client's settings.
+  std::unique_ptr<proxy::certificates::IdentityManager> identity_;
   runtime::MainLoop main_;
   metrics::Metrics metrics_;
   router::RouteTableConstSharedPtr routes_;
@@ -45,6 +57,8 @@ class Server {
   std::unique_ptr<admin::AdminServer> admin_;
   runtime::MemoryReturner memory_returner_{main_.io()};
   uint64_t next_version_ = 1;
+  bool workers_started_ = false;
+  int exit_code_ = 0;
   bool ready_ = false;
 };
 

@@ -23,16 +23,20 @@ Worker::~Worker() {
 
 absl::Status Worker::bind() {
   if (absl::Status s = thread_.open(); !s.ok()) return s;
-  auto outbound = listener::bindReusePort(thread_.io(), ctx_->options.outbound);
+  // Claimed now, opened by start(): a proxy waiting for its certificate refuses connections.
+  auto outbound = listener::bindReusePort(thread_.io(), ctx_->options.outbound, false);
   if (!outbound.ok()) return outbound.status();
-  auto inbound = listener::bindReusePort(thread_.io(), ctx_->options.inbound);
+  auto inbound = listener::bindReusePort(thread_.io(), ctx_->options.inbound, false);
   if (!inbound.ok()) return inbound.status();
   outbound_acceptor_ = std::move(*outbound);
   inbound_acceptor_ = std::move(*inbound);
   return absl::OkStatus();
 }
 
-void Worker::start() {
+absl::Status Worker::start(std::shared_ptr<const identity::Credentials> creds) {
+  if (creds) ctx_->credentials = std::move(creds);  // the thread is not running yet
+  if (auto st = listener::startListening(*outbound_acceptor_); !st.ok()) return st;
+  if (auto st = listener::startListening(*inbound_acceptor_); !st.ok()) return st;
   asio::io_context& io = thread_.io();
   asio::co_spawn(io, listener::acceptLoop(*ctx_, *outbound_acceptor_, false, *outbound_pipeline_),
                  SpawnGuard({"outbound accept loop"}));
@@ -40,6 +44,7 @@ void Worker::start() {
                  SpawnGuard({"inbound accept loop"}));
   asio::co_spawn(io, sweepPool(), SpawnGuard({"pool sweep"}));
   thread_.start();
+  return absl::OkStatus();
 }
 
 awaitable<void> Worker::sweepPool() {

@@ -25,7 +25,9 @@ class Worker {
 
   // Binds this worker's listeners; called on the main thread before start().
   absl::Status bind();
-  void start();
+  // `creds`, when given, are this worker's first credentials (a proxy whose certificate came
+  // from the control plane builds its workers before it has one).
+  absl::Status start(std::shared_ptr<const identity::Credentials> creds = nullptr);
 
   // Thread-safe: each posts to the worker.
   void updateRoutes(router::RouteTableConstSharedPtr routes);

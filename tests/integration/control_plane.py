@@ -35,9 +35,9 @@ def metric(text: str, name: str) -> float:
 
 class Control:
     def __init__(self, tmp_path: Path, *args: str, data_dir: Path | None = None,
-                 name: str = "weft-control"):
+                 name: str = "weft-control", listen: int | None = None):
         self.admin = M.free_port()
-        self.listen = M.free_port()
+        self.listen = listen or M.free_port()
         self.api = M.free_port()
         self.data_dir = data_dir or tmp_path / "control-data"
         self.log_path = tmp_path / f"{name}.log"
@@ -93,6 +93,16 @@ class Control:
         path = tmp_path / f"bundle-{self.api}.pem"
         path.write_text(p.stdout)
         return path
+
+    def identity_args(self, tmp_path: Path, sa: str, ns: str = "default", ttl: str = "1h",
+                      cache_dir: Path | None = None) -> list[str]:
+        """weft-proxy's flags for a certificate from this control plane: a join token for
+        ns/sa written to a file, and the trust bundle."""
+        token = tmp_path / f"{sa}-{self.api}.token"
+        token.write_text(self.token(ns, sa, ttl) + "\n")
+        return ["--control", f"https://127.0.0.1:{self.listen}", "--token-file", str(token),
+                "--trust-bundle", str(self.bundle_path(tmp_path)),
+                *(["--cache-dir", str(cache_dir)] if cache_dir else [])]
 
     def post_csr(self, token: str | None, body: bytes, http2: bool = True,
                  timeout: float = 30) -> tuple[int, dict]:

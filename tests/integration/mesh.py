@@ -395,8 +395,12 @@ class Proxy:
     def __init__(self, workdir: Path, name: str, *, certs: Path, service: str,
                  cert: str | None = None, app_port: int, config: str = "",
                  service_account: str | None = None, workers: int = 1,
-                 trust_bundle: str = "ca", extra_args: Iterable[str] = ()):
+                 trust_bundle: str = "ca", extra_args: Iterable[str] = (),
+                 identity_args: Iterable[str] | None = None):
+        """`identity_args` replaces --cert/--key/--trust-bundle (e.g. --control, --token-file,
+        --trust-bundle for a certificate from weft-control)."""
         self.name = name
+        self.identity_args = None if identity_args is None else list(identity_args)
         self.dir = Path(workdir) / f"proxy-{name}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.certs = Path(certs)
@@ -433,9 +437,10 @@ class Proxy:
             "--inbound", f"127.0.0.1:{self.inbound}",
             "--admin", f"127.0.0.1:{self.admin}",
             "--app", f"127.0.0.1:{self.app_port}",
-            "--cert", str(self.certs / f"{self.cert}.pem"),
-            "--key", str(self.certs / f"{self.cert}-key.pem"),
-            "--trust-bundle", str(self.certs / f"{self.trust_bundle}.pem"),
+            *(self.identity_args if self.identity_args is not None else [
+                "--cert", str(self.certs / f"{self.cert}.pem"),
+                "--key", str(self.certs / f"{self.cert}-key.pem"),
+                "--trust-bundle", str(self.certs / f"{self.trust_bundle}.pem")]),
             "--trust-domain", TRUST_DOMAIN,
             # A proxy with no Services runs without --config: an empty config file is refused.
             *(["--config", str(self.config_path)]
@@ -445,13 +450,18 @@ class Proxy:
         ] + (["--log-level", "debug"] if os.environ.get("WEFT_DEBUG_LOG") else [])  # for digging
 
     # -- lifecycle ----------------------------------------------------------
-    def start(self, ready_timeout: float = 10.0) -> "Proxy":
+    def launch(self) -> "Proxy":
+        """Starts the process without waiting for /ready."""
         with open(self.log_path, "ab") as log:
             log.write(("$ " + " ".join(self.argv()) + "\n").encode())
             log.flush()
             self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
         LIVE_PROXIES.append(self)
+        return self
+
+    def start(self, ready_timeout: float = 10.0) -> "Proxy":
+        self.launch()
 
         def ready() -> bool:
             if self.proc.poll() is not None:

@@ -102,6 +102,26 @@ TEST_F(CaMaterialTest, SecondLoadReusesTheSameCa) {
   EXPECT_EQ(EVP_PKEY_eq((*second)->issuer_key.get(), (*first)->issuer_key.get()), 1);
 }
 
+TEST_F(CaMaterialTest, ARootWithoutItsKeyIsRefusedNotReplaced) {
+  auto first = loadOrCreateCa(source_, now_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::filesystem::remove(source_.dir + "/root.key");
+  auto second = loadOrCreateCa(source_, now_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(absl::IsDataLoss(second.status())) << second.status();
+  EXPECT_THAT(std::string(second.status().message()), ::testing::HasSubstr("root.pem exists but"));
+  EXPECT_FALSE(std::filesystem::exists(source_.dir + "/root.key"));
+}
+
+TEST_F(CaMaterialTest, AKeyWithoutItsCertificateIsAPairNeverFinished) {
+  // The key is written first: a crash before the certificate leaves only the key.
+  ASSERT_TRUE(loadOrCreateCa(source_, now_).ok());
+  std::filesystem::remove(source_.dir + "/intermediate.pem");
+  auto again = loadOrCreateCa(source_, now_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(std::filesystem::exists(source_.dir + "/intermediate.pem"));
+}
+
 TEST_F(CaMaterialTest, KeepsAnIntermediateOutsideTheRenewWindow) {
   auto first = loadOrCreateCa(source_, now_);
   ASSERT_TRUE(first.ok()) << first.status();

@@ -99,7 +99,7 @@ class WorkerTest : public ::testing::Test {
     ASSERT_TRUE(worker_->bind().ok());
     outbound_.close();
     inbound_.close();
-    worker_->start();
+    ASSERT_TRUE(worker_->start().ok());
   }
 
   // The Service `backend` with the worker's own inbound port as its one endpoint.

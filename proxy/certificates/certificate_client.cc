@@ -1,0 +1,139 @@
+#include "proxy/certificates/certificate_client.h"
+
+#include <array>
+
+#include <nlohmann/json.hpp>
+
+#include "common/strings.h"
+#include "identity/alpn.h"
+#include "identity/spiffe.h"
+#include "net/connection_stats.h"
+#include "net/dial.h"
+#include "net/http/http2/client_connection.h"
+
+namespace weft::proxy::certificates {
+namespace ssl = boost::asio::ssl;
+namespace {
+
+constexpr size_t kMaxAnswerBytes = 256 * 1024;
+
+absl::StatusOr<std::shared_ptr<ssl::context>> bootstrapContext(const std::string& bundle) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_3_VERSION);
+  error_code ec;
+  ctx->add_certificate_authority(asio::buffer(bundle), ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        weft::strCat("the trust bundle cannot be loaded: ", ec.message()));
+  }
+  ctx->set_verify_mode(ssl::verify_peer);
+  return ctx;
+}
+
+absl::Status unreachable(std::string_view why) {
+  return absl::UnavailableError(weft::strCat("control plane unreachable: ", why));
+}
+
+// The answer's error, as the control plane put it.
+absl::Status refusal(unsigned status, const std::string& body) {
+  std::string reason = "error";
+  std::string message = body.substr(0, 200);
+  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+    reason = doc["error"].value("reason", reason);
+    message = doc["error"].value("message", message);
+  }
+  const std::string text =
+      weft::strCat("control plane refused the request (", status, " ", reason, "): ", message);
+  return status >= 500 ? absl::UnavailableError(text) : absl::PermissionDeniedError(text);
+}
+
+}  // namespace
+
+absl::StatusOr<api::HostPort> parseControlUrl(std::string_view url) {
+  std::string_view rest = url;
+  if (!rest.starts_with("https://")) {
+    return absl::InvalidArgumentError(
+        weft::strCat("'", url, "': want https://HOST:PORT (the control plane speaks TLS)"));
+  }
+  rest.remove_prefix(8);
+  while (rest.ends_with('/')) rest.remove_suffix(1);
+  auto hp = api::parseHostPort(rest);
+  if (!hp.ok())
+    return absl::InvalidArgumentError(weft::strCat("'", url, "': ", hp.status().message()));
+  return hp;
+}
+
+CertificateClientImpl::CertificateClientImpl(Executor executor, api::HostPort control,
+                                             std::string trust_domain,
+                                             std::chrono::milliseconds timeout)
+    : executor_(executor),
+      control_(std::move(control)),
+      expected_identity_(
+          weft::identity::workloadIdentity(trust_domain, "weft-system", "weft-control")),
+      timeout_(timeout) {
+  settings_.read_timeout = timeout_;
+  settings_.keepalive.interval = std::chrono::seconds(0);
+}
+
+awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(std::string csr_pem,
+                                                                    std::string token,
+                                                                    std::string trust_bundle_pem) {
+  auto ctx = bootstrapContext(trust_bundle_pem);
+  if (!ctx.ok()) co_return ctx.status();
+  error_code ec;
+  const tcp::endpoint endpoint(asio::ip::make_address(control_.host, ec), control_.port);
+  if (ec) co_return absl::InvalidArgumentError(weft::strCat("control address: ", ec.message()));
+  auto tcp = co_await net::dialTcp(executor_, endpoint, timeout_);
+  if (!tcp.ok()) co_return unreachable(weft::sv(tcp.status().message()));
+  auto tls =
+      co_await net::handshakeMtls(std::move(*tcp), **ctx, expected_identity_, true, timeout_);
+  if (!tls.ok()) co_return unreachable(weft::sv(tls.status().message()));
+  if (!weft::identity::negotiatedHttp2(tls->native_handle())) {
+    co_return unreachable("the control plane did not agree to HTTP/2 (ALPN)");
+  }
+  auto conn = std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
+      std::move(*tls), settings_, counters_);
+  std::unique_ptr<http::http2::Http2ClientStream> stream = conn->openStream();
+
+  const std::string body = nlohmann::json({{"csr", csr_pem}}).dump();
+  http::RequestHead head;
+  head.method = "POST";
+  head.scheme = "https";
+  head.authority = weft::strCat(control_.host, ":", control_.port);
+  head.path = "/v1/certificates";
+  head.headers.add("authorization", "Bearer " + token);
+  head.headers.add("content-type", "application/json");
+  head.body.present = true;
+  head.body.length = body.size();
+  if (error_code wec = co_await stream->sendRequestHead(head, false); wec) {
+    co_return unreachable(weft::strCat("sending the request: ", wec.message()));
+  }
+  if (error_code wec = co_await stream->sendRequestBody(body, true); wec) {
+    co_return unreachable(weft::strCat("sending the request: ", wec.message()));
+  }
+  http::ResponseHead response;
+  if (error_code rec = co_await stream->readResponseHead(response); rec) {
+    co_return unreachable(weft::strCat("reading the answer: ", rec.message()));
+  }
+  std::string answer;
+  std::array<char, 16 * 1024> buffer;
+  while (response.body.present) {
+    http::BodyRead r = co_await stream->readResponseBody(buffer);
+    if (r.ec) co_return unreachable(weft::strCat("reading the answer: ", r.ec.message()));
+    answer.append(buffer.data(), r.n);
+    if (answer.size() > kMaxAnswerBytes) co_return unreachable("answer over 256 KiB");
+    if (r.end) break;
+  }
+  stream.reset();
+  conn->close();
+  if (response.status != 200) co_return refusal(response.status, answer);
+  const nlohmann::json doc = nlohmann::json::parse(answer, nullptr, false);
+  if (!doc.is_object() || !doc.contains("certificate") || !doc["certificate"].is_string()) {
+    co_return unreachable("the control plane's answer is not a certificate");
+  }
+  co_return IssuedPem{doc.value("certificate", ""), doc.value("chain", ""),
+                      doc.value("trustBundle", "")};
+}
+
+}  // namespace weft::proxy::certificates

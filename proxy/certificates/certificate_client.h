@@ -1,0 +1,60 @@
+#pragma once
+
+// The proxy's side of issuance: one certificate request to weft-control's --listen port over
+// TLS (the control plane must present spiffe://<td>/ns/weft-system/sa/weft-control and chain to
+// the trust bundle) and HTTP/2, with a join token.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "absl/status/statusor.h"
+#include "control/api/address.h"
+#include "net/asio.h"
+#include "net/connection_stats.h"
+#include "net/http/http2/settings.h"
+
+namespace weft::proxy::certificates {
+
+struct IssuedPem {
+  std::string certificate;   // the leaf
+  std::string chain;         // above it, below the roots
+  std::string trust_bundle;  // the roots the control plane trusts now
+};
+
+class CertificateClient {
+ public:
+  virtual ~CertificateClient() = default;
+  // Unavailable: "control plane unreachable: connect: Connection refused", "… tls handshake:
+  // …"; PermissionDenied / InvalidArgument etc.: "control plane refused the request (401
+  // token_expired): token expired at …".
+  virtual awaitable<absl::StatusOr<IssuedPem>> request(std::string csr_pem, std::string token,
+                                                       std::string trust_bundle_pem) = 0;
+};
+
+class CertificateClientImpl final : public CertificateClient {
+ public:
+  // `control`: "https://HOST:PORT" parsed; `trust_domain` names the identity to expect.
+  CertificateClientImpl(Executor executor, api::HostPort control, std::string trust_domain,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  awaitable<absl::StatusOr<IssuedPem>> request(std::string csr_pem, std::string token,
+                                               std::string trust_bundle_pem) override;
+
+ private:
+  Executor executor_;
+  api::HostPort control_;
+  std::string expected_identity_;
+  std::chrono::milliseconds timeout_;
+  // Referenced by a connection's reader and writer, which may outlast one request briefly.
+  http::http2::Settings settings_;
+  net::ConnectionTally counters_;
+};
+
+// "https://127.0.0.1:15010" → 127.0.0.1:15010. InvalidArgument names what is wrong.
+absl::StatusOr<api::HostPort> parseControlUrl(std::string_view url);
+
+}  // namespace weft::proxy::certificates

@@ -209,25 +209,51 @@ absl::StatusOr<std::shared_ptr<const CaMaterial>> loadOrCreateCa(const CaSource&
       !source.root_cert_file.empty()) {
     return loadOperatorCa(source, now);
   }
-  if (auto st = runtime::ensurePrivateDir(source.dir); !st.ok()) return st;
-  auto root = readKeyPair(source.dir, "root");
+  return loadOrCreateGeneration(source.dir, source.trust_domain, now);
+}
+
+std::shared_ptr<const CaMaterial> withTrust(const CaMaterial& issuing,
+                                            const std::vector<const CaMaterial*>& trusted,
+                                            uint64_t bundle_version) {
+  auto copy = [](const X509Ptr& c) {
+    X509_up_ref(c.get());
+    return X509Ptr(c.get());
+  };
+  EVP_PKEY_up_ref(issuing.issuer_key.get());
+  std::vector<X509Ptr> intermediates;
+  for (const X509Ptr& c : issuing.intermediates) intermediates.push_back(copy(c));
+  std::vector<X509Ptr> roots;
+  for (const CaMaterial* m : trusted) {
+    for (const X509Ptr& r : m->roots) roots.push_back(copy(r));
+  }
+  auto out = assemble(copy(issuing.issuer), PkeyPtr(issuing.issuer_key.get()),
+                      std::move(intermediates), std::move(roots));
+  out->operator_supplied = issuing.operator_supplied;
+  out->bundle_version = bundle_version;
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<const CaMaterial>> loadOrCreateGeneration(
+    const std::string& dir, std::string_view trust_domain, SystemTime now) {
+  if (auto st = runtime::ensurePrivateDir(dir); !st.ok()) return st;
+  auto root = readKeyPair(dir, "root");
   if (absl::IsNotFound(root.status())) {
-    root = makeCa(rootName(source.trust_domain), nullptr, nullptr, kRootLifetime, 1, now);
+    root = makeCa(rootName(trust_domain), nullptr, nullptr, kRootLifetime, 1, now);
     if (!root.ok()) return root.status();
-    if (auto st = writeKeyPair(source.dir, "root", *root); !st.ok()) return st;
-    log::info("created the mesh root CA in ", source.dir, "/root.pem (EC P-256, 10 years)");
+    if (auto st = writeKeyPair(dir, "root", *root); !st.ok()) return st;
+    log::info("created the mesh root CA in ", dir, "/root.pem (EC P-256, 10 years)");
   } else if (!root.ok()) {
     return root.status();
   }
-  auto inter = readKeyPair(source.dir, "intermediate");
+  auto inter = readKeyPair(dir, "intermediate");
   const bool renew = inter.ok() && identity::toTimePoint(X509_get0_notAfter(inter->cert.get())) <
                                        now + kIntermediateRenewBefore;
   if (absl::IsNotFound(inter.status()) || renew) {
-    inter = makeCa(intermediateName(source.trust_domain), root->cert.get(), root->key.get(),
+    inter = makeCa(intermediateName(trust_domain), root->cert.get(), root->key.get(),
                    kIntermediateLifetime, 0, now);
     if (!inter.ok()) return inter.status();
-    if (auto st = writeKeyPair(source.dir, "intermediate", *inter); !st.ok()) return st;
-    log::info(renew ? "renewed" : "created", " the issuing CA in ", source.dir,
+    if (auto st = writeKeyPair(dir, "intermediate", *inter); !st.ok()) return st;
+    log::info(renew ? "renewed" : "created", " the issuing CA in ", dir,
               "/intermediate.pem from the root");
   } else if (!inter.ok()) {
     return inter.status();
@@ -235,7 +261,7 @@ absl::StatusOr<std::shared_ptr<const CaMaterial>> loadOrCreateCa(const CaSource&
   std::vector<X509Ptr> roots;
   roots.push_back(std::move(root->cert));
   auto m = assemble(std::move(inter->cert), std::move(inter->key), {}, std::move(roots));
-  if (auto st = checkMaterial(*m, source.dir + "/intermediate.pem", now); !st.ok()) return st;
+  if (auto st = checkMaterial(*m, dir + "/intermediate.pem", now); !st.ok()) return st;
   return std::shared_ptr<const CaMaterial>(std::move(m));
 }
 

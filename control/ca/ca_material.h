@@ -37,6 +37,8 @@ struct CaMaterial {
   std::string chain_pem;   // the issuer, then the intermediates: what a leaf is sent with
   std::string bundle_pem;  // the roots: what every proxy trusts
   bool operator_supplied = false;
+  // Bumped each time the roots change (a trust rotation); proxies report which one they hold.
+  uint64_t bundle_version = 1;
 };
 
 struct CaSource {
@@ -52,6 +54,17 @@ struct CaSource {
 // an expired issuer).
 absl::StatusOr<std::shared_ptr<const CaMaterial>> loadOrCreateCa(const CaSource& source,
                                                                  SystemTime now);
+
+// One generated root and intermediate in `dir` (root.pem/.key, intermediate.pem/.key), created
+// if missing; the intermediate renewed from the root within kIntermediateRenewBefore of its end.
+absl::StatusOr<std::shared_ptr<const CaMaterial>> loadOrCreateGeneration(
+    const std::string& dir, std::string_view trust_domain, SystemTime now);
+
+// `issuing`'s issuer and chain, trusting the roots of every one of `trusted` (a rotation's
+// two-root bundle), at `bundle_version`. Shares the certificates and keys.
+std::shared_ptr<const CaMaterial> withTrust(const CaMaterial& issuing,
+                                            const std::vector<const CaMaterial*>& trusted,
+                                            uint64_t bundle_version);
 
 // A fresh root and intermediate, in memory only: tests and benchmarks.
 absl::StatusOr<std::shared_ptr<const CaMaterial>> generateCa(std::string_view trust_domain,

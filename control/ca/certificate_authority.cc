@@ -34,6 +34,11 @@ CertificateAuthorityImpl::CertificateAuthorityImpl(std::shared_ptr<const CaMater
       clock_(std::move(clock)),
       issuer_fingerprint_(fingerprint(material_->issuer.get())) {}
 
+void CertificateAuthorityImpl::setMaterial(std::shared_ptr<const CaMaterial> material) {
+  material_ = std::move(material);
+  issuer_fingerprint_ = fingerprint(material_->issuer.get());
+}
+
 absl::StatusOr<IssuedCertificate> CertificateAuthorityImpl::issue(std::string_view csr_pem,
                                                                   std::string_view identity) {
   auto key = checkCsr(csr_pem, identity);
@@ -67,6 +72,7 @@ absl::StatusOr<IssuedCertificate> CertificateAuthorityImpl::issueForKey(EVP_PKEY
   out.certificate_pem = identity::certificatePem(cert->get());
   out.chain_pem = material_->chain_pem;
   out.trust_bundle_pem = material_->bundle_pem;
+  out.bundle_version = material_->bundle_version;
   out.serial = identity::serialHex(cert->get());
   out.issuer_fingerprint = issuer_fingerprint_;
   out.key_id = keyIdOf(key);

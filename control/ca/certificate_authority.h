@@ -25,6 +25,7 @@ struct IssuedCertificate {
   std::string trust_bundle_pem;
   std::string serial;  // hex
   std::string issuer_fingerprint;
+  uint64_t bundle_version = 1;  // of trust_bundle_pem
   std::string key_id;  // SHA-256 of the public key (SubjectPublicKeyInfo), hex, first 16 bytes
   SystemTime not_before;
   SystemTime not_after;
@@ -57,6 +58,8 @@ class CertificateAuthorityImpl final : public CertificateAuthority {
                                           std::string_view identity) override;
   absl::StatusOr<IssuedCertificate> issueForKey(EVP_PKEY* key, std::string_view identity) override;
   std::shared_ptr<const CaMaterial> material() const override { return material_; }
+  // A trust rotation's next step: issue from, and send, what `material` says from now on.
+  void setMaterial(std::shared_ptr<const CaMaterial> material);
 
  private:
   std::shared_ptr<const CaMaterial> material_;

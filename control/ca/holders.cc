@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 namespace weft::control::ca {
 
 void Holders::record(const std::string& key_id, Holding holding) {
@@ -17,6 +19,46 @@ std::vector<Holding> Holders::current(std::chrono::system_clock::time_point now)
     return a.identity != b.identity ? a.identity < b.identity : a.serial < b.serial;
   });
   return out;
+}
+
+namespace {
+
+int64_t seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point at(int64_t s) {
+  return std::chrono::system_clock::time_point(std::chrono::seconds(s));
+}
+
+}  // namespace
+
+std::string Holders::toJson() const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, h] : by_key_) {
+    out[key] = {{"identity", h.identity},           {"serial", h.serial},
+                {"issuer", h.issuer_fingerprint},   {"peer", h.peer},
+                {"issuedAt", seconds(h.issued_at)}, {"notAfter", seconds(h.not_after)},
+                {"bundleVersion", h.bundle_version}};
+  }
+  return out.dump();
+}
+
+void Holders::loadJson(std::string_view text) {
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (!doc.is_object()) return;
+  for (const auto& [key, h] : doc.items()) {
+    if (!h.is_object() || !h.contains("identity") || !h["notAfter"].is_number_integer()) continue;
+    Holding holding;
+    holding.identity = h.value("identity", "");
+    holding.serial = h.value("serial", "");
+    holding.issuer_fingerprint = h.value("issuer", "");
+    holding.peer = h.value("peer", "");
+    holding.issued_at = at(h.value("issuedAt", int64_t{0}));
+    holding.not_after = at(h.value("notAfter", int64_t{0}));
+    holding.bundle_version = h.value("bundleVersion", uint64_t{0});
+    by_key_[key] = std::move(holding);
+  }
 }
 
 }  // namespace weft::control::ca

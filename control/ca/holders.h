@@ -6,8 +6,10 @@
 // Main thread only.
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace weft::control::ca {
@@ -19,6 +21,8 @@ struct Holding {
   std::string peer;  // the address the request came from
   std::chrono::system_clock::time_point issued_at;
   std::chrono::system_clock::time_point not_after;
+  // The trust bundle version the workload said it holds when it asked (0: it did not say).
+  uint64_t bundle_version = 0;
 };
 
 class Holders {
@@ -27,6 +31,11 @@ class Holders {
   void record(const std::string& key_id, Holding holding);
   // Unexpired holdings, by identity then serial; expired ones are dropped.
   std::vector<Holding> current(std::chrono::system_clock::time_point now);
+
+  // What survives a restart (DIR/ca/holders.json): a trust rotation must not forget who still
+  // holds an old leaf. Entries that do not parse are skipped.
+  std::string toJson() const;
+  void loadJson(std::string_view text);
 
  private:
   std::map<std::string, Holding> by_key_;

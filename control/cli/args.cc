@@ -26,7 +26,11 @@ std::string usage() {
          "  token create --namespace NS --service-account SA [--ttl 24h]\n"
          "                          print a join token for spiffe://<td>/ns/NS/sa/SA\n"
          "  ca bundle               print the trust bundle (PEM)\n"
-         "  ca status               roots, issuing CA, expiry, who holds which certificate\n"
+         "  ca status               roots, issuing CA, expiry, rotation phase, who holds which\n"
+         "                          certificate\n"
+         "  ca rotate               add a new root to the trust bundle; weft-control issues\n"
+         "                          from it once every proxy holds both roots\n"
+         "  ca rotate --finish      drop the old root once no proxy holds a leaf from it\n"
          "\n"
          "global options:\n"
          "  --server URL            weft-control's --api (WEFT_SERVER; default\n"
@@ -59,8 +63,8 @@ absl::StatusOr<Args> splitArgs(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      args.flags["help"] = "true";
+    if (arg == "--help" || arg == "-h" || arg == "--finish") {
+      args.flags[arg == "--finish" ? "finish" : "help"] = "true";
       continue;
     }
     if (!arg.starts_with("-") || arg == "-") {

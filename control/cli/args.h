@@ -39,7 +39,8 @@ struct GlobalOptions {
   std::chrono::milliseconds timeout{10000};
 };
 
-// Splits argv; flags that take no value: --help/-h. InvalidArgument for a flag without a value.
+// Splits argv; flags that take no value: --help/-h, --finish. InvalidArgument for a flag without
+// a value.
 absl::StatusOr<Args> splitArgs(int argc, char** argv);
 // The global options from `args` and the environment; the token file is read here.
 absl::StatusOr<GlobalOptions> globalOptions(const Args& args);

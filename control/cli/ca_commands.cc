@@ -85,9 +85,14 @@ int caStatus(CommandContext& ctx) {
   if (!doc.is_object()) {
     return fail(ctx.err, what, absl::InternalError("weft-control answered with malformed JSON"));
   }
+  const nlohmann::json rotation = doc.value("rotation", nlohmann::json::object());
   ctx.out << "trust domain: " << doc.value("trustDomain", "") << "\n"
-          << "phase:        " << doc.value("phase", "") << "\n"
-          << "cert ttl:     " << doc.value("certTtl", "") << "\n\n";
+          << "phase:        " << doc.value("phase", "") << " (trust bundle version "
+          << rotation.value("bundleVersion", 0) << ")\n";
+  if (rotation.contains("waitingFor")) {
+    ctx.out << "waiting for:  " << rotation.value("waitingFor", "") << "\n";
+  }
+  ctx.out << "cert ttl:     " << doc.value("certTtl", "") << "\n\n";
   std::vector<std::vector<std::string>> cas = {{"ROLE", "SUBJECT", "NOT AFTER", "FINGERPRINT"}};
   for (const auto& root : doc.value("roots", nlohmann::json::array())) {
     cas.push_back({"root", root.value("subject", ""), root.value("notAfter", ""),
@@ -105,13 +110,36 @@ int caStatus(CommandContext& ctx) {
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"IDENTITY", "SERIAL", "ISSUER", "EXPIRES", "PEER"}};
+      {"IDENTITY", "SERIAL", "ISSUER", "BUNDLE", "EXPIRES", "PEER"}};
   for (const auto& h : holders) {
     rows.push_back({h.value("identity", ""), h.value("serial", ""),
-                    shortFingerprint(h.value("issuer", "")), h.value("notAfter", ""),
+                    shortFingerprint(h.value("issuer", "")),
+                    std::to_string(h.value("bundleVersion", 0)), h.value("notAfter", ""),
                     h.value("peer", "")});
   }
   printTable(ctx.out, rows);
+  return kExitOk;
+}
+
+int caRotate(CommandContext& ctx) {
+  const bool finish = ctx.args.flags.contains("finish");
+  const std::string what = finish ? "ca rotate --finish" : "ca rotate";
+  if (auto st = ctx.args.onlyFlags({"finish"}); !st.ok()) return fail(ctx.err, what, st);
+  if (finish && ctx.args.get("finish") != "true") {
+    return fail(ctx.err, what, absl::InvalidArgumentError("--finish takes no value"));
+  }
+  int exit = kExitOk;
+  auto response =
+      request(ctx, what, "POST", finish ? "/v1/ca/rotate/finish" : "/v1/ca/rotate", exit, "{}");
+  if (!response) return exit;
+  if (ctx.global.output == "json") {
+    ctx.out << response->body;
+    return kExitOk;
+  }
+  const nlohmann::json doc = nlohmann::json::parse(response->body, nullptr, false);
+  ctx.out << "phase: " << doc.value("phase", "") << " (trust bundle version "
+          << doc.value("bundleVersion", 0) << ")\n";
+  if (doc.contains("waitingFor")) ctx.out << "waiting for " << doc.value("waitingFor", "") << "\n";
   return kExitOk;
 }
 

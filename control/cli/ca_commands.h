@@ -20,5 +20,7 @@ struct CommandContext {
 int tokenCreate(CommandContext& ctx);
 int caBundle(CommandContext& ctx);
 int caStatus(CommandContext& ctx);
+// ca rotate [--finish]
+int caRotate(CommandContext& ctx);
 
 }  // namespace weft::control::cli

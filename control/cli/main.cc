@@ -17,6 +17,7 @@ int dispatch(CommandContext& ctx) {
   if (w.size() == 2 && w[0] == "token" && w[1] == "create") return tokenCreate(ctx);
   if (w.size() == 2 && w[0] == "ca" && w[1] == "bundle") return caBundle(ctx);
   if (w.size() == 2 && w[0] == "ca" && w[1] == "status") return caStatus(ctx);
+  if (w.size() == 2 && w[0] == "ca" && w[1] == "rotate") return caRotate(ctx);
   ctx.err << "weftctl: unknown command '" << weft::join(w, " ") << "'\n\n" << usage();
   return kExitUsage;
 }

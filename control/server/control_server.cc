@@ -44,10 +44,20 @@ awaitable<void> ControlServer::metrics(http::ApiRequest& request) {
 
 absl::Status ControlServer::loadIdentity() {
   const auto now = std::chrono::system_clock::now();
-  ca::CaSource source{options_.data_dir + "/ca", options_.trust_domain, options_.ca_cert,
-                      options_.ca_key, options_.root_cert};
-  auto material = ca::loadOrCreateCa(source, now);
-  if (!material.ok()) return material.status();
+  const std::string ca_dir = options_.data_dir + "/ca";
+  ca::CaSource source{ca_dir, options_.trust_domain, options_.ca_cert, options_.ca_key,
+                      options_.root_cert};
+  std::unique_ptr<ca::TrustRotation> rotation;
+  absl::StatusOr<std::shared_ptr<const ca::CaMaterial>> material;
+  if (options_.ca_cert.empty() && options_.ca_key.empty() && options_.root_cert.empty()) {
+    auto opened = ca::TrustRotation::open(ca_dir, options_.trust_domain, now);
+    if (!opened.ok()) return opened.status();
+    rotation = std::move(*opened);
+    material = rotation->material();
+  } else {
+    material = ca::loadOrCreateCa(source, now);
+    if (!material.ok()) return material.status();
+  }
   control_metrics_.issuerExpires(
       identity::toTimePoint(X509_get0_notAfter((*material)->issuer.get())));
   const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(options_.cert_ttl);
@@ -61,10 +71,24 @@ absl::Status ControlServer::loadIdentity() {
   if (!admin.ok()) return admin.status();
   admin_token_.emplace(std::move(*admin));
 
+  if (auto st = runtime::ensurePrivateDir(ca_dir); !st.ok()) return st;
+  const bool rotates = rotation != nullptr;
+  trust_ = std::make_unique<TrustManager>(
+      main_.io(), std::move(rotation), *ca_, holders_, ca_dir + "/holders.json", [this] {
+        control_metrics_.issuerExpires(
+            identity::toTimePoint(X509_get0_notAfter(ca_->material()->issuer.get())));
+        if (auto st = renewServingCertificate(); !st.ok()) {
+          log::error("cannot re-issue the serving certificate: ", st.message());
+        }
+      });
+  trust_->start();
+
   identity_service_ = std::make_unique<IdentityService>(*ca_, *tokens_, holders_, control_metrics_);
   identity_service_->addRoutes(proxy_router_);
-  operator_api_ = std::make_unique<OperatorApi>(*admin_token_, *tokens_, *ca_, holders_,
-                                                options_.trust_domain, ttl);
+  identity_service_->onIssued([this] { trust_->holdersChanged(); });
+  operator_api_ =
+      std::make_unique<OperatorApi>(*admin_token_, *tokens_, *ca_, holders_,
+                                    rotates ? trust_.get() : nullptr, options_.trust_domain, ttl);
   operator_api_->addRoutes(api_router_);
   return absl::OkStatus();
 }
@@ -113,6 +137,7 @@ absl::Status ControlServer::start() {
                .begin_drain =
                    [this] {
                      serving_timer_.cancel();
+                     trust_->stop();
                      listen_.stop();
                      api_.stop();
                      admin_.stop();

@@ -14,6 +14,7 @@
 #include "control/server/identity_service.h"
 #include "control/server/operator_api.h"
 #include "control/server/options.h"
+#include "control/server/trust_manager.h"
 #include "net/http/api_router.h"
 #include "net/http/api_server.h"
 #include "runtime/main_loop.h"
@@ -26,7 +27,8 @@ namespace weft::control {
 //   lifetime), HTTP/2 or HTTP/1.1: certificates from CSRs (IdentityService);
 // - --api: the operators' HTTP/JSON API behind the admin token (OperatorApi);
 // - --admin: /live, /ready, /metrics.
-// State under --data-dir: the CA (DIR/ca), the join-token signing key, DIR/admin.token.
+// State under --data-dir: the CA (DIR/ca, with its rotation state and who holds which leaf),
+// the join-token signing key, DIR/admin.token.
 class ControlServer {
  public:
   explicit ControlServer(Options options);
@@ -49,10 +51,11 @@ class ControlServer {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   ControlMetrics control_metrics_{*registry_};
 
-  std::unique_ptr<ca::CertificateAuthority> ca_;
+  std::unique_ptr<ca::CertificateAuthorityImpl> ca_;
   std::unique_ptr<auth::JoinTokens> tokens_;
   std::optional<auth::AdminToken> admin_token_;
   ca::Holders holders_;
+  std::unique_ptr<TrustManager> trust_;
   std::unique_ptr<IdentityService> identity_service_;
   std::unique_ptr<OperatorApi> operator_api_;
   identity::PkeyPtr serving_key_;

@@ -19,7 +19,7 @@ void IdentityService::addRoutes(http::ApiRouter& router) {
 }
 
 awaitable<absl::StatusOr<ca::IssuedCertificate>> IdentityService::tryIssue(
-    http::ApiRequest& request) {
+    http::ApiRequest& request, uint64_t& bundle_version) {
   const std::string* authorization = request.stream.request().headers.get("authorization");
   const std::string_view token =
       authorization != nullptr ? auth::bearerToken(*authorization) : std::string_view();
@@ -38,13 +38,18 @@ awaitable<absl::StatusOr<ca::IssuedCertificate>> IdentityService::tryIssue(
     co_return refuse(absl::StatusCode::kInvalidArgument, "malformed_body",
                      "the request body has no string field 'csr'");
   }
+  const auto version = doc->find("bundleVersion");
+  if (version != doc->end() && version->is_number_unsigned()) {
+    bundle_version = version->get<uint64_t>();
+  }
   co_return ca_.issue(csr->get_ref<const std::string&>(), who->identity);
 }
 
 awaitable<void> IdentityService::issue(http::ApiRequest& request) {
   const std::string peer =
       weft::strCat(request.peer.address().to_string(), ":", request.peer.port());
-  auto issued = co_await tryIssue(request);
+  uint64_t held_version = 0;
+  auto issued = co_await tryIssue(request, held_version);
   if (!issued.ok()) {
     const std::string reason = reasonOf(issued.status());
     metrics_.rejected(reason);
@@ -56,17 +61,19 @@ awaitable<void> IdentityService::issue(http::ApiRequest& request) {
   metrics_.issued();
   holders_.record(issued->key_id,
                   ca::Holding{issued->identity, issued->serial, issued->issuer_fingerprint, peer,
-                              clock_(), issued->not_after});
+                              clock_(), issued->not_after, held_version});
   log::info("issued ", issued->identity, " serial ", issued->serial, " until ",
             weft::rfc3339(issued->not_after), " to ", peer);
   const nlohmann::json body = {{"identity", issued->identity},
                                {"certificate", issued->certificate_pem},
                                {"chain", issued->chain_pem},
                                {"trustBundle", issued->trust_bundle_pem},
+                               {"bundleVersion", issued->bundle_version},
                                {"serial", issued->serial},
                                {"notBefore", weft::rfc3339(issued->not_before)},
                                {"notAfter", weft::rfc3339(issued->not_after)}};
   co_await replyJson(request.stream, 200, body);
+  if (on_issued_) on_issued_();
 }
 
 awaitable<void> IdentityService::trustBundle(http::ApiRequest& request) {

@@ -3,8 +3,10 @@
 // The proxies' side of the CA, on weft-control's --listen port (TLS; HTTP/2 or HTTP/1.1):
 //
 //   POST /v1/certificates   Authorization: Bearer <join token>
-//                           {"csr": "-----BEGIN CERTIFICATE REQUEST-----…"}
-//     200 {"identity", "certificate", "chain", "trustBundle", "serial", "notBefore", "notAfter"}
+//                           {"csr": "-----BEGIN CERTIFICATE REQUEST-----…",
+//                            "bundleVersion": <the trust bundle version the proxy holds>}
+//     200 {"identity", "certificate", "chain", "trustBundle", "bundleVersion", "serial",
+//          "notBefore", "notAfter"}
 //     4xx/5xx {"error": {"reason", "message"}}, counted in identity_csr_rejected_total{reason}
 //   GET  /v1/trust-bundle   the roots, PEM (public)
 
@@ -29,19 +31,25 @@ class IdentityService {
       ca::CertificateAuthority& ca, const auth::TokenVerifier& tokens, ca::Holders& holders,
       ControlMetrics& metrics, Clock clock = [] { return std::chrono::system_clock::now(); });
 
+  // Runs after each certificate issued (the holders changed).
+  void onIssued(std::function<void()> callback) { on_issued_ = std::move(callback); }
+
   void addRoutes(http::ApiRouter& router);
 
  private:
   awaitable<void> issue(http::ApiRequest& request);
   awaitable<void> trustBundle(http::ApiRequest& request);
   // The certificate for a request whose body is in hand, or the refusal.
-  awaitable<absl::StatusOr<ca::IssuedCertificate>> tryIssue(http::ApiRequest& request);
+  // `bundle_version`: set to what the proxy says it holds.
+  awaitable<absl::StatusOr<ca::IssuedCertificate>> tryIssue(http::ApiRequest& request,
+                                                            uint64_t& bundle_version);
 
   ca::CertificateAuthority& ca_;
   const auth::TokenVerifier& tokens_;
   ca::Holders& holders_;
   ControlMetrics& metrics_;
   Clock clock_;
+  std::function<void()> on_issued_;
 };
 
 }  // namespace weft::control

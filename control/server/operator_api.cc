@@ -35,11 +35,13 @@ absl::Status badField(std::string_view field, std::string_view why) {
 
 OperatorApi::OperatorApi(const auth::AdminToken& admin, const auth::JoinTokens& tokens,
                          ca::CertificateAuthority& ca, ca::Holders& holders,
-                         std::string trust_domain, std::chrono::seconds cert_ttl, Clock clock)
+                         RotationControl* rotation, std::string trust_domain,
+                         std::chrono::seconds cert_ttl, Clock clock)
     : admin_(admin),
       tokens_(tokens),
       ca_(ca),
       holders_(holders),
+      rotation_(rotation),
       trust_domain_(std::move(trust_domain)),
       cert_ttl_(cert_ttl),
       clock_(std::move(clock)) {}
@@ -48,6 +50,8 @@ void OperatorApi::addRoutes(http::ApiRouter& router) {
   router.route("POST", "/v1/tokens", authorized(&OperatorApi::createToken));
   router.get("/v1/ca/bundle", authorized(&OperatorApi::bundle));
   router.get("/v1/ca/status", authorized(&OperatorApi::status));
+  router.route("POST", "/v1/ca/rotate", authorized(&OperatorApi::rotate));
+  router.route("POST", "/v1/ca/rotate/finish", authorized(&OperatorApi::finishRotation));
 }
 
 http::ApiHandler OperatorApi::authorized(
@@ -117,15 +121,51 @@ awaitable<void> OperatorApi::status(http::ApiRequest& request) {
                        {"serial", h.serial},
                        {"issuer", h.issuer_fingerprint},
                        {"peer", h.peer},
+                       {"bundleVersion", h.bundle_version},
                        {"issuedAt", weft::rfc3339(h.issued_at)},
                        {"notAfter", weft::rfc3339(h.not_after)}});
   }
+  const nlohmann::json rotation =
+      rotation_ != nullptr
+          ? rotation_->rotationStatus()
+          : nlohmann::json{
+                {"phase", "steady"}, {"bundleVersion", m->bundle_version}, {"operatorCa", true}};
   const nlohmann::json out = {{"trustDomain", trust_domain_},
-                              {"phase", "steady"},
+                              {"phase", rotation.value("phase", "steady")},
+                              {"rotation", rotation},
                               {"certTtl", api::formatDuration(cert_ttl_)},
                               {"roots", roots},
                               {"issuer", issuer},
                               {"holders", holders}};
+  co_await replyJson(request.stream, 200, out);
+}
+
+awaitable<void> OperatorApi::rotate(http::ApiRequest& request) {
+  const absl::Status st =
+      rotation_ != nullptr
+          ? rotation_->beginRotation()
+          : refuse(absl::StatusCode::kFailedPrecondition, "operator_ca",
+                   "this control plane signs with the operator's CA (--ca-cert): rotate it by "
+                   "restarting with the new --ca-cert/--ca-key and a --root-cert holding both "
+                   "roots");
+  if (!st.ok()) {
+    co_await replyRefusal(request.stream, st);
+    co_return;
+  }
+  const nlohmann::json out = rotation_->rotationStatus();
+  co_await replyJson(request.stream, 200, out);
+}
+
+awaitable<void> OperatorApi::finishRotation(http::ApiRequest& request) {
+  const absl::Status st = rotation_ != nullptr
+                              ? rotation_->finishRotation()
+                              : refuse(absl::StatusCode::kFailedPrecondition, "operator_ca",
+                                       "this control plane signs with the operator's CA");
+  if (!st.ok()) {
+    co_await replyRefusal(request.stream, st);
+    co_return;
+  }
+  const nlohmann::json out = rotation_->rotationStatus();
   co_await replyJson(request.stream, 200, out);
 }
 

@@ -78,7 +78,8 @@ CertificateClientImpl::CertificateClientImpl(Executor executor, api::HostPort co
 
 awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(std::string csr_pem,
                                                                     std::string token,
-                                                                    std::string trust_bundle_pem) {
+                                                                    std::string trust_bundle_pem,
+                                                                    uint64_t held_bundle_version) {
   auto ctx = bootstrapContext(trust_bundle_pem);
   if (!ctx.ok()) co_return ctx.status();
   error_code ec;
@@ -96,7 +97,8 @@ awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(std::string 
       std::move(*tls), settings_, counters_);
   std::unique_ptr<http::http2::Http2ClientStream> stream = conn->openStream();
 
-  const std::string body = nlohmann::json({{"csr", csr_pem}}).dump();
+  const std::string body =
+      nlohmann::json({{"csr", csr_pem}, {"bundleVersion", held_bundle_version}}).dump();
   http::RequestHead head;
   head.method = "POST";
   head.scheme = "https";
@@ -133,7 +135,7 @@ awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(std::string 
     co_return unreachable("the control plane's answer is not a certificate");
   }
   co_return IssuedPem{doc.value("certificate", ""), doc.value("chain", ""),
-                      doc.value("trustBundle", "")};
+                      doc.value("trustBundle", ""), doc.value("bundleVersion", uint64_t{0})};
 }
 
 }  // namespace weft::proxy::certificates

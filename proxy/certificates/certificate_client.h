@@ -23,16 +23,20 @@ struct IssuedPem {
   std::string certificate;   // the leaf
   std::string chain;         // above it, below the roots
   std::string trust_bundle;  // the roots the control plane trusts now
+  uint64_t bundle_version = 0;
 };
 
 class CertificateClient {
  public:
   virtual ~CertificateClient() = default;
+  // `held_bundle_version`: the trust bundle version in use (0: none yet), which tells the
+  // control plane during a trust rotation that this proxy trusts the new root.
   // Unavailable: "control plane unreachable: connect: Connection refused", "… tls handshake:
   // …"; PermissionDenied / InvalidArgument etc.: "control plane refused the request (401
   // token_expired): token expired at …".
   virtual awaitable<absl::StatusOr<IssuedPem>> request(std::string csr_pem, std::string token,
-                                                       std::string trust_bundle_pem) = 0;
+                                                       std::string trust_bundle_pem,
+                                                       uint64_t held_bundle_version) = 0;
 };
 
 class CertificateClientImpl final : public CertificateClient {
@@ -42,7 +46,8 @@ class CertificateClientImpl final : public CertificateClient {
                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   awaitable<absl::StatusOr<IssuedPem>> request(std::string csr_pem, std::string token,
-                                               std::string trust_bundle_pem) override;
+                                               std::string trust_bundle_pem,
+                                               uint64_t held_bundle_version) override;
 
  private:
   Executor executor_;

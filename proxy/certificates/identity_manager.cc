@@ -108,6 +108,7 @@ absl::Status IdentityManager::adopt(const IssuedPem& issued, std::string_view or
   current_ = *creds;
   received_at_ = Clock::now();
   issued_bundle_ = issued.trust_bundle;
+  bundle_version_ = issued.bundle_version;
   metrics_.setCertificateExpiry(current_->notAfter());
   install_(current_);
   if (!settings_.cache_dir.empty()) {
@@ -128,7 +129,7 @@ awaitable<absl::Status> IdentityManager::refresh() {
         weft::strCat("cannot read the join token: ", token.status().message()));
   }
   const std::string bundle = bootstrap_bundle_ + issued_bundle_;
-  auto issued = co_await client_->request(csr_pem_, trimmed(*token), bundle);
+  auto issued = co_await client_->request(csr_pem_, trimmed(*token), bundle, bundle_version_);
   if (!issued.ok()) co_return issued.status();
   if (auto st = adopt(*issued, "the issued certificate"); !st.ok()) co_return st;
   co_return absl::OkStatus();

@@ -81,7 +81,9 @@ class IdentityManager {
   std::string key_pem_;
   std::string csr_pem_;
   std::string bootstrap_bundle_;  // --trust-bundle
-  std::string issued_bundle_;     // the roots the control plane sent last: trusted for it too
+  std::string issued_bundle_;
+  uint64_t bundle_version_ = 0;  // of issued_bundle_, reported with the next request     // the
+                                 // roots the control plane sent last: trusted for it too
   std::shared_ptr<const Credentials> current_;
   std::chrono::system_clock::time_point received_at_;
   std::string last_error_;

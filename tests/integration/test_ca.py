@@ -340,6 +340,9 @@ def test_operator_supplied_ca_is_used_and_nothing_is_written(tmp_path):
         assert p.returncode == 0, p
         assert not (c.data_dir / "ca" / "root.key").exists()
         assert status_json(c)["issuer"]["operatorSupplied"] is True
+        # weft-control does not rotate a CA it was given.
+        p = c.weftctl("ca", "rotate")
+        assert p.returncode == 1 and "operator_ca" in p.stderr, p
         # The leaf never outlives the operator's 20-day intermediate (--cert-ttl is 24h here,
         # so nothing to clamp), and the issuer's expiry is exported.
         assert metric(c.metrics(), "identity_issuer_expiration_timestamp_seconds") > time.time()

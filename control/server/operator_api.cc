@@ -141,26 +141,19 @@ awaitable<void> OperatorApi::status(http::ApiRequest& request) {
 }
 
 awaitable<void> OperatorApi::rotate(http::ApiRequest& request) {
-  const absl::Status st =
-      rotation_ != nullptr
-          ? rotation_->beginRotation()
-          : refuse(absl::StatusCode::kFailedPrecondition, "operator_ca",
-                   "this control plane signs with the operator's CA (--ca-cert): rotate it by "
-                   "restarting with the new --ca-cert/--ca-key and a --root-cert holding both "
-                   "roots");
-  if (!st.ok()) {
-    co_await replyRefusal(request.stream, st);
-    co_return;
-  }
-  const nlohmann::json out = rotation_->rotationStatus();
-  co_await replyJson(request.stream, 200, out);
+  co_await rotationStep(request, false);
 }
 
 awaitable<void> OperatorApi::finishRotation(http::ApiRequest& request) {
-  const absl::Status st = rotation_ != nullptr
-                              ? rotation_->finishRotation()
-                              : refuse(absl::StatusCode::kFailedPrecondition, "operator_ca",
-                                       "this control plane signs with the operator's CA");
+  co_await rotationStep(request, true);
+}
+
+awaitable<void> OperatorApi::rotationStep(http::ApiRequest& request, bool finish) {
+  absl::Status st = refuse(absl::StatusCode::kFailedPrecondition, "operator_ca",
+                           "this control plane signs with the operator's CA (--ca-cert): rotate "
+                           "it by restarting with the new --ca-cert/--ca-key and a --root-cert "
+                           "holding both roots");
+  if (rotation_ != nullptr) st = finish ? rotation_->finishRotation() : rotation_->beginRotation();
   if (!st.ok()) {
     co_await replyRefusal(request.stream, st);
     co_return;

@@ -55,6 +55,8 @@ class OperatorApi {
   awaitable<void> status(http::ApiRequest& request);
   awaitable<void> rotate(http::ApiRequest& request);
   awaitable<void> finishRotation(http::ApiRequest& request);
+  // `ca rotate` (begin) or `ca rotate --finish`; answers with the rotation's status.
+  awaitable<void> rotationStep(http::ApiRequest& request, bool finish);
 
   const auth::AdminToken& admin_;
   const auth::JoinTokens& tokens_;

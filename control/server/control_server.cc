@@ -83,7 +83,8 @@ absl::Status ControlServer::loadIdentity() {
       });
   trust_->start();
 
-  identity_service_ = std::make_unique<IdentityService>(*ca_, *tokens_, holders_, control_metrics_);
+  identity_service_ = std::make_unique<IdentityService>(*ca_, *tokens_, holders_, control_metrics_,
+                                                        options_.trust_domain);
   identity_service_->addRoutes(proxy_router_);
   identity_service_->onIssued([this] { trust_->holdersChanged(); });
   operator_api_ =

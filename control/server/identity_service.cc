@@ -5,29 +5,51 @@
 #include "control/auth/admin_token.h"
 #include "control/ca/refusal.h"
 #include "control/server/json_api.h"
+#include "identity/spiffe.h"
 #include "net/log.h"
 
 namespace weft::control {
 
 IdentityService::IdentityService(ca::CertificateAuthority& ca, const auth::TokenVerifier& tokens,
-                                 ca::Holders& holders, ControlMetrics& metrics, Clock clock)
-    : ca_(ca), tokens_(tokens), holders_(holders), metrics_(metrics), clock_(std::move(clock)) {}
+                                 ca::Holders& holders, ControlMetrics& metrics,
+                                 std::string trust_domain, Clock clock)
+    : ca_(ca),
+      tokens_(tokens),
+      holders_(holders),
+      metrics_(metrics),
+      trust_domain_(std::move(trust_domain)),
+      clock_(std::move(clock)) {}
 
 void IdentityService::addRoutes(http::ApiRouter& router) {
   router.route("POST", "/v1/certificates", [this](http::ApiRequest& r) { return issue(r); });
   router.get("/v1/trust-bundle", [this](http::ApiRequest& r) { return trustBundle(r); });
 }
 
-awaitable<absl::StatusOr<ca::IssuedCertificate>> IdentityService::tryIssue(
-    http::ApiRequest& request, uint64_t& bundle_version) {
+absl::StatusOr<std::string> IdentityService::caller(http::ApiRequest& request) const {
   const std::string* authorization = request.stream.request().headers.get("authorization");
   const std::string_view token =
       authorization != nullptr ? auth::bearerToken(*authorization) : std::string_view();
-  if (token.empty()) {
-    co_return refuse(absl::StatusCode::kUnauthenticated, "missing_token",
-                     "no join token: send 'Authorization: Bearer <token>'");
+  absl::Status refusal = refuse(absl::StatusCode::kUnauthenticated, "missing_token",
+                                "no join token: send 'Authorization: Bearer <token>'");
+  if (!token.empty()) {
+    auto who = tokens_.verify(token, clock_());
+    if (who.ok()) return who->identity;
+    refusal = who.status();
   }
-  auto who = tokens_.verify(token, clock_());
+  // A renewal may prove itself with the certificate it renews instead: the TLS handshake has
+  // checked it against the trust bundle and its dates, so a join token may expire long before
+  // the workload stops renewing.
+  const std::string& presented = request.stream.downstream().peer_identity;
+  if (!presented.empty()) {
+    auto id = identity::parseSpiffeId(presented);
+    if (id.ok() && id->trust_domain == trust_domain_) return presented;
+  }
+  return refusal;
+}
+
+awaitable<absl::StatusOr<ca::IssuedCertificate>> IdentityService::tryIssue(
+    http::ApiRequest& request, uint64_t& bundle_version) {
+  auto who = caller(request);
   if (!who.ok()) co_return who.status();
   auto body = co_await readBody(request.stream, kMaxCertificateRequestBytes);
   if (!body.ok()) co_return body.status();
@@ -42,7 +64,7 @@ awaitable<absl::StatusOr<ca::IssuedCertificate>> IdentityService::tryIssue(
   if (version != doc->end() && version->is_number_unsigned()) {
     bundle_version = version->get<uint64_t>();
   }
-  co_return ca_.issue(csr->get_ref<const std::string&>(), who->identity);
+  co_return ca_.issue(csr->get_ref<const std::string&>(), *who);
 }
 
 awaitable<void> IdentityService::issue(http::ApiRequest& request) {

@@ -2,7 +2,8 @@
 
 // The proxies' side of the CA, on weft-control's --listen port (TLS; HTTP/2 or HTTP/1.1):
 //
-//   POST /v1/certificates   Authorization: Bearer <join token>
+//   POST /v1/certificates   Authorization: Bearer <join token>, or the TLS client certificate
+//                           being renewed (a token, when valid, wins)
 //                           {"csr": "-----BEGIN CERTIFICATE REQUEST-----…",
 //                            "bundleVersion": <the trust bundle version the proxy holds>}
 //     200 {"identity", "certificate", "chain", "trustBundle", "bundleVersion", "serial",
@@ -29,7 +30,8 @@ class IdentityService {
 
   IdentityService(
       ca::CertificateAuthority& ca, const auth::TokenVerifier& tokens, ca::Holders& holders,
-      ControlMetrics& metrics, Clock clock = [] { return std::chrono::system_clock::now(); });
+      ControlMetrics& metrics, std::string trust_domain,
+      Clock clock = [] { return std::chrono::system_clock::now(); });
 
   // Runs after each certificate issued (the holders changed).
   void onIssued(std::function<void()> callback) { on_issued_ = std::move(callback); }
@@ -38,6 +40,8 @@ class IdentityService {
 
  private:
   awaitable<void> issue(http::ApiRequest& request);
+  // Who asks: the join token's identity, else that of a valid client certificate.
+  absl::StatusOr<std::string> caller(http::ApiRequest& request) const;
   awaitable<void> trustBundle(http::ApiRequest& request);
   // The certificate for a request whose body is in hand, or the refusal.
   // `bundle_version`: set to what the proxy says it holds.
@@ -48,6 +52,7 @@ class IdentityService {
   const auth::TokenVerifier& tokens_;
   ca::Holders& holders_;
   ControlMetrics& metrics_;
+  std::string trust_domain_;
   Clock clock_;
   std::function<void()> on_issued_;
 };

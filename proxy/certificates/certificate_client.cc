@@ -10,6 +10,7 @@
 #include "net/connection_stats.h"
 #include "net/dial.h"
 #include "net/http/http2/client_connection.h"
+#include "net/log.h"
 
 namespace weft::proxy::certificates {
 namespace ssl = boost::asio::ssl;
@@ -76,35 +77,48 @@ CertificateClientImpl::CertificateClientImpl(Executor executor, api::HostPort co
   settings_.keepalive.interval = std::chrono::seconds(0);
 }
 
-awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(std::string csr_pem,
-                                                                    std::string token,
-                                                                    std::string trust_bundle_pem,
-                                                                    uint64_t held_bundle_version) {
-  auto ctx = bootstrapContext(trust_bundle_pem);
-  if (!ctx.ok()) co_return ctx.status();
+awaitable<absl::StatusOr<TlsStream>> CertificateClientImpl::connect(ssl::context& context) {
   error_code ec;
   const tcp::endpoint endpoint(asio::ip::make_address(control_.host, ec), control_.port);
   if (ec) co_return absl::InvalidArgumentError(weft::strCat("control address: ", ec.message()));
   auto tcp = co_await net::dialTcp(executor_, endpoint, timeout_);
   if (!tcp.ok()) co_return unreachable(weft::sv(tcp.status().message()));
   auto tls =
-      co_await net::handshakeMtls(std::move(*tcp), **ctx, expected_identity_, true, timeout_);
+      co_await net::handshakeMtls(std::move(*tcp), context, expected_identity_, true, timeout_);
   if (!tls.ok()) co_return unreachable(weft::sv(tls.status().message()));
   if (!weft::identity::negotiatedHttp2(tls->native_handle())) {
     co_return unreachable("the control plane did not agree to HTTP/2 (ALPN)");
   }
+  co_return std::move(*tls);
+}
+
+awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(CertificateRequest req) {
+  absl::StatusOr<TlsStream> tls = absl::UnavailableError("not connected");
+  if (req.current) {
+    tls = co_await connect(req.current->clientContext());
+    if (!tls.ok()) {
+      log::debug("renewing with the current certificate failed (", tls.status().message(),
+                 "); trying with the join token alone");
+    }
+  }
+  if (!tls.ok()) {
+    auto ctx = bootstrapContext(req.trust_bundle_pem);
+    if (!ctx.ok()) co_return ctx.status();
+    tls = co_await connect(**ctx);
+  }
+  if (!tls.ok()) co_return tls.status();
   auto conn = std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
       std::move(*tls), settings_, counters_);
   std::unique_ptr<http::http2::Http2ClientStream> stream = conn->openStream();
 
   const std::string body =
-      nlohmann::json({{"csr", csr_pem}, {"bundleVersion", held_bundle_version}}).dump();
+      nlohmann::json({{"csr", req.csr_pem}, {"bundleVersion", req.held_bundle_version}}).dump();
   http::RequestHead head;
   head.method = "POST";
   head.scheme = "https";
   head.authority = weft::strCat(control_.host, ":", control_.port);
   head.path = "/v1/certificates";
-  head.headers.add("authorization", "Bearer " + token);
+  if (!req.token.empty()) head.headers.add("authorization", "Bearer " + req.token);
   head.headers.add("content-type", "application/json");
   head.body.present = true;
   head.body.length = body.size();

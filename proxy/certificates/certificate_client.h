@@ -13,9 +13,11 @@
 
 #include "absl/status/statusor.h"
 #include "control/api/address.h"
+#include "identity/credentials.h"
 #include "net/asio.h"
 #include "net/connection_stats.h"
 #include "net/http/http2/settings.h"
+#include "net/tls_stream.h"
 
 namespace weft::proxy::certificates {
 
@@ -26,17 +28,25 @@ struct IssuedPem {
   uint64_t bundle_version = 0;
 };
 
+struct CertificateRequest {
+  std::string csr_pem;
+  std::string token;             // the join token (may have expired: see `current`)
+  std::string trust_bundle_pem;  // the roots to trust the control plane by
+  // The trust bundle version in use (0: none yet): during a trust rotation it tells the control
+  // plane that this proxy trusts the new root.
+  uint64_t held_bundle_version = 0;
+  // The certificate being renewed, presented as the TLS client certificate: it proves the
+  // identity when the join token no longer does. Null for the first request.
+  std::shared_ptr<const weft::identity::Credentials> current;
+};
+
 class CertificateClient {
  public:
   virtual ~CertificateClient() = default;
-  // `held_bundle_version`: the trust bundle version in use (0: none yet), which tells the
-  // control plane during a trust rotation that this proxy trusts the new root.
   // Unavailable: "control plane unreachable: connect: Connection refused", "… tls handshake:
   // …"; PermissionDenied / InvalidArgument etc.: "control plane refused the request (401
   // token_expired): token expired at …".
-  virtual awaitable<absl::StatusOr<IssuedPem>> request(std::string csr_pem, std::string token,
-                                                       std::string trust_bundle_pem,
-                                                       uint64_t held_bundle_version) = 0;
+  virtual awaitable<absl::StatusOr<IssuedPem>> request(CertificateRequest request) = 0;
 };
 
 class CertificateClientImpl final : public CertificateClient {
@@ -45,11 +55,11 @@ class CertificateClientImpl final : public CertificateClient {
   CertificateClientImpl(Executor executor, api::HostPort control, std::string trust_domain,
                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-  awaitable<absl::StatusOr<IssuedPem>> request(std::string csr_pem, std::string token,
-                                               std::string trust_bundle_pem,
-                                               uint64_t held_bundle_version) override;
+  awaitable<absl::StatusOr<IssuedPem>> request(CertificateRequest request) override;
 
  private:
+  awaitable<absl::StatusOr<TlsStream>> connect(boost::asio::ssl::context& context);
+
   Executor executor_;
   api::HostPort control_;
   std::string expected_identity_;

@@ -123,13 +123,15 @@ absl::Status IdentityManager::adopt(const IssuedPem& issued, std::string_view or
 }
 
 awaitable<absl::Status> IdentityManager::refresh() {
+  // A renewal can prove itself with the current certificate: the token is then optional.
   auto token = runtime::readFile(settings_.token_file, 64 * 1024);
-  if (!token.ok()) {
+  if (!token.ok() && !current_) {
     co_return absl::FailedPreconditionError(
         weft::strCat("cannot read the join token: ", token.status().message()));
   }
-  const std::string bundle = bootstrap_bundle_ + issued_bundle_;
-  auto issued = co_await client_->request(csr_pem_, trimmed(*token), bundle, bundle_version_);
+  CertificateRequest request{csr_pem_, token.ok() ? trimmed(*token) : std::string(),
+                             bootstrap_bundle_ + issued_bundle_, bundle_version_, current_};
+  auto issued = co_await client_->request(std::move(request));
   if (!issued.ok()) co_return issued.status();
   if (auto st = adopt(*issued, "the issued certificate"); !st.ok()) co_return st;
   co_return absl::OkStatus();

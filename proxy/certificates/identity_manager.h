@@ -8,8 +8,9 @@
 //   a fleet started together does not renew together.
 // - A failed try is retried with backoff: from 1 s up to 10 s while the proxy holds no
 //   certificate yet; from 10 s up to 5 min for a renewal, never later than a quarter of what is
-//   left. The
-//   token file is read again on every try (a projected token rotates).
+//   left. The token file is read again on every try (a projected token rotates); a renewal
+//   also presents the current certificate, which weft-control takes as proof once the token
+//   has expired.
 // - A failing renewal logs at info while more than half the lifetime is left, a warning from
 //   50%, an error under 10%.
 // - Each certificate goes to `install` as a new immutable Credentials: connections keep the one

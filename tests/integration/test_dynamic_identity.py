@@ -150,6 +150,20 @@ def test_renewal_changes_the_serial_with_zero_failed_requests(proxies, control, 
     assert metric(server.metrics_text(), 'identity_cert_refresh_total{result="success"}') >= 3
 
 
+def test_renewal_after_the_join_token_expired_proves_itself_with_the_certificate(
+        proxies, control, tmp_path, echo_app):
+    """A 5 s join token, 20 s certificates: the first renewal comes after the token expired and
+    is granted on the strength of the certificate being renewed (the TLS client certificate)."""
+    proxy = proxies.new("backend", service="backend", app_port=echo_app.port,
+                        identity_args=control.identity_args(tmp_path, "backend", ttl="5s"))
+    proxy.start(ready_timeout=20)
+    first = presented_serial(proxy.inbound)
+    assert M.wait_until(lambda: presented_serial(proxy.inbound) != first, 40, interval=1), \
+        proxy.log()
+    assert metric(proxy.metrics_text(), 'identity_cert_refresh_total{result="failure"}') == 0
+    assert "renewal failed" not in proxy.log()
+
+
 def test_cache_dir_keeps_the_key_and_serves_after_a_restart_without_the_control_plane(
         proxies, tmp_path, echo_app):
     c = Control(tmp_path, "--trust-domain", M.TRUST_DOMAIN, "--cert-ttl", "1h").wait_ready()

@@ -48,15 +48,20 @@ void Holders::loadJson(std::string_view text) {
   const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (!doc.is_object()) return;
   for (const auto& [key, h] : doc.items()) {
-    if (!h.is_object() || !h.contains("identity") || !h["notAfter"].is_number_integer()) continue;
+    if (!h.is_object() || !h.contains("identity") || !h.contains("notAfter")) continue;
     Holding holding;
-    holding.identity = h.value("identity", "");
-    holding.serial = h.value("serial", "");
-    holding.issuer_fingerprint = h.value("issuer", "");
-    holding.peer = h.value("peer", "");
-    holding.issued_at = at(h.value("issuedAt", int64_t{0}));
-    holding.not_after = at(h.value("notAfter", int64_t{0}));
-    holding.bundle_version = h.value("bundleVersion", uint64_t{0});
+    try {
+      if (!h.at("identity").is_string() || !h.at("notAfter").is_number_integer()) continue;
+      holding.identity = h.value("identity", "");
+      holding.serial = h.value("serial", "");
+      holding.issuer_fingerprint = h.value("issuer", "");
+      holding.peer = h.value("peer", "");
+      holding.issued_at = at(h.value("issuedAt", int64_t{0}));
+      holding.not_after = at(h.value("notAfter", int64_t{0}));
+      holding.bundle_version = h.value("bundleVersion", uint64_t{0});
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a field of the wrong type: value() throws
+    }
     by_key_[key] = std::move(holding);
   }
 }

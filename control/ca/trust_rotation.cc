@@ -55,17 +55,24 @@ absl::Status TrustRotation::load(SystemTime now) {
   auto text = runtime::readFile(path);
   if (text.ok()) {
     const nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
-    if (!doc.is_object() || !doc["trusted"].is_array() || !doc["issuer"].is_string()) {
+    if (!doc.is_object() || !doc.contains("trusted") || !doc.contains("issuer") ||
+        !doc.at("trusted").is_array() || !doc.at("issuer").is_string()) {
       return absl::DataLossError(weft::strCat(path, ": not a rotation state"));
     }
-    auto phase = phaseFrom(doc.value("phase", ""));
-    if (!phase.ok()) return absl::DataLossError(weft::strCat(path, ": ", phase.status().message()));
-    phase_ = *phase;
-    bundle_version_ = doc.value("bundleVersion", uint64_t{1});
-    issuer_gen_ = doc.value("issuer", ".");
-    next_gen_ = doc.value("nextGeneration", 2);
-    trusted_gens_.clear();
-    for (const auto& g : doc["trusted"]) trusted_gens_.push_back(g.get<std::string>());
+    try {  // value() and get() throw on a field of the wrong type
+      auto phase = phaseFrom(doc.value("phase", ""));
+      if (!phase.ok()) {
+        return absl::DataLossError(weft::strCat(path, ": ", phase.status().message()));
+      }
+      phase_ = *phase;
+      bundle_version_ = doc.value("bundleVersion", uint64_t{1});
+      issuer_gen_ = doc.value("issuer", ".");
+      next_gen_ = doc.value("nextGeneration", 2);
+      trusted_gens_.clear();
+      for (const auto& g : doc.at("trusted")) trusted_gens_.push_back(g.get<std::string>());
+    } catch (const nlohmann::json::exception& e) {
+      return absl::DataLossError(weft::strCat(path, ": not a rotation state (", e.what(), ")"));
+    }
   } else if (!absl::IsNotFound(text.status())) {
     return text.status();
   }

@@ -1,5 +1,7 @@
 #include "control/ca/trust_rotation.h"
 
+#include <filesystem>
+
 #include "common/strings.h"
 #include "control/ca/cert_builder.h"
 #include "control/ca/refusal.h"
@@ -77,6 +79,12 @@ absl::Status TrustRotation::load(SystemTime now) {
     return text.status();
   }
   for (const std::string& gen : trusted_gens_) {
+    // A generation the state names must be there: making a new root in its place would leave
+    // every proxy trusting one that no longer signs.
+    if (text.ok() && !std::filesystem::exists(genDir(gen) + "/root.pem")) {
+      return absl::DataLossError(weft::strCat(path, " names generation '", gen, "' but ",
+                                              genDir(gen), "/root.pem is missing"));
+    }
     auto m = loadOrCreateGeneration(genDir(gen), trust_domain_, now);
     if (!m.ok()) return m.status();
     gens_[gen] = *m;

@@ -260,6 +260,22 @@ TEST_F(TrustRotationTest, ReopenInAddingKeepsPhaseVersionAndRoots) {
   EXPECT_EQ(issuerOf(*r), issuer);
 }
 
+TEST_F(TrustRotationTest, AMissingGenerationIsRefusedNotRecreated) {
+  {
+    auto r = open();
+    ASSERT_NE(r, nullptr);
+    ASSERT_TRUE(r->begin(now_).ok());
+  }
+  std::filesystem::remove_all(ca_dir_ + "/gen-2");
+  auto reopened = TrustRotation::open(ca_dir_, "example.org", now_);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_TRUE(absl::IsDataLoss(reopened.status())) << reopened.status();
+  EXPECT_NE(std::string(reopened.status().message()).find("names generation 'gen-2'"),
+            std::string::npos)
+      << reopened.status();
+  EXPECT_FALSE(std::filesystem::exists(ca_dir_ + "/gen-2"));
+}
+
 // ---------------------------------------------------------------- advance
 
 TEST_F(TrustRotationTest, AdvanceWaitsForAHolderOfTheOldBundle) {

@@ -31,6 +31,24 @@ absl::StatusOr<std::shared_ptr<ssl::context>> bootstrapContext(const std::string
   return ctx;
 }
 
+// What a connection's reader and writer refer to. They may outlive a request, and even the
+// client, when the process ends with a request in flight (their coroutine frames go with the
+// io_context): so these live as long as the process.
+const http::http2::Settings& connectionSettings() {
+  static const http::http2::Settings settings = [] {
+    http::http2::Settings s;
+    s.read_timeout = std::chrono::seconds(10);
+    s.keepalive.interval = std::chrono::seconds(0);
+    return s;
+  }();
+  return settings;
+}
+
+net::ConnectionTally& connectionCounters() {
+  static net::ConnectionTally counters;  // main thread only
+  return counters;
+}
+
 absl::Status unreachable(std::string_view why) {
   return absl::UnavailableError(weft::strCat("control plane unreachable: ", why));
 }
@@ -72,10 +90,7 @@ CertificateClientImpl::CertificateClientImpl(Executor executor, api::HostPort co
       control_(std::move(control)),
       expected_identity_(
           weft::identity::workloadIdentity(trust_domain, "weft-system", "weft-control")),
-      timeout_(timeout) {
-  settings_.read_timeout = timeout_;
-  settings_.keepalive.interval = std::chrono::seconds(0);
-}
+      timeout_(timeout) {}
 
 awaitable<absl::StatusOr<TlsStream>> CertificateClientImpl::connect(ssl::context& context) {
   error_code ec;
@@ -108,7 +123,7 @@ awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(CertificateR
   }
   if (!tls.ok()) co_return tls.status();
   auto conn = std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
-      std::move(*tls), settings_, counters_);
+      std::move(*tls), connectionSettings(), connectionCounters());
   std::unique_ptr<http::http2::Http2ClientStream> stream = conn->openStream();
 
   const std::string body =

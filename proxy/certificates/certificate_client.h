@@ -64,9 +64,6 @@ class CertificateClientImpl final : public CertificateClient {
   api::HostPort control_;
   std::string expected_identity_;
   std::chrono::milliseconds timeout_;
-  // Referenced by a connection's reader and writer, which may outlast one request briefly.
-  http::http2::Settings settings_;
-  net::ConnectionTally counters_;
 };
 
 // "https://127.0.0.1:15010" → 127.0.0.1:15010. InvalidArgument names what is wrong.

@@ -45,9 +45,6 @@ class Server {
   int activeConnections() const;
 
   config::Options options_;
-  // Before main_: a certificate request's connection may still be on the io_context when it is
-  // destroyed, and refers to the client's settings.
-  std::unique_ptr<proxy::certificates::IdentityManager> identity_;
   runtime::MainLoop main_;
   metrics::Metrics metrics_;
   router::RouteTableConstSharedPtr routes_;
@@ -55,6 +52,8 @@ class Server {
   std::shared_ptr<const identity::Credentials> credentials_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
+  // After main_: its timer goes before the io_context it was made on.
+  std::unique_ptr<proxy::certificates::IdentityManager> identity_;
   runtime::MemoryReturner memory_returner_{main_.io()};
   uint64_t next_version_ = 1;
   bool workers_started_ = false;

@@ -106,6 +106,7 @@ def test_not_ready_with_the_reason_until_the_control_plane_answers(proxies, tmp_
         assert metric(proxy.metrics_text(), 'identity_cert_refresh_total{result="failure"}') >= 1
     finally:
         proxy.stop()
+        assert proxy.finish() is None
         assert late.stop() == 0
 
 
@@ -123,6 +124,7 @@ def test_a_token_for_another_identity_is_refused_and_said_on_ready(proxies, cont
             f"request asks for uri:{BACKEND}; this token grants only "
             f"{M.spiffe('admin')}") in text, text
     proxy.stop()
+    assert proxy.finish() is None
 
 
 def test_renewal_changes_the_serial_with_zero_failed_requests(proxies, control, tmp_path,
@@ -175,6 +177,7 @@ def test_cache_dir_keeps_the_key_and_serves_after_a_restart_without_the_control_
     assert modes == {"key.pem": 0o600, "cert.pem": 0o600, "bundle.pem": 0o600}, modes
     serial = presented_serial(first.inbound)
     first.stop()
+    assert first.finish() is None
     assert c.stop() == 0
     # The control plane is down: the restarted proxy serves with what it cached.
     second = proxies.new("backend", service="backend", app_port=echo_app.port,

@@ -10,9 +10,14 @@
 namespace weft::control::ca {
 namespace {
 
-std::string keyIdOf(EVP_PKEY* key) {
+struct X509PubkeyFree {
+  void operator()(X509_PUBKEY* p) const { X509_PUBKEY_free(p); }
+};
+
+// SHA-256 of the DER SubjectPublicKeyInfo, hex, first 16 bytes.
+std::string keyIdOf(const X509_PUBKEY* spki) {
   unsigned char* der = nullptr;
-  const int n = i2d_PUBKEY(key, &der);
+  const int n = i2d_X509_PUBKEY(spki, &der);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(der, n > 0 ? static_cast<size_t>(n) : 0, digest);
   OPENSSL_free(der);
@@ -25,6 +30,10 @@ std::string keyIdOf(EVP_PKEY* key) {
   return out;
 }
 
+absl::Status internal(const absl::Status& status) {
+  return refuse(absl::StatusCode::kInternal, "internal", weft::strCat(status.message()));
+}
+
 }  // namespace
 
 CertificateAuthorityImpl::CertificateAuthorityImpl(std::shared_ptr<const CaMaterial> material,
@@ -32,41 +41,48 @@ CertificateAuthorityImpl::CertificateAuthorityImpl(std::shared_ptr<const CaMater
     : material_(std::move(material)),
       policy_(policy),
       clock_(std::move(clock)),
-      issuer_fingerprint_(fingerprint(material_->issuer.get())) {}
+      issuer_fingerprint_(fingerprint(material_->issuer.get())),
+      issuer_expiry_(identity::toTimePoint(X509_get0_notAfter(material_->issuer.get()))),
+      signer_(LeafSigner::create(material_->issuer.get(), material_->issuer_key.get())) {}
 
 void CertificateAuthorityImpl::setMaterial(std::shared_ptr<const CaMaterial> material) {
   material_ = std::move(material);
   issuer_fingerprint_ = fingerprint(material_->issuer.get());
+  issuer_expiry_ = identity::toTimePoint(X509_get0_notAfter(material_->issuer.get()));
+  signer_ = LeafSigner::create(material_->issuer.get(), material_->issuer_key.get());
 }
 
 absl::StatusOr<IssuedCertificate> CertificateAuthorityImpl::issue(std::string_view csr_pem,
                                                                   std::string_view identity) {
-  auto key = checkCsr(csr_pem, identity);
-  if (!key.ok()) return key.status();
-  return issueForKey(key->get(), identity);
+  auto csr = checkRequest(csr_pem, identity);
+  if (!csr.ok()) return csr.status();
+  return issueFor(X509_REQ_get_X509_PUBKEY(csr->request.get()), identity);
 }
 
 absl::StatusOr<IssuedCertificate> CertificateAuthorityImpl::issueForKey(EVP_PKEY* key,
                                                                         std::string_view identity) {
+  X509_PUBKEY* spki = nullptr;
+  if (X509_PUBKEY_set(&spki, key) != 1) {
+    return internal(
+        absl::InternalError("cannot encode the public key: " + identity::opensslError()));
+  }
+  std::unique_ptr<X509_PUBKEY, X509PubkeyFree> owned(spki);
+  return issueFor(spki, identity);
+}
+
+absl::StatusOr<IssuedCertificate> CertificateAuthorityImpl::issueFor(const X509_PUBKEY* spki,
+                                                                     std::string_view identity) {
   const SystemTime now = clock_();
-  const SystemTime issuer_expiry =
-      identity::toTimePoint(X509_get0_notAfter(material_->issuer.get()));
-  if (issuer_expiry <= now) {
+  if (issuer_expiry_ <= now) {
     return refuse(absl::StatusCode::kUnavailable, "issuer_expired",
                   "the issuing CA has expired; renew it (weftctl ca rotate) before issuing");
   }
+  if (!signer_.ok()) return internal(signer_.status());
   // Never past the issuer: a leaf outliving its chain would not verify anyway.
-  const SystemTime not_after = std::min(now + policy_.ttl, issuer_expiry);
+  const SystemTime not_after = std::min(now + policy_.ttl, issuer_expiry_);
   const SystemTime not_before = now - policy_.backdate;
-  CertSpec spec{.common_name = {},
-                .uri_san = std::string(identity),
-                .ca = false,
-                .path_len = -1,
-                .not_before = not_before,
-                .not_after = not_after};
-  auto cert = buildCertificate(spec, key, material_->issuer.get(), material_->issuer_key.get());
-  if (!cert.ok())
-    return refuse(absl::StatusCode::kInternal, "internal", weft::strCat(cert.status().message()));
+  auto cert = signer_->sign(spki, identity, not_before, not_after);
+  if (!cert.ok()) return internal(cert.status());
   IssuedCertificate out;
   out.identity = std::string(identity);
   out.certificate_pem = identity::certificatePem(cert->get());
@@ -75,7 +91,7 @@ absl::StatusOr<IssuedCertificate> CertificateAuthorityImpl::issueForKey(EVP_PKEY
   out.bundle_version = material_->bundle_version;
   out.serial = identity::serialHex(cert->get());
   out.issuer_fingerprint = issuer_fingerprint_;
-  out.key_id = keyIdOf(key);
+  out.key_id = keyIdOf(spki);
   // What the certificate says, at its one-second resolution.
   out.not_before = identity::toTimePoint(X509_get0_notBefore(cert->get()));
   out.not_after = identity::toTimePoint(X509_get0_notAfter(cert->get()));

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/ca/ca_material.h"
+#include "control/ca/cert_builder.h"
 
 namespace weft::control::ca {
 
@@ -62,10 +63,16 @@ class CertificateAuthorityImpl final : public CertificateAuthority {
   void setMaterial(std::shared_ptr<const CaMaterial> material);
 
  private:
+  // The certificate over `spki`, the subject's SubjectPublicKeyInfo.
+  absl::StatusOr<IssuedCertificate> issueFor(const X509_PUBKEY* spki, std::string_view identity);
+
   std::shared_ptr<const CaMaterial> material_;
   IssuancePolicy policy_;
   Clock clock_;
+  // Worked out once from the issuer.
   std::string issuer_fingerprint_;
+  SystemTime issuer_expiry_;
+  absl::StatusOr<LeafSigner> signer_;
 };
 
 }  // namespace weft::control::ca

@@ -19,4 +19,15 @@ inline constexpr size_t kMaxCsrBytes = 16 * 1024;
 // SPIFFE ID the caller's token grants: the request may name it as its one SAN, or name nothing.
 absl::StatusOr<identity::PkeyPtr> checkCsr(std::string_view pem, std::string_view identity);
 
+// A request that passed checkCsr, and its public key. The issuer copies the request's
+// SubjectPublicKeyInfo (X509_REQ_get_X509_PUBKEY) into the certificate; the request itself holds
+// no decoded key (X509_REQ_get0_pubkey is null): use `key`.
+struct CheckedCsr {
+  identity::X509ReqPtr request;
+  identity::PkeyPtr key;
+};
+
+// checkCsr, keeping the request.
+absl::StatusOr<CheckedCsr> checkRequest(std::string_view pem, std::string_view identity);
+
 }  // namespace weft::control::ca

@@ -10,6 +10,13 @@ void Holders::record(const std::string& key_id, Holding holding) {
   by_key_[key_id] = std::move(holding);
 }
 
+Holding* Holders::find(std::string_view identity, std::string_view serial) {
+  for (auto& [key, holding] : by_key_) {
+    if (holding.identity == identity && holding.serial == serial) return &holding;
+  }
+  return nullptr;
+}
+
 std::vector<Holding> Holders::current(std::chrono::system_clock::time_point now) {
   std::erase_if(by_key_, [now](const auto& entry) { return entry.second.not_after <= now; });
   std::vector<Holding> out;

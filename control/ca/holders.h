@@ -31,6 +31,8 @@ class Holders {
   void record(const std::string& key_id, Holding holding);
   // Unexpired holdings, by identity then serial; expired ones are dropped.
   std::vector<Holding> current(std::chrono::system_clock::time_point now);
+  // The holding of the certificate `identity` / `serial`, or null.
+  Holding* find(std::string_view identity, std::string_view serial);
 
   // What survives a restart (DIR/ca/holders.json): a trust rotation must not forget who still
   // holds an old leaf. Entries that do not parse are skipped.

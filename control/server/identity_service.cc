@@ -3,6 +3,7 @@
 #include "common/rfc3339.h"
 #include "common/strings.h"
 #include "control/auth/admin_token.h"
+#include "control/ca/cert_builder.h"
 #include "control/ca/refusal.h"
 #include "control/server/json_api.h"
 #include "identity/spiffe.h"
@@ -99,8 +100,27 @@ awaitable<void> IdentityService::issue(http::ApiRequest& request) {
 }
 
 awaitable<void> IdentityService::trustBundle(http::ApiRequest& request) {
-  const std::string bundle = ca_.material()->bundle_pem;
-  co_await http::reply(request.stream, 200, "application/x-pem-file", bundle);
+  std::shared_ptr<const ca::CaMaterial> material = ca_.material();
+  http::HeaderMap headers;
+  headers.add("x-weft-bundle-version", std::to_string(material->bundle_version));
+  // A proxy polling with its certificate: record which bundle it holds (`?held=N`), and tell it
+  // to renew now when its leaf is not from the current issuer (a trust rotation moved on).
+  const http::DownstreamInfo& peer = request.stream.downstream();
+  ca::Holding* holding =
+      peer.peer_identity.empty() ? nullptr : holders_.find(peer.peer_identity, peer.peer_serial);
+  if (holding != nullptr) {
+    uint64_t held = 0;
+    if (request.query.starts_with("held=") && weft::parseUnsigned(request.query.substr(5), &held) &&
+        held <= material->bundle_version && held > holding->bundle_version) {
+      holding->bundle_version = held;
+      if (on_issued_) on_issued_();
+    }
+    if (holding->issuer_fingerprint != ca::fingerprint(material->issuer.get())) {
+      headers.add("x-weft-renew", "issuer-changed");
+    }
+  }
+  const std::string bundle = material->bundle_pem;
+  co_await http::reply(request.stream, 200, "application/x-pem-file", bundle, &headers);
 }
 
 }  // namespace weft::control

@@ -9,7 +9,10 @@
 //     200 {"identity", "certificate", "chain", "trustBundle", "bundleVersion", "serial",
 //          "notBefore", "notAfter"}
 //     4xx/5xx {"error": {"reason", "message"}}, counted in identity_csr_rejected_total{reason}
-//   GET  /v1/trust-bundle   the roots, PEM (public)
+//   GET  /v1/trust-bundle[?held=N]  the roots, PEM (public), with x-weft-bundle-version. A
+//                           proxy asking with its certificate also says it holds version N
+//                           (its acknowledgement in a trust rotation) and gets
+//                           `x-weft-renew: issuer-changed` when its leaf is from an old issuer.
 
 #include <chrono>
 #include <functional>
@@ -33,7 +36,7 @@ class IdentityService {
       ControlMetrics& metrics, std::string trust_domain,
       Clock clock = [] { return std::chrono::system_clock::now(); });
 
-  // Runs after each certificate issued (the holders changed).
+  // Runs after each certificate issued, or acknowledgement (the holders changed).
   void onIssued(std::function<void()> callback) { on_issued_ = std::move(callback); }
 
   void addRoutes(http::ApiRouter& router);

@@ -3,6 +3,7 @@
 #include "common/strings.h"
 #include "identity/alpn.h"
 #include "identity/credentials.h"
+#include "identity/x509.h"
 #include "net/deadline.h"
 #include "net/error_text.h"
 #include "net/http/http1/server_codec.h"
@@ -148,7 +149,10 @@ awaitable<void> ApiServer::serveTls(Socket socket, tcp::endpoint peer, const Api
   }
   DownstreamInfo info;
   info.tls = true;
-  if (auto id = identity::peerIdentity(stream.native_handle()); id.ok()) info.peer_identity = *id;
+  if (auto id = identity::peerIdentity(stream.native_handle()); id.ok()) {
+    info.peer_identity = *id;
+    info.peer_serial = identity::serialHex(SSL_get0_peer_certificate(stream.native_handle()));
+  }
   info.http2 = identity::negotiatedHttp2(stream.native_handle());
   net::ConnectionStats stats(connections->counters);
   Dispatcher dispatcher(router, peer);

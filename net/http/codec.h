@@ -23,6 +23,8 @@ struct DownstreamInfo {
   bool tls = false;
   std::string peer_identity;  // the peer's SPIFFE ID when tls
   bool http2 = false;         // the connection speaks HTTP/2 (else HTTP/1.x)
+  // The peer certificate's serial, hex: weft's own API ports only (http::ApiServer).
+  std::string peer_serial = {};
 };
 
 // The downstream side of one request/response exchange, whatever the codec (HTTP/1.1 today,

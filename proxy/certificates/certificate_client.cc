@@ -107,6 +107,40 @@ awaitable<absl::StatusOr<TlsStream>> CertificateClientImpl::connect(ssl::context
   co_return std::move(*tls);
 }
 
+awaitable<absl::StatusOr<CertificateClientImpl::Answer>> CertificateClientImpl::exchange(
+    TlsStream tls, http::RequestHead head, std::string body) {
+  auto conn = std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
+      std::move(tls), connectionSettings(), connectionCounters());
+  std::unique_ptr<http::http2::Http2ClientStream> stream = conn->openStream();
+  head.scheme = "https";
+  head.authority = weft::strCat(control_.host, ":", control_.port);
+  head.body.present = !body.empty();
+  head.body.length = body.size();
+  if (error_code wec = co_await stream->sendRequestHead(head, body.empty()); wec) {
+    co_return unreachable(weft::strCat("sending the request: ", wec.message()));
+  }
+  if (!body.empty()) {
+    if (error_code wec = co_await stream->sendRequestBody(body, true); wec) {
+      co_return unreachable(weft::strCat("sending the request: ", wec.message()));
+    }
+  }
+  Answer answer;
+  if (error_code rec = co_await stream->readResponseHead(answer.head); rec) {
+    co_return unreachable(weft::strCat("reading the answer: ", rec.message()));
+  }
+  std::array<char, 16 * 1024> buffer;
+  while (answer.head.body.present) {
+    http::BodyRead r = co_await stream->readResponseBody(buffer);
+    if (r.ec) co_return unreachable(weft::strCat("reading the answer: ", r.ec.message()));
+    answer.body.append(buffer.data(), r.n);
+    if (answer.body.size() > kMaxAnswerBytes) co_return unreachable("answer over 256 KiB");
+    if (r.end) break;
+  }
+  stream.reset();
+  conn->close();
+  co_return answer;
+}
+
 awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(CertificateRequest req) {
   absl::StatusOr<TlsStream> tls = absl::UnavailableError("not connected");
   if (req.current) {
@@ -122,49 +156,41 @@ awaitable<absl::StatusOr<IssuedPem>> CertificateClientImpl::request(CertificateR
     tls = co_await connect(**ctx);
   }
   if (!tls.ok()) co_return tls.status();
-  auto conn = std::make_unique<http::http2::Http2ClientConnectionImpl<TlsStream>>(
-      std::move(*tls), connectionSettings(), connectionCounters());
-  std::unique_ptr<http::http2::Http2ClientStream> stream = conn->openStream();
-
-  const std::string body =
-      nlohmann::json({{"csr", req.csr_pem}, {"bundleVersion", req.held_bundle_version}}).dump();
   http::RequestHead head;
   head.method = "POST";
-  head.scheme = "https";
-  head.authority = weft::strCat(control_.host, ":", control_.port);
   head.path = "/v1/certificates";
   if (!req.token.empty()) head.headers.add("authorization", "Bearer " + req.token);
   head.headers.add("content-type", "application/json");
-  head.body.present = true;
-  head.body.length = body.size();
-  if (error_code wec = co_await stream->sendRequestHead(head, false); wec) {
-    co_return unreachable(weft::strCat("sending the request: ", wec.message()));
-  }
-  if (error_code wec = co_await stream->sendRequestBody(body, true); wec) {
-    co_return unreachable(weft::strCat("sending the request: ", wec.message()));
-  }
-  http::ResponseHead response;
-  if (error_code rec = co_await stream->readResponseHead(response); rec) {
-    co_return unreachable(weft::strCat("reading the answer: ", rec.message()));
-  }
-  std::string answer;
-  std::array<char, 16 * 1024> buffer;
-  while (response.body.present) {
-    http::BodyRead r = co_await stream->readResponseBody(buffer);
-    if (r.ec) co_return unreachable(weft::strCat("reading the answer: ", r.ec.message()));
-    answer.append(buffer.data(), r.n);
-    if (answer.size() > kMaxAnswerBytes) co_return unreachable("answer over 256 KiB");
-    if (r.end) break;
-  }
-  stream.reset();
-  conn->close();
-  if (response.status != 200) co_return refusal(response.status, answer);
-  const nlohmann::json doc = nlohmann::json::parse(answer, nullptr, false);
+  std::string body =
+      nlohmann::json({{"csr", req.csr_pem}, {"bundleVersion", req.held_bundle_version}}).dump();
+  auto answer = co_await exchange(std::move(*tls), std::move(head), std::move(body));
+  if (!answer.ok()) co_return answer.status();
+  if (answer->head.status != 200) co_return refusal(answer->head.status, answer->body);
+  const nlohmann::json doc = nlohmann::json::parse(answer->body, nullptr, false);
   if (!doc.is_object() || !doc.contains("certificate") || !doc["certificate"].is_string()) {
     co_return unreachable("the control plane's answer is not a certificate");
   }
   co_return IssuedPem{doc.value("certificate", ""), doc.value("chain", ""),
                       doc.value("trustBundle", ""), doc.value("bundleVersion", uint64_t{0})};
+}
+
+awaitable<absl::StatusOr<BundleCheck>> CertificateClientImpl::checkBundle(
+    uint64_t held_bundle_version, std::shared_ptr<const weft::identity::Credentials> current) {
+  auto tls = co_await connect(current->clientContext());
+  if (!tls.ok()) co_return tls.status();
+  http::RequestHead head;
+  head.method = "GET";
+  head.path = weft::strCat("/v1/trust-bundle?held=", held_bundle_version);
+  auto answer = co_await exchange(std::move(*tls), std::move(head), std::string());
+  if (!answer.ok()) co_return answer.status();
+  if (answer->head.status != 200) co_return refusal(answer->head.status, answer->body);
+  BundleCheck check;
+  const std::string* version = answer->head.headers.get("x-weft-bundle-version");
+  if (version == nullptr || !weft::parseUnsigned(*version, &check.bundle_version)) {
+    co_return unreachable("the control plane's answer has no x-weft-bundle-version");
+  }
+  check.renew = answer->head.headers.get("x-weft-renew") != nullptr;
+  co_return check;
 }
 
 }  // namespace weft::proxy::certificates

@@ -17,6 +17,7 @@
 #include "net/asio.h"
 #include "net/connection_stats.h"
 #include "net/http/http2/settings.h"
+#include "net/http/message.h"
 #include "net/tls_stream.h"
 
 namespace weft::proxy::certificates {
@@ -40,9 +41,19 @@ struct CertificateRequest {
   std::shared_ptr<const weft::identity::Credentials> current;
 };
 
+// What a proxy learns by polling the trust bundle (GET /v1/trust-bundle with its certificate).
+struct BundleCheck {
+  uint64_t bundle_version = 0;  // the control plane's current one
+  bool renew = false;           // the proxy's leaf is from an old issuer: renew now
+};
+
 class CertificateClient {
  public:
   virtual ~CertificateClient() = default;
+  // Tells the control plane which trust bundle version this proxy holds (its acknowledgement
+  // during a trust rotation) and learns the current one, over TLS with `current`.
+  virtual awaitable<absl::StatusOr<BundleCheck>> checkBundle(
+      uint64_t held_bundle_version, std::shared_ptr<const weft::identity::Credentials> current) = 0;
   // Unavailable: "control plane unreachable: connect: Connection refused", "… tls handshake:
   // …"; PermissionDenied / InvalidArgument etc.: "control plane refused the request (401
   // token_expired): token expired at …".
@@ -56,9 +67,19 @@ class CertificateClientImpl final : public CertificateClient {
                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   awaitable<absl::StatusOr<IssuedPem>> request(CertificateRequest request) override;
+  awaitable<absl::StatusOr<BundleCheck>> checkBundle(
+      uint64_t held_bundle_version,
+      std::shared_ptr<const weft::identity::Credentials> current) override;
 
  private:
+  struct Answer {
+    http::ResponseHead head;
+    std::string body;
+  };
   awaitable<absl::StatusOr<TlsStream>> connect(boost::asio::ssl::context& context);
+  // One request on a fresh HTTP/2 connection over `tls`; the answer, whatever its status.
+  awaitable<absl::StatusOr<Answer>> exchange(TlsStream tls, http::RequestHead head,
+                                             std::string body);
 
   Executor executor_;
   api::HostPort control_;

@@ -28,7 +28,8 @@ IdentityManager::IdentityManager(asio::io_context& io, IdentitySettings settings
       client_(std::move(client)),
       metrics_(metrics),
       install_(std::move(install)),
-      timer_(io) {}
+      timer_(io),
+      poll_timer_(io) {}
 
 absl::Status IdentityManager::start() {
   auto bundle = runtime::readFile(settings_.trust_bundle_file);
@@ -55,12 +56,14 @@ absl::Status IdentityManager::start() {
   csr_pem_ = std::move(*csr);
   last_error_ = "no answer from the control plane yet";
   asio::co_spawn(io_, run(), SpawnGuard({"identity"}));
+  asio::co_spawn(io_, pollBundle(), SpawnGuard({"trust bundle poll"}));
   return absl::OkStatus();
 }
 
 void IdentityManager::stop() {
   stopped_ = true;
   timer_.cancel();
+  poll_timer_.cancel();
 }
 
 std::string IdentityManager::notReadyReason() const {
@@ -182,14 +185,19 @@ void IdentityManager::logFailure(const absl::Status& status, SteadyDuration retr
   }
 }
 
+awaitable<bool> IdentityManager::sleep(SteadyDuration wait) {
+  if (renew_now_) co_return !stopped_;
+  timer_.expires_after(wait);
+  auto [ec] = co_await timer_.async_wait(kUseTuple);
+  co_return !stopped_ && (!ec || renew_now_);
+}
+
 awaitable<void> IdentityManager::run() {
   int failures = 0;
-  if (current_) {
-    timer_.expires_after(untilRenewal());
-    auto [ec] = co_await timer_.async_wait(kUseTuple);
-    if (ec || stopped_) co_return;
-  }
+  // A cached certificate: renew it on its schedule.
+  if (current_ && !co_await sleep(untilRenewal())) co_return;
   while (!stopped_) {
+    renew_now_ = false;
     absl::Status st = co_await refresh();
     if (stopped_) co_return;
     SteadyDuration wait;
@@ -208,9 +216,37 @@ awaitable<void> IdentityManager::run() {
       wait = backoff(failures);
       logFailure(st, wait);
     }
-    timer_.expires_after(wait);
-    auto [ec] = co_await timer_.async_wait(kUseTuple);
-    if (ec) co_return;
+    if (!co_await sleep(wait)) co_return;
+  }
+}
+
+SteadyDuration IdentityManager::pollInterval() const {
+  if (!current_) return std::chrono::seconds(1);
+  const auto tenth =
+      std::chrono::duration_cast<SteadyDuration>((current_->notAfter() - received_at_) / 10);
+  return std::clamp<SteadyDuration>(tenth, std::chrono::seconds(1), settings_.max_poll_interval);
+}
+
+awaitable<void> IdentityManager::pollBundle() {
+  while (!stopped_) {
+    poll_timer_.expires_after(pollInterval());
+    auto [ec] = co_await poll_timer_.async_wait(kUseTuple);
+    if (ec || stopped_) co_return;
+    if (!current_ || renew_now_) continue;
+    auto check = co_await client_->checkBundle(bundle_version_, current_);
+    if (stopped_) co_return;
+    if (!check.ok()) {
+      log::debug("trust bundle check failed: ", check.status().message());
+      continue;
+    }
+    if (check->bundle_version != bundle_version_ || check->renew) {
+      log::info("renewing now: ", check->renew
+                                      ? std::string("the control plane issues from a new CA")
+                                      : weft::strCat("trust bundle version ", check->bundle_version,
+                                                     " replaces ", bundle_version_));
+      renew_now_ = true;
+      timer_.cancel();
+    }
   }
 }
 

@@ -13,6 +13,9 @@
 //   has expired.
 // - A failing renewal logs at info while more than half the lifetime is left, a warning from
 //   50%, an error under 10%.
+// - Every tenth of the lifetime (1 s to 1 min) it checks the trust bundle with its certificate,
+//   which tells the control plane which version it holds; a newer version, or word that the
+//   control plane now issues from a new CA (a trust rotation), makes it renew at once.
 // - Each certificate goes to `install` as a new immutable Credentials: connections keep the one
 //   they started with, new handshakes take the new one.
 
@@ -40,6 +43,8 @@ struct IdentitySettings {
   std::chrono::milliseconds first_backoff{1000};
   std::chrono::milliseconds renew_backoff{10000};
   std::chrono::milliseconds max_backoff{300000};
+  // How often the trust bundle is checked: a tenth of the lifetime, at least 1 s, at most this.
+  std::chrono::milliseconds max_poll_interval{60000};
 };
 
 class IdentityManager {
@@ -62,6 +67,12 @@ class IdentityManager {
 
  private:
   awaitable<void> run();
+  // Waits `wait`, or less when a renewal is asked for now; false once stopped.
+  awaitable<bool> sleep(std::chrono::steady_clock::duration wait);
+  // Checks the trust bundle every pollInterval() (and so acknowledges the one held); a new
+  // version, or a leaf from an old issuer, asks for a renewal now.
+  awaitable<void> pollBundle();
+  std::chrono::steady_clock::duration pollInterval() const;
   // One request; on success the new credentials are installed.
   awaitable<absl::Status> refresh();
   absl::Status adopt(const IssuedPem& issued, std::string_view origin);
@@ -76,6 +87,8 @@ class IdentityManager {
   metrics::Metrics& metrics_;
   Install install_;
   asio::steady_timer timer_;
+  asio::steady_timer poll_timer_;
+  bool renew_now_ = false;
   std::mt19937_64 random_{std::random_device{}()};
 
   weft::identity::PkeyPtr key_;

@@ -378,3 +378,13 @@ def test_identity_metrics_pass_promtool(control, tmp_path, csr):
     p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
                        capture_output=True, timeout=30)
     assert p.returncode == 0, (p.stdout + p.stderr).decode()
+
+
+def test_trust_bundle_is_public_and_carries_its_version(control, tmp_path):
+    p = subprocess.run(["curl", "-sS", "-k", "-D", "-", "--http2",
+                        f"https://127.0.0.1:{control.listen}/v1/trust-bundle"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p
+    assert "x-weft-bundle-version: 1" in p.stdout.lower(), p.stdout
+    assert p.stdout.count("-----BEGIN CERTIFICATE-----") == 1
+    assert "x-weft-renew" not in p.stdout.lower()

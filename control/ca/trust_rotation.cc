@@ -180,6 +180,18 @@ absl::Status TrustRotation::finish(const std::vector<Holding>& holders) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> TrustRotation::renewIssuerIfDue(SystemTime now) {
+  const SystemTime ends =
+      identity::toTimePoint(X509_get0_notAfter(gens_.at(issuer_gen_)->issuer.get()));
+  if (ends >= now + kIntermediateRenewBefore) return false;
+  // Loading the generation again re-issues its intermediate from the root when it is due.
+  auto m = loadOrCreateGeneration(genDir(issuer_gen_), trust_domain_, now);
+  if (!m.ok()) return m.status();
+  gens_[issuer_gen_] = *m;
+  rebuild();
+  return true;
+}
+
 nlohmann::json TrustRotation::describe(const std::vector<Holding>& holders) const {
   nlohmann::json out = {{"phase", phaseName(phase_)}, {"bundleVersion", bundle_version_}};
   size_t waiting = 0;

@@ -55,6 +55,10 @@ class TrustRotation {
   // naming the holders of leaves from the old issuer, or when not in issuing-new.
   absl::Status finish(const std::vector<Holding>& holders);
 
+  // Re-issues the issuing intermediate from its root when it is within kIntermediateRenewBefore
+  // of its end (the roots, and so every proxy's trust, stay the same). Whether it did.
+  absl::StatusOr<bool> renewIssuerIfDue(SystemTime now);
+
   // For `ca status`: the phase, the bundle version, and what the phase waits for.
   nlohmann::json describe(const std::vector<Holding>& holders) const;
 

@@ -1,5 +1,6 @@
 #include "control/server/trust_manager.h"
 
+#include "common/rfc3339.h"
 #include "net/log.h"
 #include "net/spawn_guard.h"
 #include "runtime/atomic_file.h"
@@ -45,6 +46,22 @@ awaitable<void> TrustManager::tick() {
     auto [ec] = co_await tick_timer_.async_wait(kUseTuple);
     if (ec || stopped_) co_return;
     checkAdvance();
+    if (++ticks_ % kRenewCheckTicks == 0) renewIssuerIfDue();
+  }
+}
+
+void TrustManager::renewIssuerIfDue() {
+  auto renewed = rotation_->renewIssuerIfDue(std::chrono::system_clock::now());
+  if (!renewed.ok()) {
+    log::error("cannot renew the issuing CA: ", renewed.status().message());
+    return;
+  }
+  if (*renewed) {
+    log::info("renewed the issuing CA from its root, valid until ",
+              weft::rfc3339(
+                  identity::toTimePoint(X509_get0_notAfter(rotation_->material()->issuer.get()))));
+    ca_.setMaterial(rotation_->material());
+    if (on_material_) on_material_();
   }
 }
 

@@ -38,6 +38,10 @@ class TrustManager final : public RotationControl {
 
  private:
   void checkAdvance();
+  // Once an hour: a generated intermediate near its end is re-issued from its root while
+  // weft-control runs, not only at start.
+  void renewIssuerIfDue();
+  static constexpr int kRenewCheckTicks = 1800;  // of 2 s
   void saveSoon();
   awaitable<void> tick();
 
@@ -50,6 +54,7 @@ class TrustManager final : public RotationControl {
   asio::steady_timer tick_timer_;
   asio::steady_timer save_timer_;
   bool save_pending_ = false;
+  int ticks_ = 0;
   bool stopped_ = false;
 };
 

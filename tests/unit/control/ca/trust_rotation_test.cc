@@ -276,6 +276,32 @@ TEST_F(TrustRotationTest, AMissingGenerationIsRefusedNotRecreated) {
   EXPECT_FALSE(std::filesystem::exists(ca_dir_ + "/gen-2"));
 }
 
+TEST_F(TrustRotationTest, AnIssuerNearItsEndIsRenewedFromTheSameRootWhileRunning) {
+  auto r = open();
+  ASSERT_NE(r, nullptr);
+  const std::vector<std::string> roots = rootFingerprints(*r->material());
+  const std::string issuer = issuerOf(*r);
+  auto early = r->renewIssuerIfDue(now_ + std::chrono::hours(24));
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_FALSE(*early);
+  EXPECT_EQ(issuerOf(*r), issuer);
+
+  const auto late_time = now_ + std::chrono::hours(24 * 320);
+  auto late = r->renewIssuerIfDue(late_time);
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_TRUE(*late);
+  EXPECT_NE(issuerOf(*r), issuer);
+  EXPECT_EQ(rootFingerprints(*r->material()), roots);
+  EXPECT_EQ(r->material()->bundle_version, 1u);
+  auto again = r->renewIssuerIfDue(late_time);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  // A restart finds the renewed intermediate on disk.
+  auto reopened = TrustRotation::open(ca_dir_, "example.org", late_time);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(issuerOf(**reopened), issuerOf(*r));
+}
+
 // ---------------------------------------------------------------- advance
 
 TEST_F(TrustRotationTest, AdvanceWaitsForAHolderOfTheOldBundle) {

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "absl/strings/escaping.h"
 #include "common/rfc3339.h"
 #include "common/strings.h"
 #include "control/auth/jws.h"
@@ -21,13 +22,7 @@ absl::Status denied(std::string_view reason, std::string_view message) {
 }
 
 std::string hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[bytes[i] >> 4]);
-    out.push_back(kHex[bytes[i] & 0xf]);
-  }
-  return out;
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), n));
 }
 
 std::string keyIdOf(EVP_PKEY* key) {

@@ -84,6 +84,7 @@ std::shared_ptr<CaMaterial> assemble(X509Ptr issuer, PkeyPtr key,
   m->roots = std::move(roots);
   m->chain_pem = identity::certificatePem(m->issuer.get()) + pemOf(m->intermediates);
   m->bundle_pem = pemOf(m->roots);
+  m->issuer_fingerprint = fingerprint(m->issuer.get());
   return m;
 }
 

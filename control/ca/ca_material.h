@@ -34,8 +34,9 @@ struct CaMaterial {
   identity::PkeyPtr issuer_key;
   std::vector<identity::X509Ptr> intermediates;  // above the issuer, below the roots
   std::vector<identity::X509Ptr> roots;
-  std::string chain_pem;   // the issuer, then the intermediates: what a leaf is sent with
-  std::string bundle_pem;  // the roots: what every proxy trusts
+  std::string chain_pem;           // the issuer, then the intermediates: what a leaf is sent with
+  std::string bundle_pem;          // the roots: what every proxy trusts
+  std::string issuer_fingerprint;  // ca::fingerprint(issuer), computed once
   bool operator_supplied = false;
   // Bumped each time the roots change (a trust rotation); proxies report which one they hold.
   uint64_t bundle_version = 1;

@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include "absl/strings/escaping.h"
 #include "common/strings.h"
 #include "control/ca/cert_builder.h"
 #include "control/ca/csr_check.h"
@@ -21,13 +22,7 @@ std::string keyIdOf(const X509_PUBKEY* spki) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(der, n > 0 ? static_cast<size_t>(n) : 0, digest);
   OPENSSL_free(der);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < 16; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
-  }
-  return out;
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 absl::Status internal(const absl::Status& status) {
@@ -41,13 +36,11 @@ CertificateAuthorityImpl::CertificateAuthorityImpl(std::shared_ptr<const CaMater
     : material_(std::move(material)),
       policy_(policy),
       clock_(std::move(clock)),
-      issuer_fingerprint_(fingerprint(material_->issuer.get())),
       issuer_expiry_(identity::toTimePoint(X509_get0_notAfter(material_->issuer.get()))),
       signer_(LeafSigner::create(material_->issuer.get(), material_->issuer_key.get())) {}
 
 void CertificateAuthorityImpl::setMaterial(std::shared_ptr<const CaMaterial> material) {
   material_ = std::move(material);
-  issuer_fingerprint_ = fingerprint(material_->issuer.get());
   issuer_expiry_ = identity::toTimePoint(X509_get0_notAfter(material_->issuer.get()));
   signer_ = LeafSigner::create(material_->issuer.get(), material_->issuer_key.get());
 }
@@ -90,7 +83,7 @@ absl::StatusOr<IssuedCertificate> CertificateAuthorityImpl::issueFor(const X509_
   out.trust_bundle_pem = material_->bundle_pem;
   out.bundle_version = material_->bundle_version;
   out.serial = identity::serialHex(cert->get());
-  out.issuer_fingerprint = issuer_fingerprint_;
+  out.issuer_fingerprint = material_->issuer_fingerprint;
   out.key_id = keyIdOf(spki);
   // What the certificate says, at its one-second resolution.
   out.not_before = identity::toTimePoint(X509_get0_notBefore(cert->get()));

@@ -70,7 +70,6 @@ class CertificateAuthorityImpl final : public CertificateAuthority {
   IssuancePolicy policy_;
   Clock clock_;
   // Worked out once from the issuer.
-  std::string issuer_fingerprint_;
   SystemTime issuer_expiry_;
   absl::StatusOr<LeafSigner> signer_;
 };

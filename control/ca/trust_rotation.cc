@@ -155,7 +155,7 @@ absl::Status TrustRotation::finish(const std::vector<Holding>& holders) {
                           : weft::strCat("the rotation is still in phase ", phaseName(phase_),
                                          ": not every proxy holds the two-root bundle yet"));
   }
-  const std::string issuer = fingerprint(material_->issuer.get());
+  const std::string& issuer = material_->issuer_fingerprint;
   std::vector<std::string> old;
   for (const Holding& h : holders) {
     if (h.issuer_fingerprint != issuer) {
@@ -195,7 +195,7 @@ absl::StatusOr<bool> TrustRotation::renewIssuerIfDue(SystemTime now) {
 nlohmann::json TrustRotation::describe(const std::vector<Holding>& holders) const {
   nlohmann::json out = {{"phase", phaseName(phase_)}, {"bundleVersion", bundle_version_}};
   size_t waiting = 0;
-  const std::string issuer = fingerprint(material_->issuer.get());
+  const std::string& issuer = material_->issuer_fingerprint;
   for (const Holding& h : holders) {
     if (phase_ == RotationPhase::kAdding && h.bundle_version < bundle_version_) ++waiting;
     if (phase_ == RotationPhase::kIssuingNew && h.issuer_fingerprint != issuer) ++waiting;

@@ -3,7 +3,6 @@
 #include "common/rfc3339.h"
 #include "common/strings.h"
 #include "control/auth/admin_token.h"
-#include "control/ca/cert_builder.h"
 #include "control/ca/refusal.h"
 #include "control/server/json_api.h"
 #include "identity/spiffe.h"
@@ -115,7 +114,7 @@ awaitable<void> IdentityService::trustBundle(http::ApiRequest& request) {
       holding->bundle_version = held;
       if (on_issued_) on_issued_();
     }
-    if (holding->issuer_fingerprint != ca::fingerprint(material->issuer.get())) {
+    if (holding->issuer_fingerprint != material->issuer_fingerprint) {
       headers.add("x-weft-renew", "issuer-changed");
     }
   }

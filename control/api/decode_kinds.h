@@ -17,6 +17,7 @@ namespace weft::api::decoder {
 
 // A reference from a resource to a Service (and maybe one of its subsets).
 struct ServiceRef {
+  std::string source;  // of the referring document, for errors
   std::string ns;
   std::string name;
   std::string field;  // of the name, e.g. "spec.rules[1].backendRefs[0].name"

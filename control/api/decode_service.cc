@@ -100,6 +100,7 @@ absl::StatusOr<ServiceRef> decodeServiceRef(const Decoder& d, const YAML::Node& 
                                             const std::string& field,
                                             const std::string& default_ns) {
   ServiceRef ref;
+  ref.source = d.source();
   auto name = d.string(n, field, "name");
   if (!name.ok()) return name.status();
   if (!isDnsLabel(*name)) {

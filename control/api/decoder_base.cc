@@ -23,12 +23,20 @@ std::string fieldIndex(std::string_view field, size_t i) {
   return weft::strCat(field, "[", i, "]");
 }
 
-int Decoder::line(const YAML::Node& at) const { return first_line_ + at.Mark().line + 1; }
+int Decoder::line(const YAML::Node& at) const {
+  // A tree built from JSON (the operator API) has no lines.
+  if (!at.IsDefined() || at.Mark().is_null()) return 0;
+  return first_line_ + at.Mark().line + 1;
+}
+
+std::string location(std::string_view source, int line) {
+  return line > 0 ? weft::strCat(source, ":", line) : std::string(source);
+}
 
 absl::Status Decoder::error(const YAML::Node& at, std::string_view field,
                             std::string_view reason) const {
   return absl::InvalidArgumentError(
-      weft::strCat(source_, ":", line(at), ": ", field, ": ", reason));
+      weft::strCat(location(source_, line(at)), ": ", field, ": ", reason));
 }
 
 YAML::Node Decoder::get(const YAML::Node& parent, std::string_view key) {

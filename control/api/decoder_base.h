@@ -24,6 +24,9 @@ bool isDnsLabel(std::string_view s);
 
 enum class Need { kOptional, kRequired };
 
+// "source:line", or just the source when there is no line (a document that came as JSON).
+std::string location(std::string_view source, int line);
+
 // "field.key", or "key" at the top of a document.
 std::string fieldPath(std::string_view field, std::string_view key);
 // "field[i]".
@@ -36,7 +39,7 @@ class Decoder {
   Decoder(std::string_view source, int first_line) : source_(source), first_line_(first_line) {}
 
   const std::string& source() const { return source_; }
-  // The 1-based line of `at` within the whole source.
+  // The 1-based line of `at` within the whole source; 0 when the tree has none (built from JSON).
   int line(const YAML::Node& at) const;
   absl::Status error(const YAML::Node& at, std::string_view field, std::string_view reason) const;
 

@@ -26,7 +26,8 @@ struct Decoded {
 
 absl::Status errorAt(std::string_view source, int line, std::string_view field,
                      std::string_view reason) {
-  return absl::InvalidArgumentError(weft::strCat(source, ":", line, ": ", field, ": ", reason));
+  return absl::InvalidArgumentError(
+      weft::strCat(decoder::location(source, line), ": ", field, ": ", reason));
 }
 
 // Names are unique per kind and namespace.
@@ -75,7 +76,7 @@ absl::Status decodeDocument(const decoder::Decoder& d, const YAML::Node& doc, De
     if (!added) {
       const decoder::ServiceRef& ref = out.refs.back();  // this policy's targetRef
       return errorAt(
-          d.source(), ref.line, "spec.targetRef",
+          ref.source, ref.line, "spec.targetRef",
           weft::strCat("Service ", it->first, " already has DestinationPolicy ", it->second));
     }
     r.policies.push_back(std::move(*policy));
@@ -89,19 +90,19 @@ absl::Status decodeDocument(const decoder::Decoder& d, const YAML::Node& doc, De
 
 // Every parentRef, backendRef and targetRef names a Service of this config, and every
 // backendRef subset one of that Service's subsets.
-absl::Status checkReferences(std::string_view source, const Decoded& decoded) {
+absl::Status checkReferences(const Decoded& decoded) {
   std::unordered_map<std::string, const Service*> by_key;
   for (const Service& s : decoded.resources.services) by_key[weft::strCat(s.ns, "/", s.name)] = &s;
   for (const decoder::ServiceRef& ref : decoded.refs) {
     std::string key = weft::strCat(ref.ns, "/", ref.name);
     auto it = by_key.find(key);
     if (it == by_key.end()) {
-      return errorAt(source, ref.line, ref.field, weft::strCat("unknown Service ", key));
+      return errorAt(ref.source, ref.line, ref.field, weft::strCat("unknown Service ", key));
     }
     if (!ref.subset.empty() && it->second->findSubset(ref.subset) == nullptr) {
       std::vector<std::string> known;
       for (const Subset& s : it->second->subsets) known.push_back(s.name);
-      return errorAt(source, ref.subset_line, ref.subset_field,
+      return errorAt(ref.source, ref.subset_line, ref.subset_field,
                      weft::strCat("Service ", key, " has no subset '", ref.subset, "' (subsets: ",
                                   known.empty() ? "none" : weft::join(known, ", "), ")"));
     }
@@ -149,13 +150,12 @@ int firstContentLine(std::string_view text) {
 
 }  // namespace
 
-absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
-                                                          std::string_view source,
-                                                          uint64_t version) {
+absl::StatusOr<std::vector<SourceDocument>> parseYamlDocuments(std::string_view yaml,
+                                                               std::string_view source) {
   if (yaml.size() > kMaxConfigBytes) {
     return absl::InvalidArgumentError(weft::strCat(source, ": larger than 16 MiB"));
   }
-  Decoded decoded;
+  std::vector<SourceDocument> out;
   for (const Document& d : splitDocuments(yaml)) {
     try {
       YAML::Node doc = YAML::Load(d.text);
@@ -166,16 +166,38 @@ absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
         }
         continue;
       }
-      decoder::Decoder decoder(source, d.first_line);
-      if (auto st = decodeDocument(decoder, doc, decoded); !st.ok()) return st;
+      out.push_back({std::move(doc), std::string(source), d.first_line});
     } catch (const YAML::Exception& e) {
       return absl::InvalidArgumentError(
           weft::strCat(source, ":", d.first_line + e.mark.line + 1, ": invalid YAML: ", e.msg));
     }
   }
-  if (auto st = checkReferences(source, decoded); !st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<MeshConfigConstSharedPtr> decodeDocuments(const std::vector<SourceDocument>& docs,
+                                                         std::string_view source,
+                                                         uint64_t version) {
+  Decoded decoded;
+  for (const SourceDocument& d : docs) {
+    try {
+      decoder::Decoder decoder(d.source, d.first_line);
+      if (auto st = decodeDocument(decoder, d.node, decoded); !st.ok()) return st;
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(weft::strCat(d.source, ": invalid document: ", e.msg));
+    }
+  }
+  if (auto st = checkReferences(decoded); !st.ok()) return st;
   return std::make_shared<const MeshConfig>(std::move(decoded.resources), std::string(source),
                                             version);
+}
+
+absl::StatusOr<MeshConfigConstSharedPtr> decodeMeshConfig(std::string_view yaml,
+                                                          std::string_view source,
+                                                          uint64_t version) {
+  auto docs = parseYamlDocuments(yaml, source);
+  if (!docs.ok()) return docs.status();
+  return decodeDocuments(*docs, source, version);
 }
 
 absl::StatusOr<MeshConfigConstSharedPtr> loadMeshConfigFile(const std::string& path,

@@ -33,7 +33,8 @@ absl::StatusOr<ApiClient> ApiClient::create(std::string_view server, std::string
 }
 
 absl::StatusOr<ApiResponse> ApiClient::call(std::string_view method, std::string_view path,
-                                            std::string_view json_body) const {
+                                            std::string_view body, std::string_view content_type,
+                                            std::string_view source) const {
   asio::io_context io;
   beast::tcp_stream stream(io);
   error_code ec;
@@ -50,9 +51,10 @@ absl::StatusOr<ApiResponse> ApiClient::call(std::string_view method, std::string
     req.set(http::field::user_agent, "weftctl");
     req.set(http::field::accept, "application/json");
     if (!token_.empty()) req.set(http::field::authorization, "Bearer " + token_);
-    if (!json_body.empty() || method == "POST") {
-      req.set(http::field::content_type, "application/json");
-      req.body() = std::string(json_body);
+    if (!source.empty()) req.set("x-weft-source", source);
+    if (!body.empty() || method == "POST") {
+      req.set(http::field::content_type, content_type);
+      req.body() = std::string(body);
     }
     req.prepare_payload();
     step = "send the request";

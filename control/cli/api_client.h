@@ -26,8 +26,12 @@ class ApiClient {
 
   // Unavailable when the server cannot be reached or does not answer in time: "cannot reach
   // weft-control at 127.0.0.1:15011: connect: Connection refused". Any HTTP answer is returned.
+  // `body` is JSON unless `content_type` says otherwise; `source` (when set) goes as
+  // x-weft-source, the name weft-control uses for the body in errors.
   absl::StatusOr<ApiResponse> call(std::string_view method, std::string_view path,
-                                   std::string_view json_body = {}) const;
+                                   std::string_view body = {},
+                                   std::string_view content_type = "application/json",
+                                   std::string_view source = {}) const;
 
   const std::string& server() const { return server_; }
 

@@ -32,16 +32,27 @@ std::string usage() {
          "                          from it once every proxy holds both roots\n"
          "  ca rotate --finish      drop the old root once no proxy holds a leaf from it\n"
          "\n"
+         "  apply -f FILE|- [--dry-run]\n"
+         "                          create or update the resources in FILE (YAML or JSON);\n"
+         "                          the whole file or nothing\n"
+         "  get KIND [NAME] [-n NS] list resources (all namespaces unless -n), or one;\n"
+         "                          KIND: service (svc), httproute (route),\n"
+         "                          destinationpolicy (dp), all; -o yaml|json\n"
+         "  delete KIND NAME [-n NS] | delete -f FILE\n"
+         "  diff -f FILE            what apply would change (diff -u); exit 5 when it differs\n"
+         "  split ROUTE SUBSET=WEIGHT... [-n NS]\n"
+         "                          set the HTTPRoute's weights, e.g. split reviews v1=90 v2=10\n"
+         "\n"
          "global options:\n"
          "  --server URL            weft-control's --api (WEFT_SERVER; default\n"
          "                          http://127.0.0.1:15011)\n"
          "  --token TOKEN           the admin token (WEFT_TOKEN)\n"
          "  --data-dir DIR          read the admin token from DIR/admin.token\n"
-         "  -o, --output FORMAT     text (default) or json\n"
+         "  -o, --output FORMAT     text (default), json, or yaml (get)\n"
          "  --timeout DURATION      per request (default 10s)\n"
          "\n"
          "exit codes: 0 ok, 1 refused by weft-control, 2 usage, 3 weft-control unreachable,\n"
-         "4 missing or wrong admin token\n";
+         "4 missing or wrong admin token, 5 diff found differences\n";
 }
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {
@@ -63,8 +74,11 @@ absl::StatusOr<Args> splitArgs(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h" || arg == "--finish") {
-      args.flags[arg == "--finish" ? "finish" : "help"] = "true";
+    if (arg == "--help" || arg == "-h" || arg == "--finish" || arg == "--dry-run" || arg == "-A" ||
+        arg == "--all-namespaces") {
+      args.flags[arg == "-h"   ? "help"
+                 : arg == "-A" ? "all-namespaces"
+                               : std::string(arg.substr(2))] = "true";
       continue;
     }
     if (!arg.starts_with("-") || arg == "-") {
@@ -73,6 +87,8 @@ absl::StatusOr<Args> splitArgs(int argc, char** argv) {
     }
     std::string name(arg.starts_with("--") ? arg.substr(2) : arg.substr(1));
     if (name == "o") name = "output";
+    if (name == "n") name = "namespace";
+    if (name == "f") name = "filename";
     std::string value;
     if (const size_t eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
@@ -92,9 +108,9 @@ absl::StatusOr<GlobalOptions> globalOptions(const Args& args) {
   o.server = args.get("server", env("WEFT_SERVER"));
   if (o.server.empty()) o.server = "http://127.0.0.1:15011";
   o.output = args.get("output", "text");
-  if (o.output != "text" && o.output != "json") {
+  if (o.output != "text" && o.output != "json" && o.output != "yaml") {
     return absl::InvalidArgumentError(
-        weft::strCat("--output: want text or json, got '", o.output, "'"));
+        weft::strCat("--output: want text, json or yaml, got '", o.output, "'"));
   }
   if (args.flags.contains("timeout")) {
     auto d = api::parseDuration(args.get("timeout"));

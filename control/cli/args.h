@@ -20,6 +20,7 @@ enum ExitCode : int {
   kExitUsage = 2,         // the command line is wrong
   kExitUnreachable = 3,   // weft-control could not be reached
   kExitUnauthorized = 4,  // the admin token is missing or wrong
+  kExitDiffers = 5,       // `diff`: what apply would change is not empty
 };
 
 struct Args {
@@ -35,11 +36,12 @@ struct Args {
 struct GlobalOptions {
   std::string server;  // --server, WEFT_SERVER, default http://127.0.0.1:15011
   std::string token;   // --token, WEFT_TOKEN, or DIR/admin.token from --data-dir
-  std::string output;  // -o/--output: "text" (default) or "json"
+  std::string output;  // -o/--output: "text" (default), "json" or "yaml"
   std::chrono::milliseconds timeout{10000};
 };
 
-// Splits argv; flags that take no value: --help/-h, --finish. InvalidArgument for a flag without
+// Splits argv; flags that take no value: --help/-h, --finish, --dry-run, -A/--all-namespaces;
+// -n is --namespace, -f --filename, -o --output. InvalidArgument for a flag without
 // a value.
 absl::StatusOr<Args> splitArgs(int argc, char** argv);
 // The global options from `args` and the environment; the token file is read here.

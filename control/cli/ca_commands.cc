@@ -9,23 +9,6 @@
 namespace weft::control::cli {
 namespace {
 
-// The request, with failures printed; the response when it is 2xx.
-std::optional<ApiResponse> request(CommandContext& ctx, const std::string& what,
-                                   std::string_view method, std::string_view path, int& exit,
-                                   std::string_view body = {}) {
-  auto response = ctx.client.call(method, path, body);
-  if (!response.ok()) {
-    exit = fail(ctx.err, what, response.status());
-    return std::nullopt;
-  }
-  if (response->status < 200 || response->status >= 300) {
-    exit = failResponse(ctx.err, what, *response);
-    return std::nullopt;
-  }
-  exit = kExitOk;
-  return std::move(*response);
-}
-
 std::string shortFingerprint(const std::string& fp) { return fp.substr(0, 23); }
 
 }  // namespace

@@ -4,18 +4,10 @@
 
 #include <iosfwd>
 
-#include "control/cli/api_client.h"
 #include "control/cli/args.h"
+#include "control/cli/command.h"
 
 namespace weft::control::cli {
-
-struct CommandContext {
-  const Args& args;
-  const GlobalOptions& global;
-  const ApiClient& client;
-  std::ostream& out;
-  std::ostream& err;
-};
 
 int tokenCreate(CommandContext& ctx);
 int caBundle(CommandContext& ctx);

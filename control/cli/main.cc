@@ -1,4 +1,5 @@
-// weftctl: the operators' CLI for weft-control. See `weftctl --help` and docs/identity.md.
+// weftctl: the operators' CLI for weft-control. See `weftctl --help`, docs/identity.md and
+// docs/control-plane.md.
 
 #include <iostream>
 
@@ -7,6 +8,7 @@
 #include "control/cli/args.h"
 #include "control/cli/ca_commands.h"
 #include "control/cli/output.h"
+#include "control/cli/policy_commands.h"
 
 namespace {
 
@@ -18,6 +20,11 @@ int dispatch(CommandContext& ctx) {
   if (w.size() == 2 && w[0] == "ca" && w[1] == "bundle") return caBundle(ctx);
   if (w.size() == 2 && w[0] == "ca" && w[1] == "status") return caStatus(ctx);
   if (w.size() == 2 && w[0] == "ca" && w[1] == "rotate") return caRotate(ctx);
+  if (w.size() == 1 && w[0] == "apply") return apply(ctx);
+  if (w.size() == 1 && w[0] == "diff") return diff(ctx);
+  if (!w.empty() && w[0] == "get") return get(ctx);
+  if (!w.empty() && w[0] == "delete") return remove(ctx);
+  if (!w.empty() && w[0] == "split") return split(ctx);
   ctx.err << "weftctl: unknown command '" << weft::join(w, " ") << "'\n\n" << usage();
   return kExitUsage;
 }

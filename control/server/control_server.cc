@@ -94,6 +94,22 @@ absl::Status ControlServer::loadIdentity() {
   return absl::OkStatus();
 }
 
+absl::Status ControlServer::loadPolicy() {
+  auto store =
+      store::FileStore::open(options_.data_dir + "/store", std::chrono::steady_clock::now());
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  policies_ = std::make_unique<policy::PolicyStore>(*store_);
+  // What the store holds was valid when written; a mesh that no longer decodes (a newer check
+  // in this binary) is served as it is and every later apply has to mend it.
+  if (auto mesh = policies_->mesh(); !mesh.ok()) {
+    log::error("the stored mesh resources no longer pass validation: ", mesh.status().message());
+  }
+  policy_api_ = std::make_unique<PolicyApi>(*admin_token_, *policies_, control_metrics_);
+  policy_api_->addRoutes(api_router_);
+  return absl::OkStatus();
+}
+
 absl::Status ControlServer::renewServingCertificate() {
   if (!serving_key_) serving_key_ = identity::generateKey("P-256");
   auto cert = ca_->issueForKey(serving_key_.get(), controlPlaneIdentity(options_.trust_domain));
@@ -131,6 +147,7 @@ absl::Status ControlServer::start() {
     return absl::FailedPreconditionError(weft::strCat("--data-dir ", st.message()));
   }
   if (absl::Status st = loadIdentity(); !st.ok()) return st;
+  if (absl::Status st = loadPolicy(); !st.ok()) return st;
   if (absl::Status st = renewServingCertificate(); !st.ok()) return st;
   if (absl::Status st = listenAll(); !st.ok()) return st;
   asio::co_spawn(main_.io(), servingCertificateLoop(), SpawnGuard({"serving certificate"}));

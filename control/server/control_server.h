@@ -14,7 +14,9 @@
 #include "control/server/identity_service.h"
 #include "control/server/operator_api.h"
 #include "control/server/options.h"
+#include "control/server/policy_api.h"
 #include "control/server/trust_manager.h"
+#include "control/store/file_store.h"
 #include "net/http/api_router.h"
 #include "net/http/api_server.h"
 #include "runtime/main_loop.h"
@@ -28,7 +30,8 @@ namespace weft::control {
 // - --api: the operators' HTTP/JSON API behind the admin token (OperatorApi);
 // - --admin: /live, /ready, /metrics.
 // State under --data-dir: the CA (DIR/ca, with its rotation state and who holds which leaf),
-// the join-token signing key, DIR/admin.token.
+// the join-token signing key, DIR/admin.token, and the store (DIR/store) with the operators'
+// mesh resources.
 class ControlServer {
  public:
   explicit ControlServer(Options options);
@@ -41,6 +44,8 @@ class ControlServer {
  private:
   awaitable<void> metrics(http::ApiRequest& request);
   absl::Status loadIdentity();
+  // The store under DIR/store and the operators' resources in it (PolicyApi on --api).
+  absl::Status loadPolicy();
   // A fresh serving certificate for --listen; then again at half its lifetime.
   absl::Status renewServingCertificate();
   awaitable<void> servingCertificateLoop();
@@ -58,6 +63,9 @@ class ControlServer {
   std::unique_ptr<TrustManager> trust_;
   std::unique_ptr<IdentityService> identity_service_;
   std::unique_ptr<OperatorApi> operator_api_;
+  std::unique_ptr<store::FileStore> store_;
+  std::unique_ptr<policy::PolicyStore> policies_;
+  std::unique_ptr<PolicyApi> policy_api_;
   identity::PkeyPtr serving_key_;
   std::chrono::system_clock::time_point serving_not_after_;
   asio::steady_timer serving_timer_{main_.io()};

@@ -5,6 +5,7 @@
 #include "control/api/duration.h"
 #include "control/ca/cert_builder.h"
 #include "control/ca/refusal.h"
+#include "control/server/admin_only.h"
 #include "control/server/json_api.h"
 
 namespace weft::control {
@@ -56,22 +57,9 @@ void OperatorApi::addRoutes(http::ApiRouter& router) {
 
 http::ApiHandler OperatorApi::authorized(
     awaitable<void> (OperatorApi::*handler)(http::ApiRequest&)) {
-  return [this, handler](http::ApiRequest& request) -> awaitable<void> {
-    const std::string* authorization = request.stream.request().headers.get("authorization");
-    if (authorization == nullptr || !admin_.accepts(*authorization)) {
-      http::HeaderMap headers;
-      headers.add("www-authenticate", "Bearer realm=\"weft-control\"");
-      const nlohmann::json body = {
-          {"error",
-           {{"reason", authorization == nullptr ? "missing_token" : "bad_admin_token"},
-            {"message", authorization == nullptr
-                            ? "no admin token: send 'Authorization: Bearer <DIR/admin.token>'"
-                            : "the admin token does not match this control plane's"}}}};
-      co_await replyJson(request.stream, 401, body, &headers);
-      co_return;
-    }
+  return adminOnly(admin_, [this, handler](http::ApiRequest& request) -> awaitable<void> {
     co_await (this->*handler)(request);
-  };
+  });
 }
 
 absl::StatusOr<auth::JoinTokens::Created> OperatorApi::tokenFor(

@@ -92,6 +92,15 @@ absl::Status FileStore::load(Clock::time_point now) {
           kvs_[kv.key] = kv;
         } else if (op == "del") {
           kvs_.erase(r.value("key", ""));
+        } else if (op == "txn") {
+          for (const json& o : r.value("ops", json::array())) {
+            if (o.contains("put")) {
+              KeyValue kv = kvFrom(o["put"]);
+              kvs_[kv.key] = kv;
+            } else {
+              kvs_.erase(o.value("del", ""));
+            }
+          }
         }
         revision_ = rev;
       }
@@ -221,6 +230,55 @@ absl::StatusOr<Revision> FileStore::remove(std::string_view key,
   gone.mod_revision = rev;
   kvs_.erase(it);
   applied(Event{Event::Type::kDelete, std::move(gone)});
+  if (auto st = compactIfDue(); !st.ok()) return st;
+  return revision_;
+}
+
+absl::StatusOr<Revision> FileStore::commit(const std::vector<Op>& ops) {
+  if (ops.empty()) return revision_;
+  const Revision rev = revision_ + 1;
+  std::vector<Event> events;
+  json record_ops = json::array();
+  std::map<std::string, bool, std::less<>> touched;
+  for (const Op& op : ops) {
+    if (!touched.emplace(op.key, true).second) {
+      return absl::InvalidArgumentError(weft::strCat(op.key, ": written twice in one commit"));
+    }
+    auto it = kvs_.find(op.key);
+    const Revision current = it == kvs_.end() ? 0 : it->second.mod_revision;
+    if (op.expected_mod_revision && *op.expected_mod_revision != current) {
+      return absl::AbortedError(weft::strCat(op.key, ": resourceVersion ",
+                                             *op.expected_mod_revision, " is stale (now ", current,
+                                             ")"));
+    }
+    if (op.type == Op::Type::kDelete) {
+      if (it == kvs_.end()) return absl::NotFoundError(weft::strCat(op.key, ": no such key"));
+      KeyValue gone = it->second;
+      gone.mod_revision = rev;
+      events.push_back(Event{Event::Type::kDelete, std::move(gone)});
+      record_ops.push_back({{"del", op.key}});
+      continue;
+    }
+    if (op.lease != 0 && !leases_.contains(op.lease)) {
+      return absl::NotFoundError(weft::strCat("lease ", op.lease, " has expired or never existed"));
+    }
+    KeyValue kv{op.key, op.value, it == kvs_.end() ? rev : it->second.create_revision, rev,
+                op.lease};
+    record_ops.push_back({{"put", kvJson(kv)}});
+    events.push_back(Event{Event::Type::kPut, std::move(kv)});
+  }
+  if (auto st = append(json({{"op", "txn"}, {"rev", rev}, {"ops", record_ops}}).dump()); !st.ok()) {
+    return st;
+  }
+  revision_ = rev;
+  for (const Event& e : events) {
+    if (e.type == Event::Type::kPut) {
+      kvs_[e.kv.key] = e.kv;
+    } else {
+      kvs_.erase(e.kv.key);
+    }
+  }
+  for (Event& e : events) applied(std::move(e));
   if (auto st = compactIfDue(); !st.ok()) return st;
   return revision_;
 }

@@ -33,6 +33,7 @@ class FileStore final : public Store {
                                LeaseId lease = 0) override;
   absl::StatusOr<Revision> remove(std::string_view key,
                                   std::optional<Revision> expected_mod_revision = {}) override;
+  absl::StatusOr<Revision> commit(const std::vector<Op>& ops) override;
   absl::StatusOr<std::vector<Event>> changesSince(std::string_view prefix,
                                                   Revision after) const override;
   void onChange(std::function<void(const Event&)> callback) override;

@@ -31,6 +31,17 @@ struct KeyValue {
   LeaseId lease = 0;  // 0: none
 };
 
+// One write of a transaction (commit): all of them or none.
+struct Op {
+  enum class Type { kPut, kDelete };
+  Type type = Type::kPut;
+  std::string key;
+  std::string value = {};  // kPut
+  // As for put(): Aborted unless the key's mod_revision is this (0: must not exist).
+  std::optional<Revision> expected_mod_revision = std::nullopt;
+  LeaseId lease = 0;  // kPut
+};
+
 struct Event {
   enum class Type { kPut, kDelete };
   Type type = Type::kPut;
@@ -54,6 +65,11 @@ class Store {
   // NotFound when there is no such key.
   virtual absl::StatusOr<Revision> remove(std::string_view key,
                                           std::optional<Revision> expected_mod_revision = {}) = 0;
+
+  // Every op or none, under one new revision (etcd's Txn): an apply of several resources never
+  // shows half done, not even after a crash. Every compare is checked before anything is written;
+  // a delete of a key that is not there is NotFound. Durable when it returns.
+  virtual absl::StatusOr<Revision> commit(const std::vector<Op>& ops) = 0;
 
   // The changes under `prefix` after revision `after`, oldest first.
   virtual absl::StatusOr<std::vector<Event>> changesSince(std::string_view prefix,

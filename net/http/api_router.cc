@@ -6,6 +6,18 @@
 
 namespace weft::http {
 
+std::optional<std::string_view> queryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
 awaitable<error_code> reply(ServerStream& stream, unsigned status, std::string_view content_type,
                             std::string_view body, const HeaderMap* headers) {
   ResponseHead head;

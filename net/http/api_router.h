@@ -6,6 +6,7 @@
 // keep-alive and HEAD are the codec's; a handler only answers.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ awaitable<error_code> reply(ServerStream& stream, unsigned status, std::string_v
 inline constexpr std::string_view kPrometheusTextType = "text/plain; version=0.0.4; charset=utf-8";
 
 class ApiRouter;
+
+// The value of `name` in a query string ("a=1&b=2"), undecoded; nullopt when absent.
+std::optional<std::string_view> queryParam(std::string_view query, std::string_view name);
 
 // GET /live (200 "live") and GET /ready (200 "ready", or 503 "not ready" while `ready` says
 // no, followed by ": <why>" when `why_not` gives a reason): the probes kubelet sends to every

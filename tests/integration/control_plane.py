@@ -35,7 +35,8 @@ def metric(text: str, name: str) -> float:
 
 class Control:
     def __init__(self, tmp_path: Path, *args: str, data_dir: Path | None = None,
-                 name: str = "weft-control", listen: int | None = None):
+                 name: str = "weft-control", listen: int | None = None,
+                 wrap: list[str] | None = None):
         self.admin = M.free_port()
         self.listen = listen or M.free_port()
         self.api = M.free_port()
@@ -44,7 +45,7 @@ class Control:
         self.args = args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(M.control_binary()), "--data-dir", str(self.data_dir),
+            [*(wrap or []), str(M.control_binary()), "--data-dir", str(self.data_dir),
              "--admin", f"127.0.0.1:{self.admin}", "--listen", f"127.0.0.1:{self.listen}",
              "--api", f"127.0.0.1:{self.api}", "--drain-seconds", "5", *args],
             stdout=self.log, stderr=subprocess.STDOUT)
@@ -75,11 +76,13 @@ class Control:
         assert status == 200, text
         return text
 
-    def weftctl(self, *args: str, token: bool = True) -> subprocess.CompletedProcess:
+    def weftctl_command(self, token: bool = True) -> list[str]:
         auth = ["--data-dir", str(self.data_dir)] if token else []
-        return subprocess.run(
-            [str(weftctl_binary()), "--server", f"http://127.0.0.1:{self.api}", *auth, *args],
-            capture_output=True, text=True, timeout=30)
+        return [str(weftctl_binary()), "--server", f"http://127.0.0.1:{self.api}", *auth]
+
+    def weftctl(self, *args: str, token: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.weftctl_command(token), *args], capture_output=True,
+                              text=True, timeout=30)
 
     def token(self, ns: str = "default", sa: str = "web", ttl: str = "1h") -> str:
         p = self.weftctl("token", "create", "--namespace", ns, "--service-account", sa,

@@ -220,5 +220,40 @@ TEST_F(FileStoreTest, AWriteTheDiskRefusesChangesNothing) {
   EXPECT_EQ(keys(*reopened), (std::vector<std::string>{"/a", "/c"}));
 }
 
+TEST_F(FileStoreTest, ACommitIsAllOrNothingUnderOneRevisionAndSurvivesAReopen) {
+  {
+    auto s = open();
+    ASSERT_EQ(*s->put("/a", "1"), 1);
+    std::vector<Event> seen;
+    s->onChange([&](const Event& e) { seen.push_back(e); });
+    // One stale compare refuses the whole commit: nothing written, no revision used.
+    auto stale = s->commit({{Op::Type::kPut, "/b", "2"}, {Op::Type::kPut, "/a", "x", 7}});
+    EXPECT_TRUE(absl::IsAborted(stale.status())) << stale.status();
+    EXPECT_FALSE(s->get("/b").has_value());
+    EXPECT_EQ(s->revision(), 1);
+    EXPECT_TRUE(seen.empty());
+    EXPECT_TRUE(absl::IsNotFound(s->commit({{Op::Type::kDelete, "/nope"}}).status()));
+    EXPECT_TRUE(absl::IsInvalidArgument(
+        s->commit({{Op::Type::kPut, "/c", "1"}, {Op::Type::kPut, "/c", "2"}}).status()));
+
+    auto rev = s->commit(
+        {{Op::Type::kPut, "/b", "2"}, {Op::Type::kPut, "/a", "3", 1}, {Op::Type::kDelete, "/a"}});
+    EXPECT_FALSE(rev.ok());  // "/a" twice
+    rev = s->commit({{Op::Type::kPut, "/b", "2"}, {Op::Type::kDelete, "/a", "", 1}});
+    ASSERT_TRUE(rev.ok()) << rev.status();
+    EXPECT_EQ(*rev, 2);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].kv.mod_revision, 2);
+    EXPECT_EQ(seen[1].type, Event::Type::kDelete);
+    auto changes = s->changesSince("/", 1);
+    ASSERT_TRUE(changes.ok());
+    EXPECT_EQ(changes->size(), 2u);
+  }
+  auto s = open();
+  EXPECT_EQ(s->revision(), 2);
+  EXPECT_EQ(keys(*s), (std::vector<std::string>{"/b"}));
+  EXPECT_EQ(s->get("/b")->mod_revision, 2);
+}
+
 }  // namespace
 }  // namespace weft::control::store

@@ -42,6 +42,8 @@ std::string usage() {
          "  diff -f FILE            what apply would change (diff -u); exit 5 when it differs\n"
          "  split ROUTE SUBSET=WEIGHT... [-n NS]\n"
          "                          set the HTTPRoute's weights, e.g. split reviews v1=90 v2=10\n"
+         "  proxies                 connected proxies: service, identity, config version,\n"
+         "                          SYNCED / STALE / NACKED (and why), certificate expiry\n"
          "\n"
          "global options:\n"
          "  --server URL            weft-control's --api (WEFT_SERVER; default\n"

@@ -9,6 +9,7 @@
 #include "control/cli/ca_commands.h"
 #include "control/cli/output.h"
 #include "control/cli/policy_commands.h"
+#include "control/cli/proxies_command.h"
 
 namespace {
 
@@ -22,6 +23,7 @@ int dispatch(CommandContext& ctx) {
   if (w.size() == 2 && w[0] == "ca" && w[1] == "rotate") return caRotate(ctx);
   if (w.size() == 1 && w[0] == "apply") return apply(ctx);
   if (w.size() == 1 && w[0] == "diff") return diff(ctx);
+  if (w.size() == 1 && w[0] == "proxies") return proxies(ctx);
   if (!w.empty() && w[0] == "get") return get(ctx);
   if (!w.empty() && w[0] == "delete") return remove(ctx);
   if (!w.empty() && w[0] == "split") return split(ctx);

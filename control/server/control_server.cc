@@ -17,7 +17,9 @@ namespace {
 http::http2::Settings listenSettings() {
   http::http2::Settings s;
   s.idle_timeout = std::chrono::minutes(5);
-  s.read_timeout = std::chrono::minutes(10);
+  // Control streams carry a heartbeat each way at least every 10 s: a proxy that takes nothing
+  // for 30 s (its window full) is cut off, and so is one that sends nothing.
+  s.read_timeout = std::chrono::seconds(30);
   return s;
 }
 
@@ -107,6 +109,12 @@ absl::Status ControlServer::loadPolicy() {
   }
   policy_api_ = std::make_unique<PolicyApi>(*admin_token_, *policies_, control_metrics_);
   policy_api_->addRoutes(api_router_);
+  push_ = std::make_unique<push::PushService>(
+      main_.io(), *store_, *policies_, holders_, *registry_,
+      push::PushSettings{.registration_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+                             options_.registration_ttl)});
+  push_->addRoutes(proxy_router_);
+  push_->addOperatorRoutes(api_router_, *admin_token_);
   return absl::OkStatus();
 }
 
@@ -151,11 +159,13 @@ absl::Status ControlServer::start() {
   if (absl::Status st = renewServingCertificate(); !st.ok()) return st;
   if (absl::Status st = listenAll(); !st.ok()) return st;
   asio::co_spawn(main_.io(), servingCertificateLoop(), SpawnGuard({"serving certificate"}));
+  push_->start();
   main_.start({.reload = {},
                .begin_drain =
                    [this] {
                      serving_timer_.cancel();
                      trust_->stop();
+                     push_->stop();
                      listen_.stop();
                      api_.stop();
                      admin_.stop();

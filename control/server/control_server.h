@@ -10,6 +10,7 @@
 #include "control/auth/join_tokens.h"
 #include "control/ca/certificate_authority.h"
 #include "control/ca/holders.h"
+#include "control/push/push_service.h"
 #include "control/server/control_metrics.h"
 #include "control/server/identity_service.h"
 #include "control/server/operator_api.h"
@@ -66,6 +67,7 @@ class ControlServer {
   std::unique_ptr<store::FileStore> store_;
   std::unique_ptr<policy::PolicyStore> policies_;
   std::unique_ptr<PolicyApi> policy_api_;
+  std::unique_ptr<push::PushService> push_;
   identity::PkeyPtr serving_key_;
   std::chrono::system_clock::time_point serving_not_after_;
   asio::steady_timer serving_timer_{main_.io()};

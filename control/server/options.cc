@@ -8,8 +8,8 @@ namespace weft::control {
 
 std::string usage() {
   return "usage: weft-control --data-dir DIR [options]\n"
-         "  --data-dir DIR          durable state: the CA (DIR/ca), the token signing key and\n"
-         "                          DIR/admin.token (created 0700 if missing)\n"
+         "  --data-dir DIR          durable state: the CA (DIR/ca), the token signing key,\n"
+         "                          DIR/admin.token, the store (created 0700 if missing)\n"
          "  --trust-domain NAME     SPIFFE trust domain (default cluster.local)\n"
          "  --listen HOST:PORT      the proxies' port: certificates, TLS + HTTP/2\n"
          "                          (default 127.0.0.1:15010)\n"
@@ -20,6 +20,9 @@ std::string usage() {
          "  --ca-cert FILE          the operator's issuing CA certificate (and chain), instead\n"
          "  --ca-key FILE           of the generated one; with its key\n"
          "  --root-cert FILE        the trust anchor(s) for --ca-cert\n"
+         "  --registration-ttl DURATION\n"
+         "                          how long a proxy's registration outlives its control\n"
+         "                          stream (default 30s, at least 3s)\n"
          "  --drain-seconds N       bound on the SIGTERM drain (default 30)\n"
          "  --log-level LEVEL       debug|info|warn|error (default info)\n";
 }
@@ -36,7 +39,7 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--admin", address(&o.admin)},      {"--cert-ttl", duration(&o.cert_ttl)},
       {"--ca-cert", text(&o.ca_cert)},     {"--ca-key", text(&o.ca_key)},
       {"--root-cert", text(&o.root_cert)}, {"--drain-seconds", seconds(&o.drain)},
-      {"--log-level", text(&o.log_level)},
+      {"--log-level", text(&o.log_level)}, {"--registration-ttl", duration(&o.registration_ttl)},
   };
   if (auto st = runtime::flags::parse(argc, argv, flags, usage()); !st.ok()) return st;
   if (o.data_dir.empty()) return runtime::flags::bad("--data-dir", "required");
@@ -49,6 +52,10 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   }
   if (o.cert_ttl < std::chrono::seconds(10)) {
     return runtime::flags::bad("--cert-ttl", "at least 10s: proxies renew at 70% of it");
+  }
+  if (o.registration_ttl < std::chrono::seconds(3)) {
+    return runtime::flags::bad("--registration-ttl",
+                               "at least 3s: proxies keep it alive every third of it");
   }
   return o;
 }

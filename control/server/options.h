@@ -20,6 +20,8 @@ struct Options {
   std::string ca_cert;
   std::string ca_key;
   std::string root_cert;
+  // A proxy's registration lapses this long after its control stream ends.
+  std::chrono::milliseconds registration_ttl{std::chrono::seconds(30)};
   std::chrono::seconds drain{30};
   std::string log_level = "info";
 };

@@ -92,19 +92,26 @@ CertificateClientImpl::CertificateClientImpl(Executor executor, api::HostPort co
           weft::identity::workloadIdentity(trust_domain, "weft-system", "weft-control")),
       timeout_(timeout) {}
 
-awaitable<absl::StatusOr<TlsStream>> CertificateClientImpl::connect(ssl::context& context) {
+awaitable<absl::StatusOr<TlsStream>> dialControl(Executor executor, const api::HostPort& control,
+                                                 const std::string& expected_identity,
+                                                 ssl::context& context,
+                                                 std::chrono::milliseconds timeout) {
   error_code ec;
-  const tcp::endpoint endpoint(asio::ip::make_address(control_.host, ec), control_.port);
+  const tcp::endpoint endpoint(asio::ip::make_address(control.host, ec), control.port);
   if (ec) co_return absl::InvalidArgumentError(weft::strCat("control address: ", ec.message()));
-  auto tcp = co_await net::dialTcp(executor_, endpoint, timeout_);
+  auto tcp = co_await net::dialTcp(executor, endpoint, timeout);
   if (!tcp.ok()) co_return unreachable(weft::sv(tcp.status().message()));
   auto tls =
-      co_await net::handshakeMtls(std::move(*tcp), context, expected_identity_, true, timeout_);
+      co_await net::handshakeMtls(std::move(*tcp), context, expected_identity, true, timeout);
   if (!tls.ok()) co_return unreachable(weft::sv(tls.status().message()));
   if (!weft::identity::negotiatedHttp2(tls->native_handle())) {
     co_return unreachable("the control plane did not agree to HTTP/2 (ALPN)");
   }
   co_return std::move(*tls);
+}
+
+awaitable<absl::StatusOr<TlsStream>> CertificateClientImpl::connect(ssl::context& context) {
+  co_return co_await dialControl(executor_, control_, expected_identity_, context, timeout_);
 }
 
 awaitable<absl::StatusOr<CertificateClientImpl::Answer>> CertificateClientImpl::exchange(

@@ -87,6 +87,14 @@ class CertificateClientImpl final : public CertificateClient {
   std::chrono::milliseconds timeout_;
 };
 
+// A TLS 1.3 connection to weft-control's --listen that agreed to HTTP/2, whose certificate names
+// `expected_identity` and chains to `context`'s trust anchors (with the client certificate
+// `context` holds, if any). Unavailable: "control plane unreachable: connect: …".
+awaitable<absl::StatusOr<TlsStream>> dialControl(Executor executor, const api::HostPort& control,
+                                                 const std::string& expected_identity,
+                                                 boost::asio::ssl::context& context,
+                                                 std::chrono::milliseconds timeout);
+
 // "https://127.0.0.1:15010" → 127.0.0.1:15010. InvalidArgument names what is wrong.
 absl::StatusOr<api::HostPort> parseControlUrl(std::string_view url);
 

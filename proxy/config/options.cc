@@ -27,6 +27,21 @@ Setter labels(std::map<std::string, std::string>* field) {
   };
 }
 
+// NS/NAME[,NS/NAME]: the Services outside its namespace this workload calls.
+Setter egress(std::vector<std::string>* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    for (std::string_view item : weft::split(v, ',', true)) {
+      const size_t slash = item.find('/');
+      if (slash == 0 || slash == std::string_view::npos || slash + 1 == item.size() ||
+          item.find('/', slash + 1) != std::string_view::npos) {
+        return bad(flag, weft::strCat("want NAMESPACE/SERVICE, got '", item, "'"));
+      }
+      field->emplace_back(item);
+    }
+    return absl::OkStatus();
+  };
+}
+
 Setter workers(unsigned* field) {
   return [field](std::string_view flag, std::string_view v) {
     if (!weft::parseUnsigned(v, field) || *field > 256) {
@@ -102,10 +117,17 @@ std::string usage() {
                              key, asks for its certificate and renews it; listeners open once
                              it holds one
   --token-file FILE          the join token for --control (read again on every renewal)
-  --cache-dir DIR            keep the key and certificate here (0600) across restarts
+  --cache-dir DIR            keep the key, the certificate and the pushed config here (0600)
+                             across restarts: a restart while the control plane is down serves
   --trust-bundle FILE        trust anchors (PEM); with --control, the roots to trust it by
   --trust-domain TD          (default cluster.local)
-  --config FILE              mesh resources (YAML)
+  --config FILE              mesh resources (YAML); without it, a proxy with --control takes
+                             them from the control plane's pushes (and registers as an endpoint
+                             of --service)
+  --egress NS/SVC[,NS/SVC]   with pushes: Services outside its namespace it calls (its own
+                             namespace's are always pushed)
+  --max-services N           with pushes: refuse (NACK) a config with more Services in scope
+                             (default 0: no limit)
   --workers N                worker threads (default: one per core)
   --drain-seconds N          grace period for in-flight requests on SIGTERM (default 30)
   --connect-timeout N        seconds for TCP connect + TLS handshake upstream (default 2)
@@ -152,6 +174,8 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--cache-dir", text(&o.cache_dir)},
       {"--trust-domain", text(&o.trust_domain)},
       {"--config", text(&o.config)},
+      {"--egress", egress(&o.egress)},
+      {"--max-services", count(&o.max_services)},
       {"--workers", workers(&o.workers)},
       {"--drain-seconds", seconds(&o.drain)},
       {"--connect-timeout", seconds(&o.connect_timeout)},
@@ -183,6 +207,9 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   } else if (o.cert.empty() || o.key.empty() || o.trust_bundle.empty()) {
     return bad("--cert/--key/--trust-bundle",
                "all three are required for mTLS (or --control, --token-file and --trust-bundle)");
+  }
+  if (!o.egress.empty() && !o.pushedConfig()) {
+    return bad("--egress", "only with --control and without --config (pushed config)");
   }
   if (auto id = identity::parseSpiffeId(o.identity()); !id.ok()) {
     return bad("--trust-domain/--namespace/--service-account", weft::sv(id.status().message()));

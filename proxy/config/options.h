@@ -49,6 +49,10 @@ struct Options {
   std::string cache_dir;   // optional: key and certificate kept 0600 across restarts
   std::string trust_domain = "cluster.local";
   std::string config;
+  std::vector<std::string> egress;
+  // Pushed config: a proxy refuses (NACKs) a config with more Services than this (0: no limit),
+  // so a mis-scoped mesh cannot grow a sidecar without bound.
+  uint32_t max_services = 0;  // "NS/NAME" outside ns this workload calls (pushed config)
 
   unsigned workers = 0;  // 0: one per core
   std::chrono::seconds drain{30};
@@ -70,6 +74,8 @@ struct Options {
   // spiffe://<trust-domain>/ns/<ns>/sa/<service-account>
   std::string identity() const;
   bool dynamicIdentity() const { return !control.empty(); }
+  // Routing from the control plane's pushes: --control without --config.
+  bool pushedConfig() const { return dynamicIdentity() && config.empty(); }
 };
 
 // Parses argv. `--help` yields a NotFound status whose message is the usage text.

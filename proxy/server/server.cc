@@ -30,6 +30,8 @@ absl::Status Server::start() {
   routes_ = std::move(*routes);
   mesh_ = routes_->meshPtr();
   metrics_.setConfigVersion(mesh_->version());
+  has_config_ = !options_.pushedConfig();
+  if (options_.pushedConfig()) loadCachedConfig();
 
   unsigned n =
       options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -41,12 +43,9 @@ absl::Status Server::start() {
 
   admin_ = std::make_unique<admin::AdminServer>(
       main_.io(),
-      admin::AdminSources{[this] { return ready_ && !main_.draining(); }, [this] { return mesh_; },
-                          &metrics_, options_.admin_debug_access,
-                          [this] {
-                            if (main_.draining()) return std::string("draining");
-                            return identity_ ? identity_->notReadyReason() : std::string();
-                          }});
+      admin::AdminSources{[this] { return ready_ && has_config_ && !main_.draining(); },
+                          [this] { return mesh_; }, &metrics_, options_.admin_debug_access,
+                          [this] { return notReadyReason(); }});
   if (auto st = admin_->listen(options_.admin); !st.ok()) return st;
 
   memory_returner_.start();
@@ -58,6 +57,7 @@ absl::Status Server::start() {
                .begin_drain =
                    [this] {
                      if (identity_) identity_->stop();
+                     if (control_stream_) control_stream_->stop();
                      for (auto& w : workers_) w->drain();
                    },
                .active = [this] { return activeConnections(); },
@@ -90,8 +90,93 @@ absl::Status Server::startIdentity() {
   return identity_->start();
 }
 
+std::string Server::notReadyReason() const {
+  if (main_.draining()) return "draining";
+  if (identity_) {
+    std::string why = identity_->notReadyReason();
+    if (!why.empty()) return why;
+  }
+  if (!has_config_) {
+    return weft::strCat("waiting for the first config from the control plane: ",
+                        control_stream_ ? control_stream_->state() : std::string("connecting"));
+  }
+  return "";
+}
+
+void Server::loadCachedConfig() {
+  if (options_.cache_dir.empty()) return;
+  auto mesh = pushed_.load(options_.cache_dir);
+  if (!mesh.ok()) {
+    if (!absl::IsNotFound(mesh.status())) {
+      log::warn("cached config not used: ", mesh.status().message());
+    }
+    return;
+  }
+  auto routes = router::RouteTable::build(std::move(*mesh));
+  if (!routes.ok()) {
+    log::warn("cached config not used: ", routes.status().message());
+    return;
+  }
+  routes_ = std::move(*routes);
+  mesh_ = routes_->meshPtr();
+  metrics_.setConfigVersion(mesh_->version());
+  has_config_ = true;
+  log::info("serving the cached config version ", pushed_.version(), " from ", options_.cache_dir,
+            " until the control plane answers: ", mesh_->services().size(), " services");
+}
+
+void Server::startControlStream() {
+  auto control = proxy::certificates::parseControlUrl(options_.control);
+  if (!control.ok()) return;  // checked at start
+  api::push::Node node{options_.service, options_.ns, options_.labels,
+                       options_.inbound.host == "0.0.0.0" || options_.inbound.host == "::"
+                           ? weft::strCat(":", options_.inbound.port)
+                           : weft::strCat(options_.inbound.host, ":", options_.inbound.port),
+                       options_.egress};
+  control_stream_ = std::make_unique<proxy::control::ControlStream>(
+      main_.io(),
+      proxy::control::ControlStreamSettings{std::move(*control), options_.trust_domain,
+                                            std::move(node)},
+      [this] { return credentials_; },
+      [this] { return std::pair(pushed_.version(), pushed_.held()); },
+      [this](const api::push::Update& u) { return applyPush(u); });
+  control_stream_->start();
+}
+
+absl::Status Server::applyPush(const api::push::Update& update) {
+  auto mesh = pushed_.apply(update, options_.max_services);
+  absl::StatusOr<router::RouteTableConstSharedPtr> routes =
+      mesh.ok() ? router::RouteTable::build(std::move(*mesh)) : mesh.status();
+  if (!routes.ok()) {
+    metrics_.recordReload(false);
+    log::error("pushed config version ", update.version, " refused (NACK), keeping version ",
+               mesh_->version(), ": ", routes.status().message());
+    return routes.status();
+  }
+  metrics_.recordReload(true);
+  installRoutes(std::move(*routes));
+  has_config_ = true;
+  log::info("pushed config version ", update.version, " applied: ", update.resources.size(),
+            " changed, ", update.removed.size(), " removed; ", mesh_->services().size(),
+            " services in scope");
+  if (!options_.cache_dir.empty()) {
+    if (absl::Status st = pushed_.save(options_.cache_dir); !st.ok()) {
+      log::warn("cannot cache the pushed config: ", st.message());
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Server::installRoutes(router::RouteTableConstSharedPtr routes) {
+  routes_ = std::move(routes);
+  mesh_ = routes_->meshPtr();
+  for (auto& w : workers_) w->updateRoutes(routes_);
+  metrics_.setConfigVersion(mesh_->version());
+}
+
 void Server::installCredentials(std::shared_ptr<const identity::Credentials> creds) {
   credentials_ = std::move(creds);
+  if (options_.pushedConfig() && !control_stream_) startControlStream();
   if (workers_started_) {
     for (auto& w : workers_) w->updateCredentials(credentials_);
     return;
@@ -154,10 +239,7 @@ void Server::reloadConfig() {
     return;
   }
   metrics_.recordReload(true);
-  routes_ = std::move(*routes);
-  mesh_ = routes_->meshPtr();
-  for (auto& w : workers_) w->updateRoutes(routes_);
-  metrics_.setConfigVersion(mesh_->version());
+  installRoutes(std::move(*routes));
   log::info("config version ", mesh_->version(), " loaded from ", options_.config, ": ",
             mesh_->services().size(), " services, ", mesh_->routes().size(), " routes, ",
             mesh_->policies().size(), " policies");

@@ -9,6 +9,8 @@
 #include "proxy/admin/admin_server.h"
 #include "proxy/certificates/identity_manager.h"
 #include "proxy/config/options.h"
+#include "proxy/control/control_stream.h"
+#include "proxy/control/pushed_config.h"
 #include "proxy/metrics/metrics.h"
 #include "proxy/router/route_table.h"
 #include "proxy/server/worker.h"
@@ -23,6 +25,8 @@ namespace weft::proxy {
 // at once (/ready 503 with the reason), the workers start with the first certificate, and each
 // renewal goes to every worker.
 //   SIGTERM/SIGINT: drain (stop accepting, finish in-flight requests for up to --drain-seconds)
+// With --control and no --config, routing comes from the control plane's pushes
+// (proxy/control/control_stream.h), and is kept in --cache-dir: /ready waits for a first config.
 //   SIGHUP: re-read --config, and --cert/--key/--trust-bundle in static mode; anything invalid
 //   is rejected and what was there stays
 class Server {
@@ -36,6 +40,13 @@ class Server {
 
  private:
   void reloadConfig();
+  // Puts a new config in force on every worker.
+  void installRoutes(router::RouteTableConstSharedPtr routes);
+  // Pushed config (--control without --config): the cache, then the control stream.
+  void loadCachedConfig();
+  void startControlStream();
+  absl::Status applyPush(const api::push::Update& update);
+  std::string notReadyReason() const;
   void reloadCredentials();
   // A new certificate: the first starts the workers, later ones go to them.
   void installCredentials(std::shared_ptr<const identity::Credentials> creds);
@@ -54,6 +65,9 @@ class Server {
   std::unique_ptr<admin::AdminServer> admin_;
   // After main_: its timer goes before the io_context it was made on.
   std::unique_ptr<proxy::certificates::IdentityManager> identity_;
+  proxy::control::PushedConfig pushed_;
+  std::unique_ptr<proxy::control::ControlStream> control_stream_;
+  bool has_config_ = false;  // pushed config: one from a push or the cache is in force
   runtime::MemoryReturner memory_returner_{main_.io()};
   uint64_t next_version_ = 1;
   bool workers_started_ = false;

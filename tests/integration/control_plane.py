@@ -13,6 +13,30 @@ from pathlib import Path
 import mesh as M
 
 
+# A Service with two subsets and a 90/10 HTTPRoute over them: what the policy and push tests
+# apply.
+REVIEWS_POLICY = """\
+apiVersion: weft.dev/v1alpha1
+kind: Service
+metadata: {name: reviews}
+spec:
+  port: 9080
+  subsets:
+    - {name: v1, labels: {version: v1}}
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: weft.dev/v1alpha1
+kind: HTTPRoute
+metadata: {name: reviews}
+spec:
+  parentRefs: [{name: reviews}]
+  rules:
+    - backendRefs:
+        - {name: reviews, subset: v1, weight: 90}
+        - {name: reviews, subset: v2, weight: 10}
+"""
+
+
 def weftctl_binary() -> Path:
     return Path(os.environ.get("WEFT_CTL") or M.REPO / "build" / "control" / "weftctl")
 
@@ -80,9 +104,10 @@ class Control:
         auth = ["--data-dir", str(self.data_dir)] if token else []
         return [str(weftctl_binary()), "--server", f"http://127.0.0.1:{self.api}", *auth]
 
-    def weftctl(self, *args: str, token: bool = True) -> subprocess.CompletedProcess:
+    def weftctl(self, *args: str, token: bool = True,
+                input: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([*self.weftctl_command(token), *args], capture_output=True,
-                              text=True, timeout=30)
+                              text=True, timeout=30, input=input)
 
     def token(self, ns: str = "default", sa: str = "web", ttl: str = "1h") -> str:
         p = self.weftctl("token", "create", "--namespace", ns, "--service-account", sa,

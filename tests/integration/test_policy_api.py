@@ -9,28 +9,8 @@ import subprocess
 
 import pytest
 
-from control_plane import Control, metric
+from control_plane import REVIEWS_POLICY as MESH, Control, metric
 
-MESH = """\
-apiVersion: weft.dev/v1alpha1
-kind: Service
-metadata: {name: reviews}
-spec:
-  port: 9080
-  subsets:
-    - {name: v1, labels: {version: v1}}
-    - {name: v2, labels: {version: v2}}
----
-apiVersion: weft.dev/v1alpha1
-kind: HTTPRoute
-metadata: {name: reviews}
-spec:
-  parentRefs: [{name: reviews}]
-  rules:
-    - backendRefs:
-        - {name: reviews, subset: v1, weight: 90}
-        - {name: reviews, subset: v2, weight: 10}
-"""
 
 
 @pytest.fixture

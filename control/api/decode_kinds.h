@@ -33,6 +33,10 @@ absl::StatusOr<HTTPRoute> decodeHTTPRoute(const Decoder& d, const YAML::Node& do
 absl::StatusOr<DestinationPolicy> decodeDestinationPolicy(const Decoder& d, const YAML::Node& doc,
                                                           std::vector<ServiceRef>* refs);
 
+absl::StatusOr<AuthorizationPolicy> decodeAuthorizationPolicy(const Decoder& d,
+                                                              const YAML::Node& doc,
+                                                              std::vector<ServiceRef>* refs);
+
 // One entry of an HTTPRoute rule's matches.
 absl::StatusOr<RouteMatch> decodeRouteMatch(const Decoder& d, const YAML::Node& n,
                                             const std::string& field);

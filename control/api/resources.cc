@@ -35,6 +35,17 @@ MeshConfig::MeshConfig(Resources resources, std::string source, uint64_t version
       policy_by_service_[it->second] = &policy;
     }
   }
+  for (const AuthorizationPolicy& policy : resources_.authorization) {
+    const TargetRef& t = policy.target_ref;
+    authorization_by_key_[weft::strCat(t.ns.empty() ? policy.ns : t.ns, "/", t.name)].push_back(
+        &policy);
+  }
+}
+
+const std::vector<const AuthorizationPolicy*>& MeshConfig::authorizationFor(
+    std::string_view name, std::string_view ns) const {
+  auto it = authorization_by_key_.find(weft::strCat(ns, "/", name));
+  return it == authorization_by_key_.end() ? no_authorization_ : it->second;
 }
 
 const Service* MeshConfig::findService(std::string_view name, std::string_view ns) const {

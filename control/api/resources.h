@@ -176,12 +176,44 @@ struct DestinationPolicy {
   RetryBudgetSettings retry_budget;
 };
 
+// -------------------------------------------------------------------- AuthorizationPolicy
+// Which callers may reach a Service's workloads (enforced by their inbound proxies). A Service
+// with no policy admits every authenticated caller; with one or more, a request is admitted
+// when any rule of any of them matches it (Istio's ALLOW policies).
+
+// A caller: its SPIFFE ID equals one of `identities`, or starts with one that ends in '*'
+// ("spiffe://cluster.local/ns/default/*"). An empty list matches any caller.
+struct AuthorizationSource {
+  std::vector<std::string> identities;
+};
+
+// What is called: the method is one of `methods` (any when empty) and the path matches one of
+// `paths` (any when empty): exactly, or by prefix when the entry ends in '*' ("/api/*").
+struct AuthorizationOperation {
+  std::vector<std::string> methods;
+  std::vector<std::string> paths;
+};
+
+// Matches when some `from` entry and some `to` entry match (an empty list matches all).
+struct AuthorizationRule {
+  std::vector<AuthorizationSource> from;
+  std::vector<AuthorizationOperation> to;
+};
+
+struct AuthorizationPolicy {
+  std::string name;
+  std::string ns;
+  TargetRef target_ref;                  // the Service whose workloads enforce it
+  std::vector<AuthorizationRule> rules;  // empty: admits nobody
+};
+
 // ----------------------------------------------------------------------------- MeshConfig
 
 struct Resources {
   std::vector<Service> services = {};
   std::vector<HTTPRoute> routes = {};
   std::vector<DestinationPolicy> policies = {};
+  std::vector<AuthorizationPolicy> authorization = {};
 };
 
 // One immutable, validated set of mesh resources: what a proxy runs on. It arrives from a file
@@ -195,6 +227,7 @@ class MeshConfig {
   const std::vector<Service>& services() const { return resources_.services; }
   const std::vector<HTTPRoute>& routes() const { return resources_.routes; }
   const std::vector<DestinationPolicy>& policies() const { return resources_.policies; }
+  const std::vector<AuthorizationPolicy>& authorization() const { return resources_.authorization; }
   const std::string& source() const { return source_; }
   uint64_t version() const { return version_; }
 
@@ -204,9 +237,13 @@ class MeshConfig {
   const std::vector<const HTTPRoute*>& routesFor(const Service& service) const;
   // The DestinationPolicy targeting `service`, or the defaults.
   const DestinationPolicy& policyFor(const Service& service) const;
+  // The AuthorizationPolicies targeting Service `ns/name` (empty: every caller is admitted).
+  const std::vector<const AuthorizationPolicy*>& authorizationFor(std::string_view name,
+                                                                  std::string_view ns) const;
 
   nlohmann::json toJson() const;
-  // toJson()["resources"] one at a time (Services, then HTTPRoutes, then DestinationPolicies),
+  // toJson()["resources"] one at a time (Services, HTTPRoutes, DestinationPolicies, then
+  // AuthorizationPolicies),
   // so a large config can be written out without building it whole (ConfigJsonWriter).
   size_t resourceCount() const;
   nlohmann::json resourceJson(size_t index) const;
@@ -216,6 +253,9 @@ class MeshConfig {
   std::unordered_map<std::string, size_t> by_key_;                // "<ns>/<name>" -> service index
   std::vector<std::vector<const HTTPRoute*>> routes_by_service_;  // by service index
   std::vector<const DestinationPolicy*> policy_by_service_;       // by service index
+  // "<ns>/<name>" of the target Service -> its AuthorizationPolicies.
+  std::unordered_map<std::string, std::vector<const AuthorizationPolicy*>> authorization_by_key_;
+  std::vector<const AuthorizationPolicy*> no_authorization_;
   DestinationPolicy default_policy_;
   std::string source_;
   uint64_t version_;

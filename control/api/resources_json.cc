@@ -173,6 +173,30 @@ json policyJson(const DestinationPolicy& p) {
                    {"retryBudget", std::move(budget)}});
 }
 
+json authorizationJson(const AuthorizationPolicy& p) {
+  json rules = json::array();
+  for (const AuthorizationRule& r : p.rules) {
+    json from = json::array();
+    for (const AuthorizationSource& s : r.from) from.push_back({{"identities", s.identities}});
+    json to = json::array();
+    for (const AuthorizationOperation& o : r.to) {
+      json op = json::object();
+      if (!o.methods.empty()) op["methods"] = o.methods;
+      if (!o.paths.empty()) op["paths"] = o.paths;
+      to.push_back(std::move(op));
+    }
+    json rule = json::object();
+    if (!from.empty()) rule["from"] = std::move(from);
+    if (!to.empty()) rule["to"] = std::move(to);
+    rules.push_back(std::move(rule));
+  }
+  return resource(
+      "AuthorizationPolicy", p.name, p.ns,
+      {{"targetRef",
+        {{"kind", "Service"}, {"name", p.target_ref.name}, {"namespace", p.target_ref.ns}}},
+       {"rules", std::move(rules)}});
+}
+
 }  // namespace
 
 nlohmann::json MeshConfig::toJson() const {
@@ -182,7 +206,8 @@ nlohmann::json MeshConfig::toJson() const {
 }
 
 size_t MeshConfig::resourceCount() const {
-  return resources_.services.size() + resources_.routes.size() + resources_.policies.size();
+  return resources_.services.size() + resources_.routes.size() + resources_.policies.size() +
+         resources_.authorization.size();
 }
 
 nlohmann::json MeshConfig::resourceJson(size_t index) const {
@@ -190,7 +215,9 @@ nlohmann::json MeshConfig::resourceJson(size_t index) const {
   index -= resources_.services.size();
   if (index < resources_.routes.size()) return routeJson(resources_.routes[index]);
   index -= resources_.routes.size();
-  return policyJson(resources_.policies.at(index));
+  if (index < resources_.policies.size()) return policyJson(resources_.policies[index]);
+  index -= resources_.policies.size();
+  return authorizationJson(resources_.authorization.at(index));
 }
 
 }  // namespace weft::api

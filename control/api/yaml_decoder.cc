@@ -80,10 +80,17 @@ absl::Status decodeDocument(const decoder::Decoder& d, const YAML::Node& doc, De
           weft::strCat("Service ", it->first, " already has DestinationPolicy ", it->second));
     }
     r.policies.push_back(std::move(*policy));
+  } else if (*kind == "AuthorizationPolicy") {
+    auto policy = decoder::decodeAuthorizationPolicy(d, doc, &out.refs);
+    if (!policy.ok()) return policy.status();
+    auto st = checkUniqueName(d, doc, "AuthorizationPolicy", *policy, out);
+    if (!st.ok()) return st;
+    r.authorization.push_back(std::move(*policy));
   } else {
     return d.error(
         doc["kind"], "kind",
-        weft::strCat("unknown kind '", *kind, "' (known: Service, HTTPRoute, DestinationPolicy)"));
+        weft::strCat("unknown kind '", *kind,
+                     "' (known: Service, HTTPRoute, DestinationPolicy, AuthorizationPolicy)"));
   }
   return absl::OkStatus();
 }

@@ -37,13 +37,16 @@ std::string usage() {
          "                          the whole file or nothing\n"
          "  get KIND [NAME] [-n NS] list resources (all namespaces unless -n), or one;\n"
          "                          KIND: service (svc), httproute (route),\n"
-         "                          destinationpolicy (dp), all; -o yaml|json\n"
+         "                          destinationpolicy (dp), authorizationpolicy (authz),\n"
+         "                          all; -o yaml|json\n"
          "  delete KIND NAME [-n NS] | delete -f FILE\n"
          "  diff -f FILE            what apply would change (diff -u); exit 5 when it differs\n"
          "  split ROUTE SUBSET=WEIGHT... [-n NS]\n"
          "                          set the HTTPRoute's weights, e.g. split reviews v1=90 v2=10\n"
          "  proxies                 connected proxies: service, identity, config version,\n"
          "                          SYNCED / STALE / NACKED (and why), certificate expiry\n"
+         "  authz check --from SPIFFE-ID --to SERVICE [-n NS] [--method M] [--path P]\n"
+         "                          would the Service's proxies admit the request? exit 6 if not\n"
          "\n"
          "global options:\n"
          "  --server URL            weft-control's --api (WEFT_SERVER; default\n"
@@ -54,7 +57,7 @@ std::string usage() {
          "  --timeout DURATION      per request (default 10s)\n"
          "\n"
          "exit codes: 0 ok, 1 refused by weft-control, 2 usage, 3 weft-control unreachable,\n"
-         "4 missing or wrong admin token, 5 diff found differences\n";
+         "4 missing or wrong admin token, 5 diff found differences, 6 authz check denied\n";
 }
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {

@@ -21,6 +21,7 @@ enum ExitCode : int {
   kExitUnreachable = 3,   // weft-control could not be reached
   kExitUnauthorized = 4,  // the admin token is missing or wrong
   kExitDiffers = 5,       // `diff`: what apply would change is not empty
+  kExitDenied = 6,        // `authz check`: the request would be refused
 };
 
 struct Args {

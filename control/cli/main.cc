@@ -24,6 +24,7 @@ int dispatch(CommandContext& ctx) {
   if (w.size() == 1 && w[0] == "apply") return apply(ctx);
   if (w.size() == 1 && w[0] == "diff") return diff(ctx);
   if (w.size() == 1 && w[0] == "proxies") return proxies(ctx);
+  if (w.size() == 2 && w[0] == "authz" && w[1] == "check") return authzCheck(ctx);
   if (!w.empty() && w[0] == "get") return get(ctx);
   if (!w.empty() && w[0] == "delete") return remove(ctx);
   if (!w.empty() && w[0] == "split") return split(ctx);

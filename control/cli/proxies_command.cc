@@ -64,4 +64,30 @@ int proxies(CommandContext& ctx) {
   return kExitOk;
 }
 
+int authzCheck(CommandContext& ctx) {
+  const std::string what = "authz check";
+  if (auto st = ctx.args.onlyFlags({"from", "to", "namespace", "method", "path"}); !st.ok()) {
+    return fail(ctx.err, what, st);
+  }
+  if (ctx.args.get("from").empty() || ctx.args.get("to").empty()) {
+    return fail(ctx.err, what, absl::InvalidArgumentError("--from and --to are required"));
+  }
+  const json body = {{"from", ctx.args.get("from")},
+                     {"to", ctx.args.get("to")},
+                     {"namespace", ctx.args.get("namespace", "default")},
+                     {"method", ctx.args.get("method", "GET")},
+                     {"path", ctx.args.get("path", "/")}};
+  int exit = kExitOk;
+  auto response = request(ctx, what, "POST", "/v1/authz/check", exit, body.dump());
+  if (!response) return exit;
+  const json doc = json::parse(response->body, nullptr, false);
+  const bool allowed = doc.value("allowed", false);
+  if (ctx.global.output != "text") {
+    ctx.out << response->body << "\n";
+  } else {
+    ctx.out << (allowed ? "ALLOWED: " : "DENIED: ") << doc.value("reason", "") << "\n";
+  }
+  return allowed ? kExitOk : kExitDenied;
+}
+
 }  // namespace weft::control::cli

@@ -8,4 +8,8 @@ namespace weft::control::cli {
 // version it runs, SYNCED / STALE / NACKED (with the reason), certificate expiry.
 int proxies(CommandContext& ctx);
 
+// authz check --from ID --to SERVICE [-n NS] [--method M] [--path P]: what the Service's
+// inbound proxies would decide; exit 0 allowed, 6 denied.
+int authzCheck(CommandContext& ctx);
+
 }  // namespace weft::control::cli

@@ -37,6 +37,9 @@ std::optional<std::string> kindFromWord(std::string_view word) {
   if (w == "destinationpolicy" || w == "destinationpolicies" || w == "dp") {
     return "DestinationPolicy";
   }
+  if (w == "authorizationpolicy" || w == "authorizationpolicies" || w == "authz") {
+    return "AuthorizationPolicy";
+  }
   return std::nullopt;
 }
 
@@ -44,6 +47,7 @@ std::vector<std::string> tableHeader(std::string_view kind) {
   if (kind == "Service") return {"NAMESPACE", "NAME", "PORT", "SUBSETS", "ENDPOINTS", "VERSION"};
   if (kind == "HTTPRoute") return {"NAMESPACE", "NAME", "PARENTS", "BACKENDS", "VERSION"};
   if (kind == "DestinationPolicy") return {"NAMESPACE", "NAME", "TARGET", "LB", "VERSION"};
+  if (kind == "AuthorizationPolicy") return {"NAMESPACE", "NAME", "TARGET", "RULES", "VERSION"};
   return {"KIND", "NAMESPACE", "NAME", "VERSION"};
 }
 
@@ -72,6 +76,10 @@ std::vector<std::string> tableRow(std::string_view kind, const json& object) {
     const std::string lb = str(spec, "loadBalancer");
     return {ns, name, str(spec.value("targetRef", json::object()), "name"),
             lb.empty() ? "LeastRequest" : lb, version};
+  }
+  if (kind == "AuthorizationPolicy") {
+    return {ns, name, str(spec.value("targetRef", json::object()), "name"),
+            std::to_string(spec.value("rules", json::array()).size()), version};
   }
   return {str(object, "kind"), ns, name, version};
 }

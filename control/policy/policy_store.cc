@@ -28,7 +28,8 @@ absl::Status storeFailed(const absl::Status& st) {
 }  // namespace
 
 const std::vector<std::string>& knownKinds() {
-  static const std::vector<std::string> kinds = {"Service", "HTTPRoute", "DestinationPolicy"};
+  static const std::vector<std::string> kinds = {"Service", "HTTPRoute", "DestinationPolicy",
+                                                 "AuthorizationPolicy"};
   return kinds;
 }
 

@@ -64,7 +64,7 @@ std::shared_ptr<const MeshSnapshot> buildSnapshot(const std::vector<json>& objec
           snap->refs[key].push_back(refKey(b, ns));
         }
       }
-    } else if (kind == "DestinationPolicy") {
+    } else if (kind == "DestinationPolicy" || kind == "AuthorizationPolicy") {
       snap->attached[refKey(spec.value("targetRef", json::object()), ns)].push_back(key);
     }
     std::string v = api::push::contentVersion(object);

@@ -22,8 +22,8 @@ namespace weft::control::push {
 struct MeshSnapshot {
   std::string version;                                   // the store revision
   std::map<std::string, api::push::Resource> resources;  // by key
-  // "Service/ns/name" -> keys of the HTTPRoutes (parentRefs) and DestinationPolicies
-  // (targetRef) attached to it.
+  // "Service/ns/name" -> keys of the HTTPRoutes (parentRefs), DestinationPolicies and
+  // AuthorizationPolicies (targetRef) attached to it.
   std::map<std::string, std::vector<std::string>> attached;
   // HTTPRoute key -> the Service keys it refers to (parentRefs and backendRefs): all of them
   // come with the route, or the proxy could not decode it.

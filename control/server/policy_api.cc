@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "common/strings.h"
+#include "control/api/authorize.h"
 #include "control/ca/refusal.h"
 #include "control/server/admin_only.h"
 #include "control/server/control_metrics.h"
@@ -68,6 +69,7 @@ void PolicyApi::addRoutes(http::ApiRouter& router) {
   router.get("/v1/resources", bind(&PolicyApi::get));
   router.get("/v1/resources/*", bind(&PolicyApi::get));
   router.route("DELETE", "/v1/resources/*", bind(&PolicyApi::remove));
+  router.route("POST", "/v1/authz/check", bind(&PolicyApi::authzCheck));
 }
 
 awaitable<void> PolicyApi::apply(http::ApiRequest& request) {
@@ -147,6 +149,33 @@ awaitable<void> PolicyApi::remove(http::ApiRequest& request) {
                     {"name", path->name},
                     {"action", "deleted"},
                     {"revision", std::to_string(*removed)}};
+  co_await replyJson(request.stream, 200, out);
+}
+
+awaitable<void> PolicyApi::authzCheck(http::ApiRequest& request) {
+  auto body = co_await readBody(request.stream, 64 * 1024);
+  absl::StatusOr<json> doc = body.ok() ? parseJsonObject(*body) : body.status();
+  absl::StatusOr<api::MeshConfigConstSharedPtr> mesh = policies_.mesh();
+  if (doc.ok() && !mesh.ok()) doc = mesh.status();
+  if (doc.ok() && (!(*doc)["from"].is_string() || !(*doc)["to"].is_string())) {
+    doc = refuse(absl::StatusCode::kInvalidArgument, "invalid_field",
+                 "from (a SPIFFE ID) and to (a Service) are required");
+  }
+  if (!doc.ok()) {
+    co_await replyRefusal(request.stream, doc.status());
+    co_return;
+  }
+  const std::string to = doc->value("to", "");
+  const std::string ns = doc->value("namespace", "default");
+  if ((*mesh)->findService(to, ns) == nullptr) {
+    const absl::Status missing = refuse(absl::StatusCode::kNotFound, "not_found",
+                                        weft::strCat("Service ", ns, "/", to, " does not exist"));
+    co_await replyRefusal(request.stream, missing);
+    co_return;
+  }
+  const api::AuthorizationDecision d = api::authorize(
+      **mesh, to, ns, doc->value("from", ""), doc->value("method", "GET"), doc->value("path", "/"));
+  const json out = {{"allowed", d.allowed}, {"reason", d.reason}};
   co_await replyJson(request.stream, 200, out);
 }
 

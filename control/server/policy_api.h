@@ -9,6 +9,8 @@
 //   GET    /v1/resources[/KIND[/NAMESPACE[/NAME]]]   {"items": [...]} or the one object
 //   DELETE /v1/resources/KIND/NAMESPACE/NAME[?resourceVersion=N]
 //     404 not_found · 409 conflict · 409 in_use (another resource refers to it)
+//   POST   /v1/authz/check  {"from": ID, "to": SERVICE, "namespace", "method", "path"}
+//     200 {"allowed", "reason"}: what the Service's inbound proxies would decide
 
 #include "control/auth/admin_token.h"
 #include "control/policy/policy_store.h"
@@ -29,6 +31,7 @@ class PolicyApi {
   awaitable<void> apply(http::ApiRequest& request);
   awaitable<void> get(http::ApiRequest& request);
   awaitable<void> remove(http::ApiRequest& request);
+  awaitable<void> authzCheck(http::ApiRequest& request);
 
   const auth::AdminToken& admin_;
   policy::PolicyStore& policies_;

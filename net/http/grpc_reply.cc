@@ -58,7 +58,14 @@ std::optional<std::chrono::milliseconds> parseGrpcTimeout(std::string_view value
 }
 
 unsigned grpcStatusForLocalReply(unsigned http_status) {
-  return http_status == 504 ? kGrpcDeadlineExceeded : kGrpcUnavailable;
+  switch (http_status) {
+    case 504:
+      return kGrpcDeadlineExceeded;
+    case 403:
+      return kGrpcPermissionDenied;
+    default:
+      return kGrpcUnavailable;
+  }
 }
 
 ResponseHead grpcLocalReply(unsigned http_status, std::string_view reason) {

@@ -11,6 +11,7 @@ namespace weft::http {
 
 // gRPC status codes the proxy itself produces (grpc/doc/statuscodes.md).
 inline constexpr unsigned kGrpcDeadlineExceeded = 4;
+inline constexpr unsigned kGrpcPermissionDenied = 7;
 inline constexpr unsigned kGrpcUnavailable = 14;
 
 // Whether a request is a gRPC call: its content-type is application/grpc[+proto|;...].
@@ -25,7 +26,8 @@ std::string percentEncodeGrpcMessage(std::string_view message);
 std::optional<std::chrono::milliseconds> parseGrpcTimeout(std::string_view value);
 
 // The gRPC status a proxy-generated failure with HTTP status `http_status` maps to: a timeout
-// (504) is DEADLINE_EXCEEDED, every other failure the proxy generates UNAVAILABLE.
+// (504) is DEADLINE_EXCEEDED, a refusal by authorization (403) PERMISSION_DENIED, every other
+// failure the proxy generates UNAVAILABLE.
 unsigned grpcStatusForLocalReply(unsigned http_status);
 
 // A proxy-generated failure as a gRPC caller expects it: HTTP 200, a "trailers-only" response

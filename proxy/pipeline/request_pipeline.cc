@@ -6,6 +6,7 @@
 #include "net/http/grpc_reply.h"
 #include "net/http/local_reply.h"
 #include "net/log.h"
+#include "proxy/pipeline/authorization_filter.h"
 #include "proxy/router/outbound_router.h"
 
 namespace weft::pipeline {
@@ -15,6 +16,8 @@ unsigned statusFor(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
       return 404;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
     case absl::StatusCode::kInternal:
       return 500;
     default:
@@ -28,7 +31,11 @@ RequestPipelineImpl::RequestPipelineImpl(WorkerContext& ctx, bool inbound)
     : ctx_(ctx),
       inbound_(inbound),
       hop_(inbound ? "app" : "upstream"),
-      own_service_(weft::strCat(ctx.options.service, ".", ctx.options.ns)) {}
+      own_service_(weft::strCat(ctx.options.service, ".", ctx.options.ns)) {
+  if (inbound) {
+    filters_.push_back(std::make_unique<AuthorizationFilter>(ctx.options.service, ctx.options.ns));
+  }
+}
 
 absl::Status RequestPipelineImpl::planInbound(http::ServerStream& stream,
                                               metrics::RequestLabels& labels, Plan& plan) {
@@ -103,8 +110,20 @@ awaitable<void> RequestPipelineImpl::handle(http::ServerStream& stream) {
   std::shared_ptr<WorkerSnapshot> snapshot = ctx_.snapshot;  // pinned for this request
   Plan plan;
   plan.snapshot = snapshot.get();
-  absl::Status planned =
-      inbound_ ? planInbound(stream, labels, plan) : planOutbound(stream, *snapshot, labels, plan);
+  absl::Status planned = absl::OkStatus();
+  for (const auto& filter : filters_) {
+    planned = filter->onRequest(stream.request(), stream.downstream(), *snapshot);
+    if (!planned.ok()) break;
+  }
+  if (!planned.ok()) {
+    if (inbound_) {  // refused by a filter: still counted as this Service's
+      labels.dst_service = own_service_;
+      labels.tls = true;
+    }
+  } else {
+    planned = inbound_ ? planInbound(stream, labels, plan)
+                       : planOutbound(stream, *snapshot, labels, plan);
+  }
   metrics::TargetMetrics& target_metrics = ctx_.metrics.target(labels);
   target_metrics.recordRequest();
   Outcome outcome;

@@ -11,6 +11,7 @@
 #include "net/http/codec.h"
 #include "proxy/context/worker_context.h"
 #include "proxy/metrics/metrics.h"
+#include "proxy/pipeline/request_filter.h"
 #include "proxy/pipeline/upstream_try.h"
 #include "proxy/upstream/connector.h"
 
@@ -20,7 +21,8 @@ namespace weft::pipeline {
 // exchange (tries with deadlines, retries and the circuit breaker) with both bodies streamed,
 // and the golden metrics. One instance per worker and direction.
 //
-//   inbound:  strip client-sent x-weft-peer-identity, add the verified one -> app (plain)
+//   inbound:  filters (authorization) -> strip client-sent x-weft-peer-identity, add the
+//             verified one -> app (plain)
 //   outbound: authority -> Service -> HTTPRoute rule -> weighted backend -> balanced endpoint
 //             -> peer sidecar (mTLS, identity checked)
 class RequestPipelineImpl final : public http::StreamHandler {
@@ -70,7 +72,8 @@ class RequestPipelineImpl final : public http::StreamHandler {
   bool inbound_;
   const char* hop_;          // "app" or "upstream", as errors name the next hop
   std::string own_service_;  // "<name>.<namespace>", the inbound dst_service label
-  std::vector<std::unique_ptr<char[]>> free_buffers_;  // body buffers, reused across requests
+  std::vector<std::unique_ptr<char[]>> free_buffers_;    // body buffers, reused across requests
+  std::vector<std::unique_ptr<RequestFilter>> filters_;  // run in order before the router
 };
 
 }  // namespace weft::pipeline

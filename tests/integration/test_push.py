@@ -222,3 +222,44 @@ def test_a_killed_proxy_leaves_the_endpoints_after_its_lease(fleet):
         assert (r.status, r.body) == (200, b"v1") or (
             r.status == 503 and r.header("x-weft-error") ==
             "no endpoints for service reviews.default subset v2"), r
+
+
+AUTHZ = """\
+apiVersion: weft.dev/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: reviews-callers}
+spec:
+  targetRef: {kind: Service, name: reviews}
+  rules:
+    - from: [{identities: ["%s"]}]
+      to: [{methods: [GET], paths: ["/version", "/api/*"]}]
+""" % M.spiffe("web")
+
+
+def test_authorization_policy_admits_a_listed_identity_and_denies_the_rest(fleet):
+    other = fleet.proxy("other", "other", fleet.apps["v1"].port)
+    other.start(ready_timeout=20)
+    assert fleet.synced(4)
+    # Without a policy every authenticated caller is admitted.
+    r = curl("-H", "Host: reviews", other.out_url("/version"))
+    assert r.status == 200, r
+    p = fleet.control.weftctl("apply", "-f", "-", input=AUTHZ)
+    assert p.returncode == 0, p
+    assert fleet.synced(4)
+    assert sum(fleet.versions(20).values()) == 20
+    r = curl("-H", "Host: reviews", other.out_url("/version"))
+    assert r.status == 403, r
+    assert r.header("x-weft-error") == (
+        f"unauthorized: {M.spiffe('other')} may not call reviews (GET /version)"), r
+    # A listed caller, but a method the rule does not name.
+    r = curl("-X", "DELETE", "-H", "Host: reviews", fleet.web.out_url("/version"))
+    assert r.status == 403, r
+    p = fleet.control.weftctl("authz", "check", "--from", M.spiffe("web"), "--to", "reviews",
+                              "--path", "/api/x")
+    assert p.returncode == 0 and p.stdout.startswith(
+        "ALLOWED: AuthorizationPolicy default/reviews-callers rules[0]"), p
+    p = fleet.control.weftctl("authz", "check", "--from", M.spiffe("other"), "--to", "reviews")
+    assert p.returncode == 6 and p.stdout.startswith("DENIED: unauthorized:"), p
+    inbound_403 = [s for s in fleet.reviews["v1"].metrics() + fleet.reviews["v2"].metrics()
+                   if s.name == "response_total" and s.labels.get("status_code") == "403"]
+    assert sum(s.value for s in inbound_403) >= 1, inbound_403

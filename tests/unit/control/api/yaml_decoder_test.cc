@@ -98,7 +98,8 @@ TEST(YamlDecoderTest, EmptyInputIsEmptyConfig) {
 TEST(YamlDecoderTest, UnknownKind) {
   EXPECT_EQ(
       errorOf(withLine(2, "kind: Gateway")),
-      "mesh.yaml:2: kind: unknown kind 'Gateway' (known: Service, HTTPRoute, DestinationPolicy)");
+      "mesh.yaml:2: kind: unknown kind 'Gateway' (known: Service, HTTPRoute, DestinationPolicy, "
+      "AuthorizationPolicy)");
 }
 
 TEST(YamlDecoderTest, UnsupportedApiVersion) {

@@ -1,0 +1,85 @@
+// PushedConfig (proxy/control/pushed_config.h): an update is applied whole or not at all, a
+// refused one leaves what was held, --max-services is enforced, and the cache brings the last
+// good config back.
+
+#include "proxy/control/pushed_config.h"
+
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/unit/identity/test_certs.h"
+
+namespace weft::proxy::control {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+api::push::Resource service(const std::string& name, int port = 80) {
+  json object = {{"apiVersion", "weft.dev/v1alpha1"},
+                 {"kind", "Service"},
+                 {"metadata", {{"name", name}, {"namespace", "default"}}},
+                 {"spec", {{"port", port}}}};
+  return {"Service/default/" + name, api::push::contentVersion(object), object};
+}
+
+api::push::Resource routeTo(const std::string& backend) {
+  json object = {
+      {"apiVersion", "weft.dev/v1alpha1"},
+      {"kind", "HTTPRoute"},
+      {"metadata", {{"name", "r"}, {"namespace", "default"}}},
+      {"spec",
+       {{"parentRefs", {{{"name", "a"}}}}, {"rules", {{{"backendRefs", {{{"name", backend}}}}}}}}}};
+  return {"HTTPRoute/default/r", api::push::contentVersion(object), object};
+}
+
+TEST(PushedConfigTest, AnUpdateIsAppliedWholeOrNotAtAll) {
+  PushedConfig c;
+  EXPECT_TRUE(c.empty());
+  auto mesh = c.apply({"5", "1", {service("a"), routeTo("a")}, {}});
+  ASSERT_TRUE(mesh.ok()) << mesh.status();
+  EXPECT_EQ((*mesh)->version(), 5u);
+  EXPECT_EQ(c.held().size(), 2u);
+  // A route to a Service it does not hold: refused, nothing changes.
+  auto bad = c.apply({"6", "2", {routeTo("missing")}, {}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("unknown Service default/missing"));
+  EXPECT_EQ(c.version(), "5");
+  EXPECT_EQ(c.held().at("HTTPRoute/default/r"), routeTo("a").version);
+  // Removing a Service its route still needs: refused too.
+  EXPECT_FALSE(c.apply({"7", "3", {}, {"Service/default/a"}}).ok());
+  // A key that does not match its object.
+  api::push::Resource lying = service("b");
+  lying.key = "Service/default/c";
+  EXPECT_THAT(std::string(c.apply({"8", "4", {lying}, {}}).status().message()),
+              HasSubstr("its object is Service/default/b"));
+  auto more = c.apply({"9", "5", {service("b")}, {}}, 1);
+  EXPECT_THAT(std::string(more.status().message()),
+              HasSubstr("2 Services in scope, over --max-services 1"));
+  ASSERT_TRUE(c.apply({"9", "5", {service("b")}, {}}, 2).ok());
+  EXPECT_EQ(c.version(), "9");
+}
+
+TEST(PushedConfigTest, TheCacheBringsBackTheLastGoodConfig) {
+  const std::string dir = testutil::makeTempDir();
+  PushedConfig c;
+  ASSERT_TRUE(c.apply({"5", "1", {service("a", 8080)}, {}}).ok());
+  ASSERT_TRUE(c.save(dir).ok());
+  EXPECT_EQ(
+      std::filesystem::status(dir + "/config.json").permissions() & std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  PushedConfig restarted;
+  auto mesh = restarted.load(dir);
+  ASSERT_TRUE(mesh.ok()) << mesh.status();
+  EXPECT_EQ((*mesh)->services().front().port, 8080);
+  EXPECT_EQ(restarted.version(), "5");
+  EXPECT_EQ(restarted.held(), c.held());
+  PushedConfig none;
+  EXPECT_TRUE(absl::IsNotFound(none.load(dir + "/nope").status()));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace weft::proxy::control

@@ -14,17 +14,19 @@ std::string str(const json& j, std::string_view key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-// "reviews/v1=90 reviews/v2=10" across every rule.
+// "reviews/v2=1 | reviews/v1=90 reviews/v2=10": each rule's backends, rules apart.
 std::string backends(const json& spec) {
-  std::vector<std::string> out;
+  std::vector<std::string> rules;
   for (const json& rule : spec.value("rules", json::array())) {
+    std::vector<std::string> out;
     for (const json& b : rule.value("backendRefs", json::array())) {
       std::string name = str(b, "name");
       if (b.contains("subset")) name += "/" + str(b, "subset");
       out.push_back(weft::strCat(name, "=", b.contains("weight") ? str(b, "weight") : "1"));
     }
+    rules.push_back(weft::join(out, " "));
   }
-  return weft::join(out, " ");
+  return weft::join(rules, " | ");
 }
 
 }  // namespace

@@ -263,3 +263,74 @@ def test_authorization_policy_admits_a_listed_identity_and_denies_the_rest(fleet
     inbound_403 = [s for s in fleet.reviews["v1"].metrics() + fleet.reviews["v2"].metrics()
                    if s.name == "response_total" and s.labels.get("status_code") == "403"]
     assert sum(s.value for s in inbound_403) >= 1, inbound_403
+
+
+def h2_stream(control, tmp_path, window: int):
+    """A control stream opened with Python's h2 over mTLS (a certificate issued from a CSR for
+    spiffe://…/ns/default/sa/slow), hello sent; the connection's receive window is `window`
+    bytes and nothing is ever read past it."""
+    import socket
+    import ssl
+
+    import h2.config
+    import h2.connection
+    import h2.settings
+
+    from control_plane import csr_body, make_csr, make_key
+    key = make_key(tmp_path, name="slow-key.pem")
+    status, answer = control.post_csr(control.token(sa="slow"), csr_body(make_csr(tmp_path, key)))
+    assert status == 200, answer
+    (tmp_path / "slow.pem").write_text(answer["certificate"] + answer["chain"])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the control plane's identity is test_ca's concern
+    ctx.load_cert_chain(str(tmp_path / "slow.pem"), str(key))
+    ctx.set_alpn_protocols(["h2"])
+    sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", control.listen), timeout=10))
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.local_settings = h2.settings.Settings(
+        client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+    conn.initiate_connection()
+    conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+    sid = conn.get_next_available_stream_id()
+    conn.send_headers(sid, [(":method", "POST"), (":scheme", "https"), (":path", "/v1/stream"),
+                            (":authority", f"127.0.0.1:{control.listen}"),
+                            ("content-type", "application/x-ndjson")])
+    hello = {"type": "hello", "node": {"service": "slow", "namespace": "default",
+                                       "address": "127.0.0.1:9", "egress": []},
+             "version": "", "held": {}}
+    conn.send_data(sid, (json.dumps(hello) + "\n").encode())
+    sock.sendall(conn.data_to_send())
+    return sock
+
+
+def test_a_proxy_that_never_reads_is_cut_off_and_delays_no_one(tmp_path, fleet):
+    # Enough resources in its scope that the first update alone overflows its 1 KiB window and
+    # the 64 KiB weft-control queues per stream: the session's writer is stuck on it.
+    services = "".join(
+        f"---\napiVersion: weft.dev/v1alpha1\nkind: Service\nmetadata: {{name: filler-{i}}}\n"
+        f"spec: {{port: 80}}\n" for i in range(1000))
+    assert fleet.control.weftctl("apply", "-f", "-", input=services).returncode == 0
+    assert fleet.synced(3)
+    sock = h2_stream(fleet.control, tmp_path, window=1024)
+    try:
+        def four():
+            return len(fleet.proxies_json()["proxies"]) == 4
+        assert M.wait_until(four, 10, 0.1)
+        # The others follow a split at once while the slow one sits on its first update.
+        assert fleet.control.weftctl("split", "reviews", "v1=0", "v2=100").returncode == 0
+        others = lambda: [p for p in fleet.proxies_json()["proxies"]  # noqa: E731
+                          if p.get("service") != "slow"]
+        doc_version = lambda: fleet.proxies_json()["version"]  # noqa: E731
+        assert M.wait_until(lambda: all(p["status"] == "SYNCED" and p["version"] == doc_version()
+                                        for p in others()), 10, 0.1), fleet.proxies_json()
+        assert fleet.versions(20) == {"v1": 0, "v2": 20}
+        slow = [p for p in fleet.proxies_json()["proxies"] if p.get("service") == "slow"]
+        assert slow and slow[0]["status"] == "STALE", slow
+        # It does not answer HTTP/2 PINGs either: cut off within 15 s (keepalive), at most 30 s
+        # (the stream's read timeout); the rest stay connected.
+        assert M.wait_until(lambda: not four(), 45, 0.5), fleet.proxies_json()
+        assert metric(fleet.control.metrics(), "control_streams_cut_off_total") == 1
+        assert len(fleet.proxies_json()["proxies"]) == 3
+    finally:
+        sock.close()

@@ -179,7 +179,9 @@ awaitable<error_code> ProxySession::pushIfBehind() {
   if (snap->version == nacked_version_) co_return error_code();
   const std::set<std::string> scope = snap->scope(*node_);
   api::push::Update update = delta(*snap, scope, acked_);
-  if (update.resources.empty() && update.removed.empty()) {
+  // A proxy that holds no config at all gets one even when its scope is empty: it waits for a
+  // first config before it says it is ready.
+  if (update.resources.empty() && update.removed.empty() && !acked_version_.empty()) {
     acked_version_ = snap->version;  // nothing it lacks: in sync at this version
     co_return error_code();
   }

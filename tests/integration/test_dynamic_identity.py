@@ -174,7 +174,9 @@ def test_cache_dir_keeps_the_key_and_serves_after_a_restart_without_the_control_
     first = proxies.new("backend", service="backend", app_port=echo_app.port,
                         identity_args=args).start(ready_timeout=20)
     modes = {f.name: stat.S_IMODE(os.stat(f).st_mode) for f in cache.iterdir()}
-    assert modes == {"key.pem": 0o600, "cert.pem": 0o600, "bundle.pem": 0o600}, modes
+    # No --config: the pushed config is cached beside the certificate (test_push covers it).
+    assert modes == {"key.pem": 0o600, "cert.pem": 0o600, "bundle.pem": 0o600,
+                     "config.json": 0o600}, modes
     serial = presented_serial(first.inbound)
     first.stop()
     assert first.finish() is None

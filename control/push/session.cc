@@ -77,7 +77,9 @@ awaitable<void> ProxySession::run() {
 
 awaitable<void> ProxySession::readLoop() {
   api::push::LineReader lines;
-  std::array<char, 16 * 1024> buffer;
+  // A proxy sends small messages (hello, acks, pings): a small buffer, since thousands of
+  // sessions each hold one.
+  std::array<char, 2048> buffer;
   while (!closed_) {
     http::BodyRead r = co_await stream_.readRequestBody(buffer);
     if (r.ec) break;

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -86,20 +87,13 @@ absl::Status FileStore::load(Clock::time_point now) {
         }
       } else if (op == "revoke") {
         leases_.erase(r.value("id", LeaseId{0}));
-      } else if (rev > revision_) {  // records the snapshot already holds are skipped
-        if (op == "put") {
-          KeyValue kv = kvFrom(r["kv"]);
-          kvs_[kv.key] = kv;
-        } else if (op == "del") {
-          kvs_.erase(r.value("key", ""));
-        } else if (op == "txn") {
-          for (const json& o : r.value("ops", json::array())) {
-            if (o.contains("put")) {
-              KeyValue kv = kvFrom(o["put"]);
-              kvs_[kv.key] = kv;
-            } else {
-              kvs_.erase(o.value("del", ""));
-            }
+      } else if (op == "txn" && rev > revision_) {  // what the snapshot holds is skipped
+        for (const json& o : r.value("ops", json::array())) {
+          if (o.contains("put")) {
+            KeyValue kv = kvFrom(o["put"]);
+            kvs_[kv.key] = kv;
+          } else {
+            kvs_.erase(o.value("del", ""));
           }
         }
         revision_ = rev;
@@ -191,47 +185,13 @@ std::vector<KeyValue> FileStore::list(std::string_view prefix) const {
 absl::StatusOr<Revision> FileStore::put(std::string_view key, std::string_view value,
                                         std::optional<Revision> expected_mod_revision,
                                         LeaseId lease) {
-  auto it = kvs_.find(key);
-  const Revision current = it == kvs_.end() ? 0 : it->second.mod_revision;
-  if (expected_mod_revision && *expected_mod_revision != current) {
-    return absl::AbortedError(weft::strCat(key, ": resourceVersion ", *expected_mod_revision,
-                                           " is stale (now ", current, ")"));
-  }
-  if (lease != 0 && !leases_.contains(lease)) {
-    return absl::NotFoundError(weft::strCat("lease ", lease, " has expired or never existed"));
-  }
-  KeyValue kv{std::string(key), std::string(value),
-              it == kvs_.end() ? revision_ + 1 : it->second.create_revision, revision_ + 1, lease};
-  if (auto st = append(json({{"op", "put"}, {"rev", kv.mod_revision}, {"kv", kvJson(kv)}}).dump());
-      !st.ok()) {
-    return st;
-  }
-  revision_ = kv.mod_revision;
-  kvs_[kv.key] = kv;
-  applied(Event{Event::Type::kPut, kv});
-  if (auto st = compactIfDue(); !st.ok()) return st;
-  return revision_;
+  return commit(
+      {{Op::Type::kPut, std::string(key), std::string(value), expected_mod_revision, lease}});
 }
 
 absl::StatusOr<Revision> FileStore::remove(std::string_view key,
                                            std::optional<Revision> expected_mod_revision) {
-  auto it = kvs_.find(key);
-  if (it == kvs_.end()) return absl::NotFoundError(weft::strCat(key, ": no such key"));
-  if (expected_mod_revision && *expected_mod_revision != it->second.mod_revision) {
-    return absl::AbortedError(weft::strCat(key, ": resourceVersion ", *expected_mod_revision,
-                                           " is stale (now ", it->second.mod_revision, ")"));
-  }
-  const Revision rev = revision_ + 1;
-  if (auto st = append(json({{"op", "del"}, {"rev", rev}, {"key", it->first}}).dump()); !st.ok()) {
-    return st;
-  }
-  revision_ = rev;
-  KeyValue gone = it->second;
-  gone.mod_revision = rev;
-  kvs_.erase(it);
-  applied(Event{Event::Type::kDelete, std::move(gone)});
-  if (auto st = compactIfDue(); !st.ok()) return st;
-  return revision_;
+  return commit({{Op::Type::kDelete, std::string(key), {}, expected_mod_revision}});
 }
 
 absl::StatusOr<Revision> FileStore::commit(const std::vector<Op>& ops) {
@@ -239,12 +199,15 @@ absl::StatusOr<Revision> FileStore::commit(const std::vector<Op>& ops) {
   const Revision rev = revision_ + 1;
   std::vector<Event> events;
   json record_ops = json::array();
-  std::map<std::string, bool, std::less<>> touched;
+  std::set<std::string_view> touched;
   for (const Op& op : ops) {
-    if (!touched.emplace(op.key, true).second) {
+    if (!touched.insert(op.key).second) {
       return absl::InvalidArgumentError(weft::strCat(op.key, ": written twice in one commit"));
     }
     auto it = kvs_.find(op.key);
+    if (op.type == Op::Type::kDelete && it == kvs_.end()) {
+      return absl::NotFoundError(weft::strCat(op.key, ": no such key"));
+    }
     const Revision current = it == kvs_.end() ? 0 : it->second.mod_revision;
     if (op.expected_mod_revision && *op.expected_mod_revision != current) {
       return absl::AbortedError(weft::strCat(op.key, ": resourceVersion ",
@@ -252,7 +215,6 @@ absl::StatusOr<Revision> FileStore::commit(const std::vector<Op>& ops) {
                                              ")"));
     }
     if (op.type == Op::Type::kDelete) {
-      if (it == kvs_.end()) return absl::NotFoundError(weft::strCat(op.key, ": no such key"));
       KeyValue gone = it->second;
       gone.mod_revision = rev;
       events.push_back(Event{Event::Type::kDelete, std::move(gone)});

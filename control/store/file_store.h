@@ -1,8 +1,9 @@
 #pragma once
 
-// The Store weft-control keeps under --data-dir (DIR/store): an append-only log of changes, each
-// record fsync'd before put()/remove() return, and a snapshot written atomically once the log
-// grows past kCompactAfter records (then the log starts over). Opening replays the snapshot and
+// The Store weft-control keeps under --data-dir (DIR/store): an append-only log of changes (one
+// record per commit; put() and remove() are one-op commits), each record fsync'd before the
+// write returns, and a snapshot written atomically once the log grows past kCompactAfter records
+// (then the log starts over). Opening replays the snapshot and
 // the log; a torn last record (a crash in the middle of a write) is cut off, so `kill -9` at any
 // moment loses nothing that was acknowledged. A write that fails (a full disk) changes nothing,
 // in memory or on disk, and says why. Leases are kept in the log too; after a restart every

@@ -67,7 +67,8 @@ std::string encodePing() { return "{\"type\":\"ping\"}\n"; }
 absl::StatusOr<Message> decode(std::string_view line) {
   const json j = json::parse(line, nullptr, false);
   if (!j.is_object()) return bad("not a JSON object");
-  const std::string type = j.value("type", "");
+  std::string type;
+  if (!take(j, "type", &type)) return bad("type: not a string");
   Message m;
   if (type == "ping") {
     m.type = Message::Type::kPing;
@@ -89,14 +90,22 @@ absl::StatusOr<Message> decode(std::string_view line) {
     }
     for (const json& r : j.value("resources", json::array())) {
       if (!r.is_object() || !r.contains("object")) return bad("update: a resource has no object");
-      m.update.resources.push_back({r.value("key", ""), r.value("version", ""), r.at("object")});
+      Resource resource{"", "", r.at("object")};
+      if (!take(r, "key", &resource.key) || !take(r, "version", &resource.version)) {
+        return bad("update: a resource's key or version is not a string");
+      }
+      m.update.resources.push_back(std::move(resource));
     }
   } else if (type == "ack" || type == "nack") {
     m.type = Message::Type::kAck;
     if (!take(j, "nonce", &m.ack.nonce) || !take(j, "version", &m.ack.version)) {
       return bad("ack: a field has the wrong type");
     }
-    if (type == "nack") m.ack.error = j.value("error", std::string("(no reason given)"));
+    if (type == "nack") {
+      std::string error = "(no reason given)";
+      if (!take(j, "error", &error)) return bad("nack: error is not a string");
+      m.ack.error = std::move(error);
+    }
   } else {
     return bad(weft::strCat("unknown type '", type, "'"));
   }

@@ -45,6 +45,17 @@ absl::StatusOr<nlohmann::json> parseJsonObject(const std::string& body) {
   return doc;
 }
 
+absl::StatusOr<std::string> stringField(const nlohmann::json& doc, std::string_view name,
+                                        std::string fallback) {
+  auto it = doc.find(name);
+  if (it == doc.end()) return fallback;
+  if (!it->is_string()) {
+    return refuse(absl::StatusCode::kInvalidArgument, "invalid_field",
+                  weft::strCat(name, ": must be a string"));
+  }
+  return it->get<std::string>();
+}
+
 unsigned httpStatusOf(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kInvalidArgument:

@@ -20,6 +20,11 @@ awaitable<absl::StatusOr<std::string>> readBody(http::ServerStream& stream, size
 // The body as a JSON object; a refusal with reason malformed_body otherwise.
 absl::StatusOr<nlohmann::json> parseJsonObject(const std::string& body);
 
+// doc[name] as a string, or `fallback` when it is absent; a refusal with reason invalid_field
+// ("ttl: must be a string") when it is something else.
+absl::StatusOr<std::string> stringField(const nlohmann::json& doc, std::string_view name,
+                                        std::string fallback = {});
+
 awaitable<void> replyJson(http::ServerStream& stream, unsigned status, const nlohmann::json& body,
                           const http::HeaderMap* headers = nullptr);
 // 4xx/5xx from the status code; the reason from control/ca/refusal.h.

@@ -67,11 +67,16 @@ absl::StatusOr<auth::JoinTokens::Created> OperatorApi::tokenFor(
   if (!body.ok()) return body.status();
   auto doc = parseJsonObject(*body);
   if (!doc.ok()) return doc.status();
-  const std::string ttl_text = doc->value("ttl", "24h");
-  const std::optional<api::Duration> ttl = api::parseDuration(ttl_text);
-  if (!ttl) return badField("ttl", weft::strCat("'", ttl_text, "' is not a duration such as 24h"));
-  auto created = tokens_.create(doc->value("namespace", ""), doc->value("serviceAccount", ""),
-                                std::chrono::duration_cast<std::chrono::seconds>(*ttl), clock_());
+  auto ttl_text = stringField(*doc, "ttl", "24h");
+  auto ns = stringField(*doc, "namespace");
+  auto sa = stringField(*doc, "serviceAccount");
+  for (const auto* field : {&ttl_text, &ns, &sa}) {
+    if (!field->ok()) return field->status();
+  }
+  const std::optional<api::Duration> ttl = api::parseDuration(*ttl_text);
+  if (!ttl) return badField("ttl", weft::strCat("'", *ttl_text, "' is not a duration such as 24h"));
+  auto created =
+      tokens_.create(*ns, *sa, std::chrono::duration_cast<std::chrono::seconds>(*ttl), clock_());
   if (!created.ok()) {
     return refuse(created.status().code(), "invalid_field",
                   weft::strCat(created.status().message()));

@@ -152,30 +152,40 @@ awaitable<void> PolicyApi::remove(http::ApiRequest& request) {
   co_await replyJson(request.stream, 200, out);
 }
 
+absl::StatusOr<api::AuthorizationDecision> PolicyApi::decide(
+    const absl::StatusOr<std::string>& body) {
+  if (!body.ok()) return body.status();
+  auto doc = parseJsonObject(*body);
+  if (!doc.ok()) return doc.status();
+  if (!doc->contains("from") || !doc->contains("to")) {
+    return refuse(absl::StatusCode::kInvalidArgument, "invalid_field",
+                  "from (a SPIFFE ID) and to (a Service) are required");
+  }
+  auto from = stringField(*doc, "from");
+  auto to = stringField(*doc, "to");
+  auto ns = stringField(*doc, "namespace", "default");
+  auto method = stringField(*doc, "method", "GET");
+  auto path = stringField(*doc, "path", "/");
+  for (const auto* field : {&from, &to, &ns, &method, &path}) {
+    if (!field->ok()) return field->status();
+  }
+  absl::StatusOr<api::MeshConfigConstSharedPtr> mesh = policies_.mesh();
+  if (!mesh.ok()) return mesh.status();
+  if ((*mesh)->findService(*to, *ns) == nullptr) {
+    return refuse(absl::StatusCode::kNotFound, "not_found",
+                  weft::strCat("Service ", *ns, "/", *to, " does not exist"));
+  }
+  return api::authorize(**mesh, *to, *ns, *from, *method, *path);
+}
+
 awaitable<void> PolicyApi::authzCheck(http::ApiRequest& request) {
   auto body = co_await readBody(request.stream, 64 * 1024);
-  absl::StatusOr<json> doc = body.ok() ? parseJsonObject(*body) : body.status();
-  absl::StatusOr<api::MeshConfigConstSharedPtr> mesh = policies_.mesh();
-  if (doc.ok() && !mesh.ok()) doc = mesh.status();
-  if (doc.ok() && (!(*doc)["from"].is_string() || !(*doc)["to"].is_string())) {
-    doc = refuse(absl::StatusCode::kInvalidArgument, "invalid_field",
-                 "from (a SPIFFE ID) and to (a Service) are required");
-  }
-  if (!doc.ok()) {
-    co_await replyRefusal(request.stream, doc.status());
+  absl::StatusOr<api::AuthorizationDecision> d = decide(body);
+  if (!d.ok()) {
+    co_await replyRefusal(request.stream, d.status());
     co_return;
   }
-  const std::string to = doc->value("to", "");
-  const std::string ns = doc->value("namespace", "default");
-  if ((*mesh)->findService(to, ns) == nullptr) {
-    const absl::Status missing = refuse(absl::StatusCode::kNotFound, "not_found",
-                                        weft::strCat("Service ", ns, "/", to, " does not exist"));
-    co_await replyRefusal(request.stream, missing);
-    co_return;
-  }
-  const api::AuthorizationDecision d = api::authorize(
-      **mesh, to, ns, doc->value("from", ""), doc->value("method", "GET"), doc->value("path", "/"));
-  const json out = {{"allowed", d.allowed}, {"reason", d.reason}};
+  const json out = {{"allowed", d->allowed}, {"reason", d->reason}};
   co_await replyJson(request.stream, 200, out);
 }
 

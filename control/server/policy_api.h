@@ -12,6 +12,7 @@
 //   POST   /v1/authz/check  {"from": ID, "to": SERVICE, "namespace", "method", "path"}
 //     200 {"allowed", "reason"}: what the Service's inbound proxies would decide
 
+#include "control/api/authorize.h"
 #include "control/auth/admin_token.h"
 #include "control/policy/policy_store.h"
 #include "net/http/api_router.h"
@@ -32,6 +33,7 @@ class PolicyApi {
   awaitable<void> get(http::ApiRequest& request);
   awaitable<void> remove(http::ApiRequest& request);
   awaitable<void> authzCheck(http::ApiRequest& request);
+  absl::StatusOr<api::AuthorizationDecision> decide(const absl::StatusOr<std::string>& body);
 
   const auth::AdminToken& admin_;
   policy::PolicyStore& policies_;

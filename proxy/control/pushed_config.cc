@@ -14,6 +14,10 @@ namespace {
 
 using nlohmann::json;
 
+bool hasString(const json& object, const char* key) {
+  return object.contains(key) && object.at(key).is_string();
+}
+
 uint64_t numericVersion(const std::string& version) {
   uint64_t v = 0;
   std::from_chars(version.data(), version.data() + version.size(), v);
@@ -79,13 +83,18 @@ absl::StatusOr<api::MeshConfigConstSharedPtr> PushedConfig::load(const std::stri
   }
   std::map<std::string, api::push::Resource> resources;
   for (const json& r : doc["resources"]) {
-    if (!r.is_object() || !r.contains("object")) {
-      return absl::DataLossError(weft::strCat(path, ": a resource without its object"));
+    if (!r.is_object() || !r.contains("object") || !hasString(r, "key") ||
+        !hasString(r, "version")) {
+      return absl::DataLossError(
+          weft::strCat(path, ": a resource without its key, version or object"));
     }
-    const std::string key = r.value("key", "");
-    resources[key] = {key, r.value("version", ""), r["object"]};
+    const std::string key = r.at("key").get<std::string>();
+    resources[key] = {key, r.at("version").get<std::string>(), r.at("object")};
   }
-  const std::string version = doc.value("version", "");
+  if (!hasString(doc, "version")) {
+    return absl::DataLossError(weft::strCat(path, ": no config version"));
+  }
+  const std::string version = doc.at("version").get<std::string>();
   auto mesh = build(resources, version);
   if (!mesh.ok()) {
     return absl::DataLossError(weft::strCat(path, ": ", mesh.status().message()));

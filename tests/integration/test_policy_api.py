@@ -124,6 +124,14 @@ def test_json_over_the_api_gets_the_same_checks(control, tmp_path):
     assert status == 200 and body["metadata"]["resourceVersion"] == "2", body
     status, body = curl_api(control, "GET", "/v1/resources/Gateway")
     assert status == 404 and body["error"]["reason"] == "unknown_kind", body
+    # A field of the wrong type is named, not an internal error.
+    status, body = curl_api(control, "POST", "/v1/authz/check", json.dumps(
+        {"from": "spiffe://cluster.local/ns/default/sa/web", "to": "reviews", "path": 5}).encode())
+    assert (status, body["error"]["reason"]) == (400, "invalid_field"), body
+    assert body["error"]["message"] == "path: must be a string", body
+    status, body = curl_api(control, "POST", "/v1/tokens", json.dumps(
+        {"namespace": "default", "serviceAccount": "web", "ttl": 5}).encode())
+    assert (status, body["error"]["message"]) == (400, "ttl: must be a string"), body
 
 
 def test_a_stale_resource_version_is_refused_with_409(control, tmp_path):

@@ -44,6 +44,11 @@ TEST(PushProtocolTest, BadLinesSayWhy) {
   EXPECT_THAT(std::string(decode(R"({"type":"hello","node":{"labels":[1]}})").status().message()),
               HasSubstr("wrong type"));
   EXPECT_FALSE(decode(R"({"type":"update","resources":[{"key":"x"}]})").ok());
+  // A field of the wrong type is an error, never an exception that would end the process.
+  EXPECT_THAT(std::string(decode(R"({"type":5})").status().message()), HasSubstr("type"));
+  EXPECT_FALSE(decode(R"({"type":"update","resources":[{"key":5,"object":{}}]})").ok());
+  EXPECT_FALSE(decode(R"({"type":"update","resources":[{"version":[],"object":{}}]})").ok());
+  EXPECT_FALSE(decode(R"({"type":"nack","nonce":"1","error":{}})").ok());
 }
 
 TEST(PushProtocolTest, LineReaderSplitsLinesAndBoundsOne) {

@@ -5,6 +5,7 @@
 #include "proxy/control/pushed_config.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -78,6 +79,14 @@ TEST(PushedConfigTest, TheCacheBringsBackTheLastGoodConfig) {
   EXPECT_EQ(restarted.held(), c.held());
   PushedConfig none;
   EXPECT_TRUE(absl::IsNotFound(none.load(dir + "/nope").status()));
+  // A cache whose fields have the wrong types is refused, not thrown on.
+  for (const char* bad :
+       {R"({"version": 5, "resources": []})",
+        R"({"version": "5", "resources": [{"key": 1, "version": "v", "object": {}}]})",
+        R"({"version": "5", "resources": [{"key": "k", "object": {}}]})"}) {
+    std::ofstream(dir + "/config.json", std::ios::trunc) << bad;
+    EXPECT_TRUE(absl::IsDataLoss(none.load(dir).status())) << bad;
+  }
   std::filesystem::remove_all(dir);
 }
 

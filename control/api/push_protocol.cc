@@ -112,13 +112,6 @@ absl::StatusOr<Message> decode(std::string_view line) {
   return m;
 }
 
-std::string resourceKey(const json& object) {
-  const json meta = object.value("metadata", json::object());
-  const std::string ns = meta.is_object() ? meta.value("namespace", "default") : "default";
-  return weft::strCat(object.value("kind", ""), "/", ns, "/",
-                      meta.is_object() ? meta.value("name", "") : "");
-}
-
 std::string contentVersion(const json& object) {
   // FNV-1a over the canonical dump (keys sorted by nlohmann's std::map): stable across runs.
   uint64_t h = 1469598103934665603ull;

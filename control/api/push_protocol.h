@@ -83,8 +83,6 @@ struct Message {
 };
 absl::StatusOr<Message> decode(std::string_view line);
 
-// "Kind/ns/name" of a resource object.
-std::string resourceKey(const nlohmann::json& object);
 // A version for an object's content (hex of a 64-bit hash of its JSON).
 std::string contentVersion(const nlohmann::json& object);
 

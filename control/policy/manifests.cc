@@ -15,19 +15,6 @@ absl::Status invalid(std::string_view message) {
   return refuse(absl::StatusCode::kInvalidArgument, "invalid_resource", message);
 }
 
-std::string stringAt(const json& object, std::string_view a, std::string_view b = {}) {
-  if (!object.is_object()) return "";
-  auto it = object.find(a);
-  if (it == object.end()) return "";
-  if (!b.empty()) {
-    if (!it->is_object()) return "";
-    auto inner = it->find(b);
-    if (inner == it->end() || !inner->is_string()) return "";
-    return inner->get<std::string>();
-  }
-  return it->is_string() ? it->get<std::string>() : "";
-}
-
 // Takes metadata.resourceVersion out of `object` (the decoders do not know it).
 absl::StatusOr<std::optional<store::Revision>> takeResourceVersion(json& object,
                                                                    std::string_view where) {
@@ -59,7 +46,7 @@ absl::Status addManifest(json object, api::SourceDocument document, std::string_
   if (*rv && document.node.IsMap() && document.node["metadata"].IsMap()) {
     document.node["metadata"].remove("resourceVersion");
   }
-  Manifest m{keyOf(object), *rv, std::move(object), std::move(document)};
+  Manifest m{api::resourceKeyOf(object), *rv, std::move(object), std::move(document)};
   if (m.object.is_object() && m.object["metadata"].is_object() &&
       !m.object["metadata"].contains("namespace")) {
     m.object["metadata"]["namespace"] = m.key.ns;
@@ -96,14 +83,6 @@ absl::StatusOr<std::vector<Manifest>> parseJson(std::string_view body, std::stri
 }
 
 }  // namespace
-
-std::string ResourceKey::describe() const { return weft::strCat(kind, " ", ns, "/", name); }
-
-ResourceKey keyOf(const json& object) {
-  std::string ns = stringAt(object, "metadata", "namespace");
-  return {stringAt(object, "kind"), ns.empty() ? "default" : ns,
-          stringAt(object, "metadata", "name")};
-}
 
 absl::StatusOr<std::vector<Manifest>> parseManifests(std::string_view body,
                                                      std::string_view source) {

@@ -13,20 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "control/api/resource_key.h"
 #include "control/api/yaml_decoder.h"
 #include "control/store/store.h"
 
 namespace weft::control::policy {
 
-struct ResourceKey {
-  std::string kind;
-  std::string ns;
-  std::string name;
-
-  bool operator==(const ResourceKey&) const = default;
-  // "HTTPRoute default/reviews"
-  std::string describe() const;
-};
+using ResourceKey = api::ResourceKey;
 
 struct Manifest {
   // As written; the decoders report a missing or wrong kind, name or namespace.
@@ -42,8 +35,5 @@ struct Manifest {
 // …" for JSON, which has no lines).
 absl::StatusOr<std::vector<Manifest>> parseManifests(std::string_view body,
                                                      std::string_view source);
-
-// The key of a resource object (kind, metadata.name, metadata.namespace or "default").
-ResourceKey keyOf(const nlohmann::json& object);
 
 }  // namespace weft::control::policy

@@ -44,7 +44,7 @@ absl::StatusOr<api::MeshConfigConstSharedPtr> PolicyStore::wouldBe(
   for (const store::KeyValue& kv : store_.list(kPolicyPrefix)) {
     if (skip.contains(kv.key)) continue;
     const json object = json::parse(kv.value, nullptr, false);
-    docs.push_back({api::yamlFromJson(object), keyOf(object).describe(), 0});
+    docs.push_back({api::yamlFromJson(object), api::resourceKeyOf(object).describe(), 0});
   }
   for (const Manifest& m : manifests) docs.push_back(m.document);
   return api::decodeDocuments(docs, "weft-control", static_cast<uint64_t>(store_.revision()));
@@ -131,14 +131,14 @@ std::vector<json> PolicyStore::list(std::string_view kind, std::string_view ns) 
       kind.empty() ? std::string(kPolicyPrefix) : weft::strCat(kPolicyPrefix, kind, "/");
   for (const store::KeyValue& kv : store_.list(prefix)) {
     json object = withVersion(kv);
-    if (!ns.empty() && keyOf(object).ns != ns) continue;
+    if (!ns.empty() && api::resourceKeyOf(object).ns != ns) continue;
     out.push_back(std::move(object));
   }
   if (kind.empty()) {
     // Kinds in knownKinds() order, not the store's alphabetical one.
     auto rank = [](const json& o) {
       const auto& kinds = knownKinds();
-      return std::find(kinds.begin(), kinds.end(), keyOf(o).kind) - kinds.begin();
+      return std::find(kinds.begin(), kinds.end(), api::resourceKeyOf(o).kind) - kinds.begin();
     };
     std::stable_sort(out.begin(), out.end(),
                      [&](const json& a, const json& b) { return rank(a) < rank(b); });

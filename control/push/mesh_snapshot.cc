@@ -1,14 +1,14 @@
 #include "control/push/mesh_snapshot.h"
 
-#include "common/strings.h"
+#include "control/api/resource_key.h"
 
 namespace weft::control::push {
 namespace {
 
 using nlohmann::json;
 
-std::string serviceKey(const std::string& ns, const std::string& name) {
-  return weft::strCat("Service/", ns, "/", name);
+std::string serviceKey(std::string ns, std::string name) {
+  return api::ResourceKey{"Service", std::move(ns), std::move(name)}.path();
 }
 
 // A reference's Service key ({name, namespace?}; the namespace defaults to `ns`).
@@ -44,7 +44,7 @@ std::shared_ptr<const MeshSnapshot> buildSnapshot(const std::vector<json>& objec
   for (const json& stored : objects) {
     json object = stored;
     object["metadata"].erase("resourceVersion");
-    const std::string key = api::push::resourceKey(object);
+    const std::string key = api::resourceKeyOf(object).path();
     const std::string kind = object.value("kind", "");
     const json meta = object.value("metadata", json::object());
     const std::string ns = meta.value("namespace", "default");

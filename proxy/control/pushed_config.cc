@@ -6,6 +6,7 @@
 
 #include "common/strings.h"
 #include "control/api/json_yaml.h"
+#include "control/api/resource_key.h"
 #include "control/api/yaml_decoder.h"
 #include "runtime/atomic_file.h"
 
@@ -31,9 +32,8 @@ absl::StatusOr<api::MeshConfigConstSharedPtr> PushedConfig::build(
   std::vector<api::SourceDocument> docs;
   docs.reserve(resources.size());
   for (const auto& [key, r] : resources) {
-    if (api::push::resourceKey(r.object) != key) {
-      return absl::InvalidArgumentError(
-          weft::strCat("resource ", key, ": its object is ", api::push::resourceKey(r.object)));
+    if (const std::string is = api::resourceKeyOf(r.object).path(); is != key) {
+      return absl::InvalidArgumentError(weft::strCat("resource ", key, ": its object is ", is));
     }
     docs.push_back({api::yamlFromJson(r.object), key, 0});
   }

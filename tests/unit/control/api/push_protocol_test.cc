@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "control/api/resource_key.h"
+
 namespace weft::api::push {
 namespace {
 
@@ -72,7 +74,11 @@ TEST(PushProtocolTest, ContentVersionFollowsContent) {
   b["spec"]["port"] = 81;
   EXPECT_NE(contentVersion(a), contentVersion(b));
   EXPECT_EQ(contentVersion(a).size(), 16u);
-  EXPECT_EQ(resourceKey({{"kind", "Service"}, {"metadata", {{"name", "x"}}}}), "Service/default/x");
+  EXPECT_EQ(resourceKeyOf({{"kind", "Service"}, {"metadata", {{"name", "x"}}}}).path(),
+            "Service/default/x");
+  // A part of the wrong type is empty, not an exception.
+  EXPECT_EQ(resourceKeyOf({{"kind", 1}, {"metadata", {{"name", "x"}, {"namespace", 2}}}}).path(),
+            "/default/x");
 }
 
 }  // namespace

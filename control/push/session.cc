@@ -137,25 +137,28 @@ absl::Status ProxySession::hello(api::push::Hello h) {
   if (h.node.address.starts_with(":")) {
     h.node.address = weft::strCat(peer_.address().to_string(), h.node.address);
   }
-  if (!h.node.service.empty() && !h.node.address.empty()) {
-    auto lease =
-        host_.registry().add({h.node.service, h.node.ns, h.node.address, identity_, h.node.labels},
-                             std::chrono::steady_clock::now());
-    if (!lease.ok()) {
-      log::error("cannot register ", identity_, " as ", h.node.service, ".", h.node.ns, ": ",
-                 lease.status().message());
-    } else {
-      lease_ = *lease;
-    }
-  }
   acked_ = std::move(h.held);
   acked_version_ = std::move(h.version);
   node_ = std::move(h.node);
+  registerWorkload(std::chrono::steady_clock::now());
   log::info("control stream from ", identity_, " (", node_->service, ".", node_->ns, " at ",
             node_->address, "), holding ", acked_.size(), " resources at version '", acked_version_,
             "'");
   wake();
   return absl::OkStatus();
+}
+
+void ProxySession::registerWorkload(std::chrono::steady_clock::time_point now) {
+  lease_ = 0;
+  if (node_->service.empty() || node_->address.empty()) return;  // calls, serves nothing
+  auto lease = host_.registry().add(
+      {node_->service, node_->ns, node_->address, identity_, node_->labels}, now);
+  if (!lease.ok()) {
+    log::error("cannot register ", identity_, " as ", node_->service, ".", node_->ns, ": ",
+               lease.status().message());
+    return;
+  }
+  lease_ = *lease;
 }
 
 void ProxySession::ack(const api::push::Ack& a) {
@@ -216,12 +219,7 @@ awaitable<void> ProxySession::writeLoop() {
         if (absl::Status st = host_.registry().keepAlive(lease_, now); !st.ok()) {
           log::warn("registration of ", identity_, " lapsed (", st.message(),
                     "); registering again");
-          lease_ = 0;
-          if (node_) {
-            auto lease = host_.registry().add(
-                {node_->service, node_->ns, node_->address, identity_, node_->labels}, now);
-            if (lease.ok()) lease_ = *lease;
-          }
+          registerWorkload(now);
         }
       }
       const std::string ping = api::push::encodePing();

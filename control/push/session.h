@@ -69,6 +69,8 @@ class ProxySession {
   absl::Status handle(std::string_view line);
   absl::Status hello(api::push::Hello h);
   void ack(const api::push::Ack& a);
+  // Registers node_ under a new lease (lease_; 0 when it serves nothing or the store refused).
+  void registerWorkload(std::chrono::steady_clock::time_point now);
 
   SessionHost& host_;
   http::ServerStream& stream_;

@@ -27,9 +27,7 @@ absl::Status Server::start() {
 
   auto routes = loadRoutes();
   if (!routes.ok()) return routes.status();
-  routes_ = std::move(*routes);
-  mesh_ = routes_->meshPtr();
-  metrics_.setConfigVersion(mesh_->version());
+  installRoutes(std::move(*routes));
   has_config_ = !options_.pushedConfig();
   if (options_.pushedConfig()) loadCachedConfig();
 
@@ -117,9 +115,7 @@ void Server::loadCachedConfig() {
     log::warn("cached config not used: ", routes.status().message());
     return;
   }
-  routes_ = std::move(*routes);
-  mesh_ = routes_->meshPtr();
-  metrics_.setConfigVersion(mesh_->version());
+  installRoutes(std::move(*routes));
   has_config_ = true;
   log::info("serving the cached config version ", pushed_.version(), " from ", options_.cache_dir,
             " until the control plane answers: ", mesh_->services().size(), " services");

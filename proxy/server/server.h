@@ -40,7 +40,7 @@ class Server {
 
  private:
   void reloadConfig();
-  // Puts a new config in force on every worker.
+  // Puts a new config in force on every worker (before they start: the one they start with).
   void installRoutes(router::RouteTableConstSharedPtr routes);
   // Pushed config (--control without --config): the cache, then the control stream.
   void loadCachedConfig();

@@ -32,7 +32,7 @@ void mergeEndpoints(json& service, const std::vector<const Registration*>& regis
 
 }  // namespace
 
-std::shared_ptr<const MeshSnapshot> buildSnapshot(const std::vector<json>& objects,
+std::shared_ptr<const MeshSnapshot> buildSnapshot(std::vector<json> objects,
                                                   const std::vector<Registration>& registrations,
                                                   std::string version) {
   auto snap = std::make_shared<MeshSnapshot>();
@@ -41,14 +41,14 @@ std::shared_ptr<const MeshSnapshot> buildSnapshot(const std::vector<json>& objec
   for (const Registration& r : registrations) {
     by_service[serviceKey(r.ns, r.service)].push_back(&r);
   }
-  for (const json& stored : objects) {
-    json object = stored;
+  for (json& object : objects) {
     object["metadata"].erase("resourceVersion");
-    const std::string key = api::resourceKeyOf(object).path();
-    const std::string kind = object.value("kind", "");
-    const json meta = object.value("metadata", json::object());
-    const std::string ns = meta.value("namespace", "default");
-    const json spec = object.value("spec", json::object());
+    const api::ResourceKey id = api::resourceKeyOf(object);
+    const std::string key = id.path();
+    const std::string& kind = id.kind;
+    const std::string& ns = id.ns;
+    // Stored objects passed validation: a spec is there.
+    const json& spec = object["spec"];
     if (kind == "Service") {
       if (auto it = by_service.find(key); it != by_service.end()) {
         mergeEndpoints(object, it->second);

@@ -36,7 +36,7 @@ struct MeshSnapshot {
 };
 
 // `objects`: the stored resources (PolicyStore::list); `registrations`: the registry.
-std::shared_ptr<const MeshSnapshot> buildSnapshot(const std::vector<nlohmann::json>& objects,
+std::shared_ptr<const MeshSnapshot> buildSnapshot(std::vector<nlohmann::json> objects,
                                                   const std::vector<Registration>& registrations,
                                                   std::string version);
 

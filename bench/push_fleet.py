@@ -43,6 +43,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_ready(admin_port: int, timeout: float, what: str) -> None:
+    """Until GET /ready on the admin port answers 200; RuntimeError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} not ready after {timeout} s")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -73,14 +85,7 @@ class Control:
              "--api", f"127.0.0.1:{self.api}", "--admin", f"127.0.0.1:{self.admin}",
              "--log-level", "warn", "--registration-ttl", "30s"],
             stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/ready", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("weft-control did not start")
+        wait_ready(self.admin, 20, "weft-control")
 
     def ctl(self, *args: str, input: str | None = None) -> str:
         p = subprocess.run([str(WEFTCTL), "--server", f"http://127.0.0.1:{self.api}",
@@ -284,13 +289,7 @@ def proxy_rss_in_a_big_mesh(control: Control, work: Path) -> dict:
          "--token-file", str(token), "--trust-bundle", str(bundle)],
         stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{admin}/ready", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(admin, 30, "weft-proxy")
         time.sleep(2)
         cfg = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin}/config",
                                                 timeout=10).read())

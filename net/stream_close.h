@@ -3,6 +3,7 @@
 // Ending a connection politely, for every codec over a TcpStream or a TlsStream: a TLS
 // close_notify, or a half-close that lets the peer read our last bytes first.
 
+#include <algorithm>
 #include <chrono>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -33,20 +34,25 @@ inline awaitable<void> shutdownStream(TlsStream& stream, Deadline& deadline) {
   lowest.close(ignored);
 }
 
-// Half-closes, then discards what the peer still sends, for at most a second or 1 MiB, so the
-// peer reads our last response before the connection goes away.
+// Half-closes, then discards what the peer still sends until it closes, goes quiet for a
+// second, or five seconds have passed, so the peer reads our last response before the
+// connection goes away (nginx's lingering close, with shorter bounds). A byte budget would not
+// do: a client uploading over loopback sends megabytes before it reads the answer, and a close
+// with those bytes unread resets the connection and destroys the answer in the client's buffer.
 template <typename Stream>
 awaitable<void> lingeringClose(Stream& stream, beast::flat_buffer& buffer, Deadline& deadline) {
+  using Clock = Deadline::Clock;
+  constexpr Clock::duration kQuiet = std::chrono::seconds(1);
+  constexpr Clock::duration kTotal = std::chrono::seconds(5);
   auto& lowest = beast::get_lowest_layer(stream);
   error_code ignored;
   lowest.shutdown(tcp::socket::shutdown_send, ignored);
-  deadline.arm(std::chrono::seconds(1));
-  size_t discarded = 0;
-  while (discarded < (1u << 20)) {
+  const auto end = Clock::now() + kTotal;
+  for (auto now = Clock::now(); now < end; now = Clock::now()) {
+    deadline.arm(std::min(kQuiet, end - now));
     buffer.consume(buffer.size());
     auto [ec, n] = co_await io::readSome(stream, buffer.prepare(16384));
     if (ec) break;
-    discarded += n;
   }
   deadline.disarm();
   lowest.close(ignored);

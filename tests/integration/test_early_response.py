@@ -8,6 +8,7 @@ curl -> web sidecar -> backend sidecar -> raw-socket app
 from __future__ import annotations
 
 import os
+import socket
 import socketserver
 import subprocess
 import threading
@@ -69,3 +70,27 @@ def test_early_413_reaches_curl_at_once(proxies, refusing_app, tmp_path, size_mi
                         "-H", "Host: backend", f"http://127.0.0.1:{pair.client.outbound}/"],
                        capture_output=True, timeout=15)
     assert r.stdout == b"413", (r.returncode, r.stderr)
+
+
+def test_early_413_survives_a_client_that_reads_only_after_sending(proxies, refusing_app):
+    """A client that sends its whole upload before it reads (as a blocking client does, and as
+    curl does when it is slow to be scheduled) must still find the 413. The sidecar answers, then
+    discards the rest of the upload instead of closing on it: a close with unread bytes resets
+    the connection, the client's send fails with EPIPE or ECONNRESET, and the answer waiting in
+    its buffer is destroyed (what CI saw once as curl's exit 55, 'Send failure: Broken pipe')."""
+    pair = proxies.sidecar_pair(app_port=refusing_app.server_address[1], service="backend",
+                                extra_args=M.app_protocol_args("http1"))
+    size = 16 << 20
+    with socket.create_connection(("127.0.0.1", pair.client.outbound), timeout=20) as s:
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: backend\r\nContent-Length: %d\r\n\r\n" % size)
+        chunk = os.urandom(1 << 20)
+        for _ in range(size // len(chunk)):  # bounded: 16 writes of 1 MiB
+            s.sendall(chunk)
+        answer = b""
+        while True:  # bounded by the socket's 20 s timeout and the proxy's close
+            data = s.recv(65536)
+            if not data:
+                break
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert answer.endswith(ANSWER), answer[-200:]

@@ -31,6 +31,8 @@ struct Endpoint {
 struct Subset {
   std::string name;
   Labels labels;
+
+  bool operator==(const Subset&) const = default;
 };
 
 // kind: Service — a named destination with its port, subsets and static endpoints.
@@ -152,6 +154,8 @@ struct OutlierDetectionSettings {
   Duration interval{10'000};
   Duration base_ejection_time{30'000};
   uint32_t max_ejection_percent = 10;
+
+  bool operator==(const OutlierDetectionSettings&) const = default;
 };
 
 // Linkerd's retry budget: retries may add at most `percent` of the recent request rate, plus

@@ -43,10 +43,18 @@ std::shared_ptr<EndpointState> EndpointRegistry::share(const api::Endpoint& endp
   return slot;
 }
 
-size_t EndpointRegistry::prune(const api::MeshConfig& current) {
+size_t EndpointRegistry::prune(
+    const api::MeshConfig& current,
+    const std::unordered_map<std::string, std::shared_ptr<const std::vector<api::Endpoint>>>&
+        replaced) {
   std::unordered_set<std::string> live;
   for (const api::Service& svc : current.services()) {
-    for (const api::Endpoint& ep : svc.endpoints) live.insert(key(ep));
+    const std::vector<api::Endpoint>* list = &svc.endpoints;
+    if (!replaced.empty()) {
+      auto it = replaced.find(weft::strCat(svc.ns, "/", svc.name));
+      if (it != replaced.end()) list = it->second.get();
+    }
+    for (const api::Endpoint& ep : *list) live.insert(key(ep));
   }
   return std::erase_if(states_, [&](const auto& entry) {
     return entry.second.use_count() == 1 && !live.contains(entry.first);

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "control/api/resources.h"
 
@@ -70,7 +71,10 @@ class EndpointRegistry {
 
   // Drops the states of endpoints that `current` does not name and that nobody else holds.
   // Returns how many were dropped. Call after a config swap.
-  size_t prune(const api::MeshConfig& current);
+  // `replaced`: endpoint lists by "<ns>/<name>" that stand for those Services' in `current`.
+  size_t prune(const api::MeshConfig& current,
+               const std::unordered_map<
+                   std::string, std::shared_ptr<const std::vector<api::Endpoint>>>& replaced = {});
 
   size_t size() const { return states_.size(); }
 

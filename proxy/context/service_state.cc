@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
+
 namespace weft {
 namespace {
 
@@ -9,38 +11,119 @@ bool sameBudget(const api::RetryBudgetSettings& a, const api::RetryBudgetSetting
   return a.percent == b.percent && a.min_retries_per_second == b.min_retries_per_second;
 }
 
-std::vector<balancer::EndpointState*> hostsOf(
-    const std::vector<uint32_t>& endpoints,
-    const std::vector<std::shared_ptr<balancer::EndpointState>>& states) {
-  std::vector<balancer::EndpointState*> hosts;
-  hosts.reserve(endpoints.size());
-  for (uint32_t i : endpoints) hosts.push_back(states[i].get());
-  return hosts;
+// Whether host sets built under policy `a` balance as they would under `b`.
+bool sameBalancing(const api::DestinationPolicy& a, const api::DestinationPolicy& b) {
+  return a.load_balancer == b.load_balancer && a.outlier_detection == b.outlier_detection &&
+         a.connection_pool.connect_timeout == b.connection_pool.connect_timeout;
+}
+
+bool hasLabels(const api::Labels& labels, const api::Labels& wanted) {
+  for (const auto& [key, value] : wanted) {
+    auto it = labels.find(key);
+    if (it == labels.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+const EndpointListPtr& emptyList() {
+  static const EndpointListPtr empty = std::make_shared<const EndpointList>();
+  return empty;
 }
 
 }  // namespace
 
-ServiceState::ServiceState(Executor executor, metrics::ServiceResilienceMetrics metrics)
+ServiceState::ServiceState(Executor executor, metrics::ServiceResilienceMetrics metrics,
+                           balancer::EndpointRegistry& registry, balancer::Random& random)
     : limits_(executor),
       // Not policy_.retry_budget: policy_ is declared (so constructed) after budget_.
       budget_(std::make_unique<balancer::RetryBudget>(api::RetryBudgetSettings{})),
-      metrics_(metrics) {
+      metrics_(metrics),
+      registry_(registry),
+      random_(random),
+      endpoints_(emptyList()) {
   limits_.update(policy_.connection_pool);
 }
 
 ServiceState::~ServiceState() {
+  host_sets_.clear();  // they unregister here: before the gauge is settled
   metrics_.ejected_endpoints->Decrement(static_cast<double>(reported_ejected_));
   if (metrics_.owner != nullptr) metrics_.owner->release(metrics_);
 }
 
+void ServiceState::applyPolicy(const api::DestinationPolicy& policy) {
+  limits_.update(policy.connection_pool);
+  if (!sameBudget(policy.retry_budget, policy_.retry_budget)) {
+    budget_ = std::make_unique<balancer::RetryBudget>(policy.retry_budget);
+  }
+  policy_ = policy;
+}
+
+void ServiceState::update(uint64_t generation, const api::Service& service,
+                          const api::DestinationPolicy& policy, EndpointListPtr endpoints) {
+  if (generation < generation_) return;  // a request of an older snapshot: keep the newer view
+  generation_ = generation;
+  if (label_.empty()) label_ = weft::strCat(service.name, ".", service.ns);
+  const bool rebuild = !sameBalancing(policy, policy_) || service.subsets != subsets_;
+  applyPolicy(policy);
+  subsets_ = service.subsets;
+  if (rebuild) {
+    host_sets_.clear();
+    endpoints_ = std::move(endpoints);
+    return;
+  }
+  setEndpoints(std::move(endpoints));
+}
+
+size_t ServiceState::setEndpoints(EndpointListPtr endpoints) {
+  if (endpoints == endpoints_) return 0;
+  endpoints_ = std::move(endpoints);
+  size_t replaced = 0;
+  for (auto& [subset, set] : host_sets_) {
+    if (set->sameMembers(*endpoints_, membersOf(*endpoints_, subset))) continue;
+    set = buildHostSet(subset);
+    ++replaced;
+  }
+  return replaced;
+}
+
+std::vector<uint32_t> ServiceState::membersOf(const EndpointList& all,
+                                              const std::string& subset) const {
+  const api::Labels* wanted = nullptr;
+  if (!subset.empty()) {
+    auto it = std::find_if(subsets_.begin(), subsets_.end(),
+                           [&](const api::Subset& s) { return s.name == subset; });
+    if (it == subsets_.end()) return {};
+    wanted = &it->labels;
+  }
+  std::vector<uint32_t> members;
+  for (uint32_t i = 0; i < all.size(); ++i) {
+    if (wanted == nullptr || hasLabels(all[i].labels, *wanted)) members.push_back(i);
+  }
+  return members;
+}
+
+std::shared_ptr<HostSetState> ServiceState::buildHostSet(const std::string& subset) {
+  std::vector<uint32_t> members = membersOf(*endpoints_, subset);
+  std::vector<std::shared_ptr<balancer::EndpointState>> states(endpoints_->size());
+  for (uint32_t i : members) states[i] = registry_.share((*endpoints_)[i]);
+  return std::make_shared<HostSetState>(endpoints_, std::move(members), std::move(states), policy_,
+                                        *this, random_);
+}
+
+std::shared_ptr<HostSetState> ServiceState::hostSet(const std::string& subset) {
+  std::shared_ptr<HostSetState>& set = host_sets_[subset];
+  if (!set) set = buildHostSet(subset);
+  return set;
+}
+
 void ServiceState::removeHostSet(const HostSetState* set) {
-  std::erase(host_sets_, set);
+  std::erase(registered_, set);
   expireEjections(balancer::Clock::now());  // its ejected endpoints may have been the only ones
 }
 
 void ServiceState::refreshEjected(balancer::TimePoint now) {
   std::vector<const balancer::EndpointState*> ejected;
-  for (const HostSetState* set : host_sets_) {
+  for (const HostSetState* set : registered_) {
     for (uint32_t e : set->endpoints()) {
       const balancer::EndpointState* state = &set->state(e);
       if (state->isEjected(now) &&
@@ -54,52 +137,6 @@ void ServiceState::refreshEjected(balancer::TimePoint now) {
     metrics_.ejected_endpoints->Increment(static_cast<double>(count - reported_ejected_));
     reported_ejected_ = count;
   }
-}
-
-void ServiceState::apply(const api::DestinationPolicy& policy) {
-  limits_.update(policy.connection_pool);
-  if (!sameBudget(policy.retry_budget, policy_.retry_budget)) {
-    budget_ = std::make_unique<balancer::RetryBudget>(policy.retry_budget);
-  }
-  policy_ = policy;
-}
-
-HostSetState::HostSetState(const api::Service& service, std::vector<uint32_t> endpoints,
-                           std::vector<std::shared_ptr<balancer::EndpointState>> states,
-                           const api::DestinationPolicy& policy, ServiceState& owner,
-                           balancer::Random& random)
-    : service_(service),
-      endpoints_(std::move(endpoints)),
-      states_(std::move(states)),
-      owner_(owner),
-      balancer_(balancer::makeLoadBalancer(policy.load_balancer, random)),
-      outlier_(policy.outlier_detection, hostsOf(endpoints_, states_)) {
-  raw_states_.reserve(states_.size());
-  for (const auto& s : states_) raw_states_.push_back(s.get());
-  owner_.addHostSet(this);
-}
-
-HostSetState::~HostSetState() { owner_.removeHostSet(this); }
-
-uint32_t HostSetState::pick(balancer::Random& random, balancer::TimePoint now, uint32_t avoid) {
-  uint32_t chosen = balancer_->pick(endpoints_, raw_states_, random, now);
-  // A retry goes elsewhere when it can: a few more draws, then take what the balancer says.
-  for (int i = 0; i < 3 && chosen == avoid && endpoints_.size() > 1; ++i) {
-    chosen = balancer_->pick(endpoints_, raw_states_, random, now);
-  }
-  if (chosen == avoid && endpoints_.size() > 1) {
-    for (uint32_t e : endpoints_) {
-      if (e != avoid && !raw_states_[e]->isEjected(now)) return e;
-    }
-  }
-  return chosen;
-}
-
-void HostSetState::onResult(uint32_t endpoint, balancer::Result result, balancer::TimePoint now) {
-  bool ejected = outlier_.onResult(*raw_states_[endpoint], result, now);
-  if (ejected) owner_.metrics().ejections->Increment();
-  // Counting is O(endpoints): only while something is (or was just) ejected.
-  if (ejected || owner_.hasEjections()) owner_.refreshEjected(now);
 }
 
 }  // namespace weft

@@ -47,10 +47,11 @@ std::shared_ptr<RetiredState> retireDropped(WorkerContext& ctx, const api::MeshC
 
 }  // namespace
 
-WorkerSnapshot::WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstSharedPtr table)
+WorkerSnapshot::WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstSharedPtr table,
+                               uint64_t generation)
     : ctx_(ctx),
       table_(std::move(table)),
-      host_sets_(table_->hostSetCount()),
+      generation_(generation),
       services_(table_->mesh().services().size(), nullptr),
       service_labels_(table_->mesh().services().size()) {}
 
@@ -67,40 +68,19 @@ const std::string& WorkerSnapshot::serviceLabel(const api::Service& service) {
   return label;
 }
 
-const upstream::Target& WorkerSnapshot::targetFor(const api::Service& service,
-                                                  const api::Endpoint& endpoint) {
-  auto it = targets_.find(&endpoint);
-  if (it == targets_.end()) {
-    upstream::Target target =
-        upstream::Target::mtls({endpoint.host, endpoint.port}, endpoint.address, endpoint.identity);
-    target.connect_timeout = mesh().policyFor(service).connection_pool.connect_timeout;
-    it = targets_.emplace(&endpoint, std::move(target)).first;
-  }
-  return it->second;
-}
-
 ServiceState& WorkerSnapshot::serviceState(const api::Service& service) {
   auto index = static_cast<size_t>(&service - mesh().services().data());
   ServiceState*& state = services_[index];
   if (state == nullptr) {
     state = &ctx_.serviceState(service);
-    state->apply(mesh().policyFor(service));  // this snapshot's policy from now on
+    state->update(generation_, service, mesh().policyFor(service),
+                  ctx_.endpointsOf(service, table_->meshPtr()));
   }
   return *state;
 }
 
-HostSetState& WorkerSnapshot::hostSet(const router::Backend& backend) {
-  std::unique_ptr<HostSetState>& set = host_sets_[backend.host_set];
-  if (!set) {
-    const api::Service& service = *backend.service;
-    std::vector<std::shared_ptr<balancer::EndpointState>> states;
-    states.reserve(service.endpoints.size());
-    for (const api::Endpoint& ep : service.endpoints) states.push_back(ctx_.endpoints.share(ep));
-    set = std::make_unique<HostSetState>(service, backend.endpoints, std::move(states),
-                                         mesh().policyFor(service), serviceState(service),
-                                         ctx_.random);
-  }
-  return *set;
+std::shared_ptr<HostSetState> WorkerSnapshot::hostSet(const router::Backend& backend) {
+  return serviceState(*backend.service).hostSet(backend.subset);
 }
 
 WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options& opts,
@@ -135,7 +115,8 @@ WorkerContext::WorkerContext(asio::io_context& io_context, const config::Options
 
 void WorkerContext::installRoutes(router::RouteTableConstSharedPtr routes) {
   std::shared_ptr<WorkerSnapshot> previous = std::move(snapshot);
-  snapshot = std::make_shared<WorkerSnapshot>(*this, std::move(routes));
+  snapshot = std::make_shared<WorkerSnapshot>(*this, std::move(routes), ++generations);
+  endpoint_updates.clear();           // the new config has them
   endpoints.prune(snapshot->mesh());  // states old snapshots still use are kept
   if (!previous) return;
   std::shared_ptr<RetiredState> retired = retireDropped(*this, snapshot->mesh());
@@ -145,13 +126,33 @@ void WorkerContext::installRoutes(router::RouteTableConstSharedPtr routes) {
   previous->keepRetired(std::move(retired));
 }  // `previous` goes here unless requests pin it, and with it what only it kept
 
+size_t WorkerContext::updateEndpoints(const std::string& key, EndpointListPtr list) {
+  endpoint_updates[key] = list;
+  size_t replaced = 0;
+  if (auto it = services.find(key); it != services.end()) {
+    replaced = it->second->setEndpoints(std::move(list));
+  }
+  endpoints.prune(snapshot->mesh(), endpoint_updates);  // departed endpoints' states go
+  return replaced;
+}
+
+EndpointListPtr WorkerContext::endpointsOf(const api::Service& service,
+                                           const api::MeshConfigConstSharedPtr& mesh) const {
+  if (!endpoint_updates.empty()) {
+    auto it = endpoint_updates.find(weft::strCat(service.ns, "/", service.name));
+    if (it != endpoint_updates.end()) return it->second;
+  }
+  return EndpointListPtr(mesh, &service.endpoints);  // shares the config's list, no copy
+}
+
 ServiceState& WorkerContext::serviceState(const api::Service& service) {
   std::string key = weft::strCat(service.ns, "/", service.name);
   auto it = services.find(key);
   if (it == services.end()) {
     auto state = std::make_unique<ServiceState>(
         io.get_executor(),
-        resilience_metrics.forService(weft::strCat(service.name, ".", service.ns)));
+        resilience_metrics.forService(weft::strCat(service.name, ".", service.ns)), endpoints,
+        random);
     it = services.emplace(std::move(key), std::move(state)).first;
   }
   return *it->second;

@@ -27,20 +27,21 @@ namespace weft {
 struct WorkerContext;
 
 // The mesh config as one worker sees it: the immutable route table (which holds the MeshConfig)
-// plus what the worker derives from it lazily — an upstream target per endpoint, balancing state
-// per host set, the resilience state per Service. A request pins it with a shared_ptr whose
-// control block belongs to this worker, so pinning never bounces a cache line between workers.
-// Only the owning worker thread touches it.
+// and the worker's destinations as this config names them. A request pins it with a shared_ptr
+// whose control block belongs to this worker, so pinning never bounces a cache line between
+// workers. Only the owning worker thread touches it.
 class WorkerSnapshot {
  public:
-  WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstSharedPtr table);
+  WorkerSnapshot(WorkerContext& ctx, router::RouteTableConstSharedPtr table, uint64_t generation);
 
   const api::MeshConfig& mesh() const { return table_->mesh(); }
   const router::RouteTable& routes() const { return *table_; }
 
-  // Stable references: valid while this snapshot lives.
-  const upstream::Target& targetFor(const api::Service& service, const api::Endpoint& endpoint);
-  HostSetState& hostSet(const router::Backend& backend);
+  // The host set a backend sends to, as its destination has it now (endpoint updates since this
+  // snapshot included). The caller holds it while it uses its endpoints.
+  std::shared_ptr<HostSetState> hostSet(const router::Backend& backend);
+  // Valid while this snapshot lives. The first use by this snapshot brings the destination up
+  // to this config (its policy, subsets and endpoints), unless a newer config already did.
   ServiceState& serviceState(const api::Service& service);
   // Periodic upkeep: ejections that ended leave outlier_ejected_endpoints.
   void refreshGauges(balancer::TimePoint now);
@@ -55,10 +56,9 @@ class WorkerSnapshot {
   std::shared_ptr<RetiredState> retired_;
   WorkerContext& ctx_;
   router::RouteTableConstSharedPtr table_;
-  std::unordered_map<const api::Endpoint*, upstream::Target> targets_;
-  std::vector<std::unique_ptr<HostSetState>> host_sets_;  // by RouteTable host-set id
-  std::vector<ServiceState*> services_;                   // by service index
-  std::vector<std::string> service_labels_;               // by service index; "" until used
+  uint64_t generation_;
+  std::vector<ServiceState*> services_;      // by service index
+  std::vector<std::string> service_labels_;  // by service index; "" until used
 };
 
 // Everything one worker thread owns. Only that thread touches it, except `active_connections`,
@@ -74,7 +74,14 @@ struct WorkerContext {
   // by what the new config no longer names (Service states, metric cache entries, endpoint
   // states) leaves the worker's tables and is freed once no older snapshot is left.
   void installRoutes(router::RouteTableConstSharedPtr routes);
+  // Only the endpoints of the Service "<ns>/<name>" changed: its destination's host sets are
+  // updated (those whose members changed are replaced) without a new snapshot or route table.
+  // Returns how many host sets were replaced.
+  size_t updateEndpoints(const std::string& key, EndpointListPtr endpoints);
   ServiceState& serviceState(const api::Service& service);
+  // The endpoints of `service` (of `mesh`, the current snapshot's config) as they are now.
+  EndpointListPtr endpointsOf(const api::Service& service,
+                              const api::MeshConfigConstSharedPtr& mesh) const;
 
   asio::io_context& io;
   const config::Options& options;
@@ -89,6 +96,10 @@ struct WorkerContext {
   // Per destination Service ("<ns>/<name>") of the current config; a swap that drops a Service
   // retires its state (permits of old requests point into it) with the snapshot it replaced.
   std::unordered_map<std::string, std::unique_ptr<ServiceState>> services;
+  // Endpoints updated since the current snapshot came in, by "<ns>/<name>": they replace what
+  // its config lists. Cleared by the next snapshot (its config has them).
+  std::unordered_map<std::string, EndpointListPtr> endpoint_updates;
+  uint64_t generations = 0;  // snapshots installed so far
 
   std::shared_ptr<WorkerSnapshot> snapshot;
   std::weak_ptr<RetiredState>

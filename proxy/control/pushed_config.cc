@@ -58,6 +58,31 @@ absl::StatusOr<api::MeshConfigConstSharedPtr> PushedConfig::apply(const api::pus
   return mesh;
 }
 
+std::optional<std::vector<std::string>> PushedConfig::endpointChanges(
+    const api::push::Update& update) const {
+  if (!update.removed.empty() || empty()) return std::nullopt;
+  // The object without what an endpoint change touches.
+  auto rest = [](json object) {
+    if (object.is_object() && object.contains("spec") && object["spec"].is_object()) {
+      object["spec"].erase("endpoints");
+    }
+    if (object.is_object() && object.contains("metadata") && object["metadata"].is_object()) {
+      object["metadata"].erase("resourceVersion");
+    }
+    return object;
+  };
+  std::vector<std::string> services;
+  for (const api::push::Resource& r : update.resources) {
+    auto held = resources_.find(r.key);
+    if (held == resources_.end()) return std::nullopt;
+    const api::ResourceKey key = api::resourceKeyOf(r.object);
+    if (key.kind != "Service" || key.path() != r.key) return std::nullopt;
+    if (rest(held->second.object) != rest(r.object)) return std::nullopt;
+    services.push_back(weft::strCat(key.ns, "/", key.name));
+  }
+  return services;
+}
+
 std::map<std::string, std::string> PushedConfig::held() const {
   std::map<std::string, std::string> out;
   for (const auto& [key, r] : resources_) out[key] = r.version;

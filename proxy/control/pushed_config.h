@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "control/api/push_protocol.h"
@@ -23,6 +24,12 @@ class PushedConfig {
   // `max_services` Services, when not 0).
   absl::StatusOr<api::MeshConfigConstSharedPtr> apply(const api::push::Update& update,
                                                       uint32_t max_services = 0);
+
+  // The Services ("<ns>/<name>") whose endpoints are all that `update` changes, compared with
+  // what is held; nullopt when it changes anything else (another kind, a removal, a Service not
+  // held, any other field of one). Such an update needs no new route table: only the proxy's
+  // destinations for those Services take their new endpoints.
+  std::optional<std::vector<std::string>> endpointChanges(const api::push::Update& update) const;
 
   // What a hello says is held.
   std::map<std::string, std::string> held() const;

@@ -89,6 +89,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Register(*registry_);
   reload_applied_ = &reloads.Add({{"result", "applied"}});
   reload_rejected_ = &reloads.Add({{"result", "rejected"}});
+  endpoint_updates_ = &prometheus::BuildCounter()
+                           .Name("config_endpoint_updates_total")
+                           .Help(
+                               "Pushed configuration updates that changed only Services' "
+                               "endpoints: applied to the destinations in place, the route table "
+                               "kept.")
+                           .Register(*registry_)
+                           .Add({});
   internal_errors_ = &prometheus::BuildCounter()
                           .Name("proxy_internal_errors_total")
                           .Help(

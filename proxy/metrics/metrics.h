@@ -37,6 +37,9 @@ class Metrics {
   void recordCertRefresh(bool ok) { (ok ? refresh_ok_ : refresh_failed_)->Increment(); }
   // config_reload_total{result="applied"|"rejected"}: one per SIGHUP that read --config.
   void recordReload(bool applied) { (applied ? reload_applied_ : reload_rejected_)->Increment(); }
+  // config_endpoint_updates_total: pushed updates that changed only Services' endpoints, applied
+  // to the workers' destinations without a new route table.
+  void recordEndpointUpdate() { endpoint_updates_->Increment(); }
 
   // Prometheus text exposition format. Brings proxy_internal_errors_total up to date first.
   std::string serialize() const;
@@ -59,6 +62,7 @@ class Metrics {
   prometheus::Counter* refresh_failed_;
   prometheus::Counter* reload_applied_;
   prometheus::Counter* reload_rejected_;
+  prometheus::Counter* endpoint_updates_;
   prometheus::Counter* internal_errors_;  // follows weft::internalErrorCount()
   mutable std::atomic<uint64_t> internal_errors_exported_{0};
   std::unique_ptr<ResilienceMetrics> resilience_;

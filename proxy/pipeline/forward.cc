@@ -144,8 +144,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     uint32_t endpoint = balancer::kNoEndpoint;
     if (plan.hosts != nullptr) {
       endpoint = plan.hosts->pick(ctx_.random, Clock::now(), previous);
-      const api::Service& service = plan.hosts->service();
-      target = &plan.snapshot->targetFor(service, service.endpoints[endpoint]);
+      target = &plan.hosts->target(endpoint);
     }
     upstream::ServiceLimits::PermitPtr permit;
     if (service != nullptr) {
@@ -161,8 +160,7 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
         if (refused->timed_out) {
           const std::string reason = weft::strCat(
               "request timed out after ", deadline_text(), ": waiting for a connection to ",
-              plan.hosts->service().name, ".", plan.hosts->service().ns,
-              " (maxConnections=", pool.max_connections, ")");
+              plan.hosts->owner().label(), " (maxConnections=", pool.max_connections, ")");
           co_return co_await localReply(stream, 504, reason);
         }
         service->metrics().recordOverflow(refused->limit);

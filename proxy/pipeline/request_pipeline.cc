@@ -92,13 +92,13 @@ absl::Status RequestPipelineImpl::planOutbound(http::ServerStream& stream, Worke
   labels.dst_service = snapshot.serviceLabel(*backend.service);
   labels.dst_subset = backend.subset;
   labels.tls = true;
-  if (backend.endpoints.empty()) {
+  plan.rule = entry->rule;
+  plan.hosts = snapshot.hostSet(backend);
+  if (plan.hosts->empty()) {
     return absl::UnavailableError(
         weft::strCat("no endpoints for service ", labels.dst_service,
                      backend.subset.empty() ? "" : weft::strCat(" subset ", backend.subset)));
   }
-  plan.rule = entry->rule;
-  plan.hosts = &snapshot.hostSet(backend);
   return absl::OkStatus();
 }
 

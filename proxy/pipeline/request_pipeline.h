@@ -46,7 +46,7 @@ class RequestPipelineImpl final : public http::StreamHandler {
   struct Plan {
     WorkerSnapshot* snapshot = nullptr;
     const api::RouteRule* rule = nullptr;     // timeouts and retries; none without a route
-    HostSetState* hosts = nullptr;            // outbound
+    std::shared_ptr<HostSetState> hosts;      // outbound: held while its endpoints are in use
     const upstream::Target* fixed = nullptr;  // inbound: the app
   };
 

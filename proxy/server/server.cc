@@ -140,27 +140,57 @@ void Server::startControlStream() {
 }
 
 absl::Status Server::applyPush(const api::push::Update& update) {
+  // Asked before apply(), which makes the update the held state.
+  std::optional<std::vector<std::string>> endpoint_changes =
+      has_config_ ? pushed_.endpointChanges(update) : std::nullopt;
   auto mesh = pushed_.apply(update, options_.max_services);
-  absl::StatusOr<router::RouteTableConstSharedPtr> routes =
-      mesh.ok() ? router::RouteTable::build(std::move(*mesh)) : mesh.status();
+  absl::StatusOr<router::RouteTableConstSharedPtr> routes = nullptr;
+  if (!mesh.ok()) {
+    routes = mesh.status();
+  } else if (!endpoint_changes) {
+    routes = router::RouteTable::build(*mesh);
+  }
   if (!routes.ok()) {
     metrics_.recordReload(false);
     log::error("pushed config version ", update.version, " refused (NACK), keeping version ",
                mesh_->version(), ": ", routes.status().message());
     return routes.status();
   }
-  metrics_.recordReload(true);
-  installRoutes(std::move(*routes));
+  if (endpoint_changes) {
+    applyEndpointChanges(*mesh, *endpoint_changes);
+  } else {
+    metrics_.recordReload(true);
+    installRoutes(std::move(*routes));
+    log::info("pushed config version ", update.version, " applied: ", update.resources.size(),
+              " changed, ", update.removed.size(), " removed; ", mesh_->services().size(),
+              " services in scope");
+  }
   has_config_ = true;
-  log::info("pushed config version ", update.version, " applied: ", update.resources.size(),
-            " changed, ", update.removed.size(), " removed; ", mesh_->services().size(),
-            " services in scope");
   if (!options_.cache_dir.empty()) {
     if (absl::Status st = pushed_.save(options_.cache_dir); !st.ok()) {
       log::warn("cannot cache the pushed config: ", st.message());
     }
   }
   return absl::OkStatus();
+}
+
+void Server::applyEndpointChanges(const api::MeshConfigConstSharedPtr& mesh,
+                                  const std::vector<std::string>& services) {
+  // The update was decoded whole like any other (the same checks, and /config shows it), but
+  // the route table stays: only the named destinations take their new endpoint lists, which
+  // share the decoded config instead of copying it.
+  std::vector<std::pair<std::string, EndpointListPtr>> changes;
+  for (const std::string& key : services) {
+    const size_t slash = key.find('/');
+    const api::Service* svc = mesh->findService(key.substr(slash + 1), key.substr(0, slash));
+    if (svc != nullptr) changes.emplace_back(key, EndpointListPtr(mesh, &svc->endpoints));
+  }
+  mesh_ = mesh;
+  for (auto& w : workers_) w->updateEndpoints(changes);
+  metrics_.setConfigVersion(mesh_->version());
+  metrics_.recordEndpointUpdate();
+  log::info("pushed config version ", mesh_->version(), " applied: endpoints of ",
+            weft::join(services, ", "), " updated in place (route table kept)");
 }
 
 void Server::installRoutes(router::RouteTableConstSharedPtr routes) {

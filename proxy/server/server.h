@@ -46,6 +46,9 @@ class Server {
   void loadCachedConfig();
   void startControlStream();
   absl::Status applyPush(const api::push::Update& update);
+  // An update that changed only these Services' ("<ns>/<name>") endpoints.
+  void applyEndpointChanges(const api::MeshConfigConstSharedPtr& mesh,
+                            const std::vector<std::string>& services);
   std::string notReadyReason() const;
   void reloadCredentials();
   // A new certificate: the first starts the workers, later ones go to them.

@@ -62,6 +62,13 @@ void Worker::updateRoutes(router::RouteTableConstSharedPtr routes) {
   thread_.post([this, routes = std::move(routes)] { ctx_->installRoutes(routes); });
 }
 
+void Worker::updateEndpoints(std::vector<std::pair<std::string, EndpointListPtr>> changes) {
+  auto shared = std::make_shared<const decltype(changes)>(std::move(changes));
+  thread_.post([this, shared] {
+    for (const auto& [key, list] : *shared) ctx_->updateEndpoints(key, list);
+  });
+}
+
 void Worker::updateCredentials(std::shared_ptr<const identity::Credentials> creds) {
   thread_.post([this, creds = std::move(creds)] { ctx_->credentials = creds; });
 }

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "identity/credentials.h"
@@ -31,6 +34,8 @@ class Worker {
 
   // Thread-safe: each posts to the worker.
   void updateRoutes(router::RouteTableConstSharedPtr routes);
+  // Endpoint lists by Service ("<ns>/<name>") for the current route table's destinations.
+  void updateEndpoints(std::vector<std::pair<std::string, EndpointListPtr>> changes);
   void updateCredentials(std::shared_ptr<const identity::Credentials> creds);
   // Stop accepting, close idle connections, let exchanges in flight finish.
   void drain();

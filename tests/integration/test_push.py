@@ -224,6 +224,30 @@ def test_a_killed_proxy_leaves_the_endpoints_after_its_lease(fleet):
             "no endpoints for service reviews.default subset v2"), r
 
 
+def test_a_pod_that_joins_under_load_is_added_in_place_without_a_failure(fleet):
+    """Endpoint churn updates the web proxy's destination in place: no new route table (its log
+    and config_endpoint_updates_total say so), no failed request, and the new pod gets traffic."""
+    def updates():
+        return metric(fleet.web.metrics_text(), "config_endpoint_updates_total")
+    before = updates()
+    with Load(fleet.web) as load:
+        M.wait_until(lambda: len(load.answers) >= 20, 10)
+        joined = fleet.proxy("reviews-v1b", "reviews", fleet.apps["v1"].port, "--labels",
+                             "version=v1")
+        joined.start(ready_timeout=20)
+        assert fleet.synced(4), fleet.proxies_json()
+
+        def served():
+            return metric(joined.metrics_text(), 'request_total{authority="reviews",'
+                          'direction="inbound",dst_service="reviews.default",tls="true"}')
+        assert M.wait_until(lambda: served() > 0, 20, 0.1), joined.metrics_text()
+        at = len(load.answers)
+        M.wait_until(lambda: len(load.answers) >= at + 20, 10)
+    assert load.failures == [], load.failures[:5]
+    assert updates() > before
+    assert "updated in place (route table kept)" in fleet.web.log()
+
+
 AUTHZ = """\
 apiVersion: weft.dev/v1alpha1
 kind: AuthorizationPolicy

@@ -18,7 +18,9 @@ using std::chrono::seconds;
 class ServiceStateTest : public ::testing::Test {
  protected:
   ServiceStateTest()
-      : metrics_(registry_), service_state_(io_.get_executor(), metrics_.forService("backend")) {
+      : metrics_(registry_),
+        service_state_(io_.get_executor(), metrics_.forService("backend"), registry_states_,
+                       random_) {
     service_.name = "backend";
     service_.ns = "default";
     for (int i = 0; i < 4; ++i) {
@@ -32,20 +34,22 @@ class ServiceStateTest : public ::testing::Test {
   }
 
   std::unique_ptr<HostSetState> hostSet(std::vector<uint32_t> endpoints) {
-    return std::make_unique<HostSetState>(service_, std::move(endpoints), states_, policy_,
-                                          service_state_, random_);
+    return std::make_unique<HostSetState>(std::make_shared<const EndpointList>(service_.endpoints),
+                                          std::move(endpoints), states_, policy_, service_state_,
+                                          random_);
   }
 
   double ejectedGauge() { return service_state_.metrics().ejected_endpoints->Value(); }
 
   asio::io_context io_;
+  balancer::Random random_{42};
+  balancer::EndpointRegistry registry_states_;
   prometheus::Registry registry_;
   metrics::ResilienceMetrics metrics_;
   ServiceState service_state_;
   api::Service service_;
   api::DestinationPolicy policy_;
   std::vector<std::shared_ptr<balancer::EndpointState>> states_;
-  balancer::Random random_{42};
   const balancer::TimePoint t0_ = balancer::Clock::now();
 };
 

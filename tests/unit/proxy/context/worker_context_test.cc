@@ -45,8 +45,8 @@ class WorkerContextTest : public ::testing::Test {
     req.path = "/";
     const router::RouteEntry* entry = pinned->routes().match(*svc, req);
     EXPECT_NE(entry, nullptr);
-    HostSetState& hosts = pinned->hostSet(entry->backends[0]);
-    hosts.owner().limits();  // in use
+    std::shared_ptr<HostSetState> hosts = pinned->hostSet(entry->backends[0]);
+    hosts->owner().limits();  // in use
     metrics::RequestLabels labels;
     labels.authority = name;
     labels.dst_service = pinned->serviceLabel(*svc);

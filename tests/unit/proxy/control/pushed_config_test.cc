@@ -36,6 +36,42 @@ api::push::Resource routeTo(const std::string& backend) {
   return {"HTTPRoute/default/r", api::push::contentVersion(object), object};
 }
 
+api::push::Resource withEndpoints(api::push::Resource r,
+                                  const std::vector<std::string>& addresses) {
+  json endpoints = json::array();
+  for (const std::string& a : addresses) {
+    endpoints.push_back({{"address", a}, {"identity", "spiffe://cluster.local/ns/default/sa/a"}});
+  }
+  r.object["spec"]["endpoints"] = endpoints;
+  r.version = api::push::contentVersion(r.object);
+  return r;
+}
+
+// An update that changes only Services' endpoints is told apart from every other kind of change:
+// the proxy then keeps its route table and updates those destinations in place.
+TEST(PushedConfigTest, EndpointOnlyChangesAreToldApart) {
+  PushedConfig c;
+  EXPECT_FALSE(c.endpointChanges({"1", "1", {service("a")}, {}}).has_value());  // nothing held
+  ASSERT_TRUE(c.apply({"1",
+                       "1",
+                       {withEndpoints(service("a"), {"127.0.0.1:1"}), service("b"), routeTo("a")},
+                       {}})
+                  .ok());
+  auto changes = c.endpointChanges({"2",
+                                    "2",
+                                    {withEndpoints(service("a"), {"127.0.0.1:1", "127.0.0.1:2"}),
+                                     withEndpoints(service("b"), {"127.0.0.1:3"})},
+                                    {}});
+  ASSERT_TRUE(changes.has_value());
+  EXPECT_THAT(*changes, ::testing::ElementsAre("default/a", "default/b"));
+  // Anything else is a full update: another field of a Service, another kind, a new Service, a
+  // removal.
+  EXPECT_FALSE(c.endpointChanges({"3", "3", {withEndpoints(service("a", 81), {})}, {}}));
+  EXPECT_FALSE(c.endpointChanges({"3", "3", {routeTo("b")}, {}}));
+  EXPECT_FALSE(c.endpointChanges({"3", "3", {service("c")}, {}}));
+  EXPECT_FALSE(c.endpointChanges({"3", "3", {}, {"Service/default/b"}}));
+}
+
 TEST(PushedConfigTest, AnUpdateIsAppliedWholeOrNotAtAll) {
   PushedConfig c;
   EXPECT_TRUE(c.empty());

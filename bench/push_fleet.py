@@ -1,17 +1,18 @@
 #!/usr/bin/python3
 """The push fleet bench (issue #17): weft-control with N simulated proxies — real TLS 1.3 +
-HTTP/2 control streams (Python h2), each with a client certificate weft-control issued, each
-registering and ACKing every update, no proxy behind them — then rounds of `weftctl split`,
-timing apply -> update received (and ACKed) at every stream. Reports p50/p99 of that time, the
-push bytes per change, weft-control's RSS and CPU. Then a real weft-proxy in a mesh of 10,000
-Services of which 20 are in its scope: its RSS.
+HTTP/2 control streams (bench/fleet/fleet_sim.cc, the proxy's own ControlStream), each with a
+client certificate weft-control issued, each registering and ACKing every update, no proxy
+behind them — then rounds of `weftctl split`, timing apply -> update applied at every stream.
+Reports p50/p99 of that time, the push bytes per change, weft-control's RSS and CPU; then
+kill -9 of weft-control and a restart on the same data: how long until every stream is back,
+and one more change. Then a real weft-proxy in a mesh of 10,000 Services of which 20 are in its
+scope: its RSS.
 
   bench/push_fleet.py [--streams 1000,10000] [--rounds 5]
 
 Loopback only; every wait is bounded."""
 
 import argparse
-import asyncio
 import json
 import os
 import resource
@@ -26,15 +27,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-import h2.config
-import h2.connection
-import h2.events
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("WEFT_BUILD", ROOT / "build"))
 CONTROL = BUILD / "control" / "weft-control"
 WEFTCTL = BUILD / "control" / "weftctl"
 PROXY = BUILD / "proxy" / "weft-proxy"
+SIM = BUILD / "bench" / "weft_fleet_sim"
 
 
 def free_port() -> int:
@@ -79,7 +78,15 @@ class Control:
         self.work = work
         self.listen, self.api, self.admin = free_port(), free_port(), free_port()
         self.data = work / "control"
-        self.log = open(work / "control.log", "wb")
+        self.log = open(work / "control.log", "ab")
+        self.start()
+
+    def kill_and_restart(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.start()
+
+    def start(self):
         self.proc = subprocess.Popen(
             [str(CONTROL), "--data-dir", str(self.data), "--listen", f"127.0.0.1:{self.listen}",
              "--api", f"127.0.0.1:{self.api}", "--admin", f"127.0.0.1:{self.admin}",
@@ -123,64 +130,32 @@ def client_cert(control: Control, work: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-class Stream:
-    """One simulated proxy: hello, then ACK every update; records when each version arrived."""
+class Sim:
+    """bench/fleet/fleet_sim.cc: N control streams, the proxy's own client code, in one process
+    (a Python client could not keep up with 10,000 streams: it, not weft-control, was measured)."""
 
-    def __init__(self, index: int, port: int, ctx: ssl.SSLContext):
-        self.index, self.port, self.ctx = index, port, ctx
-        self.arrived: dict[str, float] = {}
-        self.bytes = 0
-        self.connected = asyncio.Event()
+    def __init__(self, control: "Control", n: int, cert: Path, key: Path, bundle: Path):
+        self.log = open(control.work / "fleet.log", "wb")
+        self.proc = subprocess.Popen(
+            [str(SIM), "--control", f"127.0.0.1:{control.listen}", "--cert", str(cert),
+             "--key", str(key), "--bundle", str(bundle), "--streams", str(n), "--threads", "2"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
 
-    async def run(self, stop: asyncio.Event):
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port, ssl=self.ctx)
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-        conn.initiate_connection()
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, [(":method", "POST"), (":scheme", "https"),
-                                (":path", "/v1/stream"),
-                                (":authority", f"127.0.0.1:{self.port}"),
-                                ("content-type", "application/x-ndjson")])
-        hello = {"type": "hello", "node": {"service": "fleet", "namespace": "default",
-                                           "address": f"127.0.0.{1 + self.index // 60000}:"
-                                                      f"{1024 + self.index % 60000}",
-                                           "egress": []}, "version": "", "held": {}}
-        conn.send_data(sid, (json.dumps(hello) + "\n").encode())
-        writer.write(conn.data_to_send())
-        self.connected.set()
-        buf = b""
-        last_sent = time.monotonic()
-        while not stop.is_set():
-            try:
-                data = await asyncio.wait_for(reader.read(65536), 5)
-            except asyncio.TimeoutError:
-                data = None
-            if data is None or time.monotonic() - last_sent > 10:
-                # The proxy's heartbeat: weft-control cuts off a stream silent for 30 s.
-                conn.send_data(sid, b'{"type":"ping"}\n')
-                writer.write(conn.data_to_send())
-                last_sent = time.monotonic()
-                if data is None:
-                    continue
-            if not data:
-                break
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.DataReceived):
-                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                    buf += event.data
-                    self.bytes += len(event.data)
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                m = json.loads(line)
-                if m.get("type") == "update":
-                    self.arrived[m["version"]] = time.monotonic()
-                    ack = {"type": "ack", "nonce": m["nonce"], "version": m["version"]}
-                    conn.send_data(sid, (json.dumps(ack) + "\n").encode())
-                    last_sent = time.monotonic()
-            out = conn.data_to_send()
-            if out:
-                writer.write(out)
-        writer.close()
+    def ask(self, *words) -> dict:
+        self.proc.stdin.write(" ".join(str(w) for w in words) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("weft_fleet_sim ended; see fleet.log")
+        return json.loads(line)
+
+    def stop(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
 
 
 POLICY = """\
@@ -201,57 +176,56 @@ spec:
 """
 
 
-async def fleet_round(control: Control, n: int, rounds: int, cert: Path, key: Path) -> dict:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.load_cert_chain(str(cert), str(key))
-    ctx.set_alpn_protocols(["h2"])
-    stop = asyncio.Event()
-    streams = [Stream(i, control.listen, ctx) for i in range(n)]
-    tasks = []
+def percentile(sorted_ms: list[float], q: float) -> float:
+    return round(sorted_ms[max(0, int(len(sorted_ms) * q) - 1)], 1) if sorted_ms else -1.0
+
+
+def split_round(control: "Control", sim: Sim, r: int) -> tuple[list[float], int]:
+    """One `weftctl split`: each stream's time from the apply to the update, and how many lack it
+    after 60 s."""
+    weights = ("v1=50", "v2=50") if r % 2 == 0 else ("v1=90", "v2=10")
+    start = time.monotonic_ns()
+    control.ctl("split", "reviews", *weights)
+    version = json.loads(control.ctl("proxies", "-o", "json"))["version"]
+    got = sim.ask("collect", version, start, 60)
+    return got["ms"], got["streams"] - got["have"]
+
+
+def fleet_round(control: "Control", n: int, rounds: int, cert: Path, key: Path,
+                bundle: Path) -> dict:
     t0 = time.monotonic()
-    for i in range(0, n, 200):  # open in batches of 200
-        tasks += [asyncio.create_task(s.run(stop)) for s in streams[i:i + 200]]
-        await asyncio.gather(*(s.connected.wait() for s in streams[i:i + 200]))
-    connect_s = time.monotonic() - t0
-
-    async def all_have(version: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(version in s.arrived for s in streams):
-                return True
-            await asyncio.sleep(0.01)
-        return False
-
-    def proxies_version() -> str:
-        return json.loads(control.ctl("proxies", "-o", "json"))["version"]
-
-    # Wait for every stream to be registered and hold the mesh.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not all(s.arrived for s in streams):
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(1)
-    m0 = control.metrics()
-    cpu0 = cpu_seconds(control.proc.pid)
-    latencies, missing = [], 0
-    for r in range(rounds):
-        weights = ("v1=50", "v2=50") if r % 2 == 0 else ("v1=90", "v2=10")
-        start = time.monotonic()
-        await asyncio.to_thread(control.ctl, "split", "reviews", *weights)
-        version = await asyncio.to_thread(proxies_version)
-        ok = await all_have(version, 60)
-        if not ok:
-            missing += sum(1 for s in streams if version not in s.arrived)
-        latencies += [s.arrived[version] - start for s in streams if version in s.arrived]
-        await asyncio.sleep(0.5)
-    cpu = cpu_seconds(control.proc.pid) - cpu0
-    m1 = control.metrics()
-    rss = rss_kib(control.proc.pid)
-    stop.set()
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    sim = Sim(control, n, cert, key, bundle)
+    try:
+        ready = sim.ask("ready", 180)
+        connect_s = time.monotonic() - t0
+        if ready["have"] != n:
+            raise RuntimeError(f"only {ready['have']} of {n} streams got a config in 180 s")
+        time.sleep(1)
+        m0 = control.metrics()
+        cpu0 = cpu_seconds(control.proc.pid)
+        latencies, missing = [], 0
+        for r in range(rounds):
+            ms, lacking = split_round(control, sim, r)
+            latencies += ms
+            missing += lacking
+            time.sleep(0.5)
+        cpu = cpu_seconds(control.proc.pid) - cpu0
+        m1 = control.metrics()
+        rss = rss_kib(control.proc.pid)
+        # weft-control killed and restarted on the same data and port: every stream reconnects
+        # (backoff from 1 s with jitter) and registers again; then one more change reaches all.
+        control.kill_and_restart()
+        t_restart = time.monotonic()
+        deadline = t_restart + 120
+        while time.monotonic() < deadline and \
+                metric(control.metrics(), "control_connected_proxies") < n:
+            time.sleep(0.1)
+        reconnected_s = time.monotonic() - t_restart
+        back = metric(control.metrics(), "control_connected_proxies")
+        after_ms, after_missing = split_round(control, sim, rounds)
+        after_ms.sort()
+    finally:
+        sim.stop()
     latencies.sort()
     pushes = metric(m1, "control_pushes_total") - metric(m0, "control_pushes_total")
     push_bytes = metric(m1, "control_push_bytes_total") - metric(m0, "control_push_bytes_total")
@@ -260,11 +234,15 @@ async def fleet_round(control: Control, n: int, rounds: int, cert: Path, key: Pa
         "connect_s": round(connect_s, 2),
         "rounds": rounds,
         "missing": missing,
-        "apply_to_update_p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
-        "apply_to_update_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99) - 1], 1),
+        "apply_to_update_p50_ms": percentile(latencies, 0.5),
+        "apply_to_update_p99_ms": percentile(latencies, 0.99),
         "push_bytes_per_proxy_per_change": round(push_bytes / max(pushes, 1)),
         "control_rss_mib": round(rss / 1024, 1),
         "control_cpu_s_per_change": round(cpu / rounds, 3),
+        "restart_all_reconnected_s": round(reconnected_s, 2),
+        "restart_reconnected": int(back),
+        "after_restart_p99_ms": percentile(after_ms, 0.99),
+        "after_restart_missing": after_missing,
     }
 
 
@@ -315,7 +293,9 @@ def main():
         try:
             control.ctl("apply", "-f", "-", input=POLICY)
             cert, key = client_cert(control, work)
-            r = asyncio.run(fleet_round(control, n, args.rounds, cert, key))
+            bundle = work / "bundle.pem"
+            bundle.write_text(control.ctl("ca", "bundle"))
+            r = fleet_round(control, n, args.rounds, cert, key, bundle)
             print(json.dumps(r), flush=True)
             results.append(r)
         finally:

@@ -119,7 +119,7 @@ absl::Status FileStore::load(Clock::time_point now) {
   return absl::OkStatus();
 }
 
-absl::Status FileStore::append(const std::string& record) {
+absl::Status FileStore::append(const std::string& record, bool sync) {
   const std::string line = record + "\n";
   const off_t before = ::lseek(log_fd_, 0, SEEK_END);
   size_t done = 0;
@@ -129,7 +129,7 @@ absl::Status FileStore::append(const std::string& record) {
     if (n < 0) break;
     done += static_cast<size_t>(n);
   }
-  if (done < line.size() || ::fdatasync(log_fd_) != 0) {
+  if (done < line.size() || (sync && ::fdatasync(log_fd_) != 0)) {
     const std::string why = std::strerror(errno);
     if (before >= 0 && ::ftruncate(log_fd_, before) == 0) ::fdatasync(log_fd_);
     return absl::UnavailableError(weft::strCat("cannot write ", dir_, "/log: ", why));
@@ -200,6 +200,7 @@ absl::StatusOr<Revision> FileStore::commit(const std::vector<Op>& ops) {
   std::vector<Event> events;
   json record_ops = json::array();
   std::set<std::string_view> touched;
+  bool ephemeral = true;  // every op writes or deletes a key under a lease
   for (const Op& op : ops) {
     if (!touched.insert(op.key).second) {
       return absl::InvalidArgumentError(weft::strCat(op.key, ": written twice in one commit"));
@@ -215,6 +216,7 @@ absl::StatusOr<Revision> FileStore::commit(const std::vector<Op>& ops) {
                                              ")"));
     }
     if (op.type == Op::Type::kDelete) {
+      ephemeral = ephemeral && it->second.lease != 0;
       KeyValue gone = it->second;
       gone.mod_revision = rev;
       events.push_back(Event{Event::Type::kDelete, std::move(gone)});
@@ -224,12 +226,14 @@ absl::StatusOr<Revision> FileStore::commit(const std::vector<Op>& ops) {
     if (op.lease != 0 && !leases_.contains(op.lease)) {
       return absl::NotFoundError(weft::strCat("lease ", op.lease, " has expired or never existed"));
     }
+    ephemeral = ephemeral && op.lease != 0;
     KeyValue kv{op.key, op.value, it == kvs_.end() ? rev : it->second.create_revision, rev,
                 op.lease};
     record_ops.push_back({{"put", kvJson(kv)}});
     events.push_back(Event{Event::Type::kPut, std::move(kv)});
   }
-  if (auto st = append(json({{"op", "txn"}, {"rev", rev}, {"ops", record_ops}}).dump()); !st.ok()) {
+  if (auto st = append(json({{"op", "txn"}, {"rev", rev}, {"ops", record_ops}}).dump(), !ephemeral);
+      !st.ok()) {
     return st;
   }
   revision_ = rev;
@@ -265,7 +269,7 @@ void FileStore::onChange(std::function<void(const Event&)> callback) {
 absl::StatusOr<LeaseId> FileStore::grantLease(std::chrono::seconds ttl, Clock::time_point now) {
   if (ttl.count() <= 0) return absl::InvalidArgumentError("a lease needs a ttl of 1s or more");
   const LeaseId id = next_lease_;
-  if (auto st = append(json({{"op", "lease"}, {"id", id}, {"ttl", ttl.count()}}).dump());
+  if (auto st = append(json({{"op", "lease"}, {"id", id}, {"ttl", ttl.count()}}).dump(), false);
       !st.ok()) {
     return st;
   }
@@ -299,7 +303,9 @@ absl::Status FileStore::revokeLease(LeaseId lease) {
     return absl::NotFoundError(weft::strCat("lease ", lease, " has expired or never existed"));
   }
   if (auto st = removeLeaseKeys(lease); !st.ok()) return st;
-  if (auto st = append(json({{"op", "revoke"}, {"id", lease}}).dump()); !st.ok()) return st;
+  if (auto st = append(json({{"op", "revoke"}, {"id", lease}}).dump(), false); !st.ok()) {
+    return st;
+  }
   leases_.erase(lease);
   return absl::OkStatus();
 }

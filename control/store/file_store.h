@@ -1,13 +1,20 @@
 #pragma once
 
 // The Store weft-control keeps under --data-dir (DIR/store): an append-only log of changes (one
-// record per commit; put() and remove() are one-op commits), each record fsync'd before the
+// record per commit; put() and remove() are one-op commits), each record written before the
 // write returns, and a snapshot written atomically once the log grows past kCompactAfter records
-// (then the log starts over). Opening replays the snapshot and
-// the log; a torn last record (a crash in the middle of a write) is cut off, so `kill -9` at any
-// moment loses nothing that was acknowledged. A write that fails (a full disk) changes nothing,
-// in memory or on disk, and says why. Leases are kept in the log too; after a restart every
-// lease gets its full ttl again, so registrations have that long to be kept alive.
+// (then the log starts over). Opening replays the snapshot and the log; a torn last record (a
+// crash in the middle of a write) is cut off, so `kill -9` at any moment loses nothing that was
+// acknowledged. A write that fails (a full disk) changes nothing, in memory or on disk, and says
+// why. Leases are kept in the log too; after a restart every lease gets its full ttl again, so
+// registrations have that long to be kept alive.
+//
+// What is synced: a record is fdatasync'd before the write returns — policy survives a power
+// cut — except leases and commits that only touch keys under a lease (registrations), which are
+// written but not synced: they survive the process's crash (the page cache has them), the next
+// synced record carries them to the disk, and only an OS crash can lose them, which costs no
+// more than the proxies registering again when they reconnect. A thousand proxies reconnecting
+// at once would otherwise wait for two thousand fsyncs, one after another.
 
 #include <deque>
 #include <map>
@@ -52,7 +59,8 @@ class FileStore final : public Store {
   explicit FileStore(std::string dir) : dir_(std::move(dir)) {}
   absl::Status load(Clock::time_point now);
   // Appends one record and fsyncs it; on failure the log is as it was.
-  absl::Status append(const std::string& record);
+  // Writes one record; with `sync`, fdatasync before returning (see the header comment).
+  absl::Status append(const std::string& record, bool sync = true);
   absl::Status compactIfDue();
   void applied(Event event);
   absl::Status removeLeaseKeys(LeaseId lease);

@@ -57,7 +57,8 @@ class Store {
   // Every key under `prefix`, in key order.
   virtual std::vector<KeyValue> list(std::string_view prefix) const = 0;
 
-  // Durable when it returns. With `expected_mod_revision`, Aborted unless the key's
+  // Durable when it returns (a key under a lease: see the backend's comment on syncing). With
+  // `expected_mod_revision`, Aborted unless the key's
   // mod_revision is that (0: the key must not exist) — a stale update gets 409.
   virtual absl::StatusOr<Revision> put(std::string_view key, std::string_view value,
                                        std::optional<Revision> expected_mod_revision = {},

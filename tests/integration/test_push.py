@@ -95,10 +95,11 @@ def fleet(tmp_path, proxies):
 
 
 class Load:
-    """Requests one after another through the web proxy until stopped (at most 2,000 or 60 s);
-    every answer's app version, and every failure."""
+    """Requests one after another through the web proxy until stopped (at most `limit` or
+    `seconds`); every answer's app version, and every failure."""
 
-    def __init__(self, web):
+    def __init__(self, web, limit: int = 2000, seconds: float = 60):
+        self.limit, self.seconds = limit, seconds
         self.url = web.out_url("/version")
         self.stop_flag = threading.Event()
         self.answers: list[str] = []
@@ -106,8 +107,8 @@ class Load:
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
-        deadline = time.monotonic() + 60
-        while not self.stop_flag.is_set() and len(self.answers) < 2000 \
+        deadline = time.monotonic() + self.seconds
+        while not self.stop_flag.is_set() and len(self.answers) < self.limit \
                 and time.monotonic() < deadline:
             req = urllib.request.Request(self.url, headers={"Host": "reviews"})
             try:
@@ -122,7 +123,7 @@ class Load:
 
     def __exit__(self, *exc):
         self.stop_flag.set()
-        self.thread.join(timeout=70)
+        self.thread.join(timeout=self.seconds + 10)
 
 
 def test_split_shows_in_traffic_and_moves_under_load_without_a_failure(fleet):

@@ -132,6 +132,7 @@ absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::finish(
   }
   creds->identity_ = id->uri();
   creds->not_after_ = toTimePoint(X509_get0_notAfter(leaf));
+  creds->not_before_ = toTimePoint(X509_get0_notBefore(leaf));
   // Inbound: a client certificate is required, must chain to the bundle, and must name a
   // workload in our trust domain.
   SSL_CTX* sctx = creds->server_->native_handle();

@@ -49,6 +49,7 @@ class Credentials {
   const std::string& identity() const { return identity_; }
   const std::string& trustDomain() const { return trust_domain_; }
   std::chrono::system_clock::time_point notAfter() const { return not_after_; }
+  std::chrono::system_clock::time_point notBefore() const { return not_before_; }
 
  private:
   Credentials() = default;
@@ -62,6 +63,7 @@ class Credentials {
   std::string identity_;
   std::string trust_domain_;
   std::chrono::system_clock::time_point not_after_;
+  std::chrono::system_clock::time_point not_before_;
 };
 
 // Keeps OpenSSL's record buffers (about 34 KiB) for the life of the connection instead of freeing

@@ -46,7 +46,13 @@ PushMetrics::PushMetrics(prometheus::Registry& registry)
                    .Help("Control streams ended by weft-control: a proxy that did not read its "
                          "stream or broke the protocol.")
                    .Register(registry)
-                   .Add({})) {}
+                   .Add({})),
+      by_status_(prometheus::BuildGauge()
+                     .Name("control_proxies")
+                     .Help("Connected proxies by config status: SYNCED (runs the current version), "
+                           "STALE (an update is on its way), NACKED (refused the current one), "
+                           "CONNECTING (no hello yet).")
+                     .Register(registry)) {}
 
 void PushMetrics::pushed(size_t bytes) {
   pushes_.Increment();
@@ -57,6 +63,13 @@ void PushMetrics::pushed(size_t bytes) {
 void PushMetrics::acked(std::chrono::steady_clock::duration push_to_ack) {
   acks_.Increment();
   ack_latency_.Observe(std::chrono::duration<double>(push_to_ack).count());
+}
+
+void PushMetrics::setStatusCounts(size_t synced, size_t stale, size_t nacked, size_t connecting) {
+  by_status_.Add({{"status", "SYNCED"}}).Set(static_cast<double>(synced));
+  by_status_.Add({{"status", "STALE"}}).Set(static_cast<double>(stale));
+  by_status_.Add({{"status", "NACKED"}}).Set(static_cast<double>(nacked));
+  by_status_.Add({{"status", "CONNECTING"}}).Set(static_cast<double>(connecting));
 }
 
 }  // namespace weft::control::push

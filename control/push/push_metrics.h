@@ -21,6 +21,9 @@ class PushMetrics {
   void acked(std::chrono::steady_clock::duration push_to_ack);
   void nacked() { nacks_.Increment(); }
   void cutOff() { cut_off_.Increment(); }
+  // control_proxies{status}: connected proxies by status (SYNCED, STALE, NACKED, CONNECTING),
+  // set at each scrape from the sessions.
+  void setStatusCounts(size_t synced, size_t stale, size_t nacked, size_t connecting);
 
  private:
   prometheus::Gauge& connected_;
@@ -31,6 +34,7 @@ class PushMetrics {
   prometheus::Counter& nacks_;
   prometheus::Histogram& ack_latency_;
   prometheus::Counter& cut_off_;
+  prometheus::Family<prometheus::Gauge>& by_status_;
 };
 
 }  // namespace weft::control::push

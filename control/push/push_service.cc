@@ -58,6 +58,22 @@ void PushService::addOperatorRoutes(http::ApiRouter& api, const auth::AdminToken
   api.get("/v1/proxies", adminOnly(admin, [this](http::ApiRequest& r) { return proxies(r); }));
 }
 
+void PushService::refreshStatusMetrics() {
+  size_t synced = 0, stale = 0, nacked = 0, connecting = 0;
+  for (const ProxySession* s : sessions_) {
+    const std::string_view status = s->status();
+    if (status == "SYNCED")
+      ++synced;
+    else if (status == "STALE")
+      ++stale;
+    else if (status == "NACKED")
+      ++nacked;
+    else
+      ++connecting;
+  }
+  metrics_.setStatusCounts(synced, stale, nacked, connecting);
+}
+
 void PushService::rebuild() {
   snapshot_ =
       buildSnapshot(policies_.list("", ""), registry_.list(), std::to_string(store_.revision()));

@@ -41,6 +41,8 @@ class PushService final : public SessionHost {
 
   void addRoutes(http::ApiRouter& proxies);
   void addOperatorRoutes(http::ApiRouter& api, const auth::AdminToken& admin);
+  // Brings control_proxies{status} up to date (before a scrape).
+  void refreshStatusMetrics();
 
   // SessionHost
   std::shared_ptr<const MeshSnapshot> snapshot() override { return snapshot_; }

@@ -232,9 +232,13 @@ awaitable<void> ProxySession::writeLoop() {
   closed_ = true;
 }
 
+std::string_view ProxySession::status() const {
+  if (!node_) return "CONNECTING";
+  return nack_ ? "NACKED" : pending_ ? "STALE" : "SYNCED";
+}
+
 json ProxySession::describe() const {
-  std::string status = "CONNECTING";
-  if (node_) status = nack_ ? "NACKED" : pending_ ? "STALE" : "SYNCED";
+  const std::string status(this->status());
   json out = {{"identity", identity_},
               {"serial", serial_},
               {"peer", peer_.address().to_string()},

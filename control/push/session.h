@@ -51,6 +51,8 @@ class ProxySession {
 
   // For `weftctl proxies`.
   nlohmann::json describe() const;
+  // SYNCED, STALE (an update on its way), NACKED, or CONNECTING (no hello yet).
+  std::string_view status() const;
   const std::string& identity() const { return identity_; }
   const std::string& serial() const { return serial_; }
 

@@ -9,6 +9,7 @@
 #include "net/log.h"
 #include "net/spawn_guard.h"
 #include "runtime/atomic_file.h"
+#include "runtime/process_metrics.h"
 
 namespace weft::control {
 namespace {
@@ -40,7 +41,9 @@ ControlServer::ControlServer(Options options)
 ControlServer::~ControlServer() = default;
 
 awaitable<void> ControlServer::metrics(http::ApiRequest& request) {
-  const std::string text = prometheus::TextSerializer().Serialize(registry_->Collect());
+  if (push_) push_->refreshStatusMetrics();
+  const std::string text =
+      prometheus::TextSerializer().Serialize(runtime::withProcessMetrics(registry_->Collect()));
   co_await http::reply(request.stream, 200, http::kPrometheusTextType, text);
 }
 

@@ -97,7 +97,7 @@ absl::Status IdentityManager::loadCache() {
   current_ = *creds;
   received_at_ = Clock::now();
   issued_bundle_ = *bundle;
-  metrics_.setCertificateExpiry(current_->notAfter());
+  metrics_.setCertificate(current_->notBefore(), current_->notAfter());
   install_(current_);
   log::info("serving with the cached certificate until ", weft::rfc3339(current_->notAfter()));
   return absl::OkStatus();
@@ -112,7 +112,7 @@ absl::Status IdentityManager::adopt(const IssuedPem& issued, std::string_view or
   received_at_ = Clock::now();
   issued_bundle_ = issued.trust_bundle;
   bundle_version_ = issued.bundle_version;
-  metrics_.setCertificateExpiry(current_->notAfter());
+  metrics_.setCertificate(current_->notBefore(), current_->notAfter());
   install_(current_);
   if (!settings_.cache_dir.empty()) {
     // Best effort: a cache that cannot be written costs only a restart's first request.

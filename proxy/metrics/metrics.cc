@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "net/spawn_guard.h"
+#include "runtime/process_metrics.h"
 
 namespace weft::metrics {
 namespace {
@@ -70,6 +71,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           "since the Unix epoch.")
                       .Register(*registry_)
                       .Add({});
+  cert_not_before_ = &prometheus::BuildGauge()
+                          .Name("identity_cert_not_before_timestamp_seconds")
+                          .Help(
+                              "Time from which this proxy's current certificate is valid, in "
+                              "seconds since the Unix epoch.")
+                          .Register(*registry_)
+                          .Add({});
   auto& refresh = prometheus::BuildCounter()
                       .Name("identity_cert_refresh_total")
                       .Help("Certificate requests to the control plane, by result.")
@@ -107,9 +115,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   resilience_ = std::make_unique<ResilienceMetrics>(*registry_);
 }
 
-void Metrics::setCertificateExpiry(std::chrono::system_clock::time_point not_after) {
-  cert_expiry_->Set(static_cast<double>(
-      std::chrono::duration_cast<std::chrono::seconds>(not_after.time_since_epoch()).count()));
+void Metrics::setCertificate(std::chrono::system_clock::time_point not_before,
+                             std::chrono::system_clock::time_point not_after) {
+  auto seconds = [](std::chrono::system_clock::time_point t) {
+    return static_cast<double>(
+        std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+  };
+  cert_expiry_->Set(seconds(not_after));
+  cert_not_before_->Set(seconds(not_before));
 }
 
 void Metrics::setConfigVersion(uint64_t version) {
@@ -120,7 +133,7 @@ std::string Metrics::serialize() const {
   const uint64_t now = internalErrorCount();
   const uint64_t before = internal_errors_exported_.exchange(now);
   if (now > before) internal_errors_->Increment(static_cast<double>(now - before));
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  return prometheus::TextSerializer().Serialize(runtime::withProcessMetrics(registry_->Collect()));
 }
 
 TargetMetrics::TargetMetrics(Metrics& metrics, prometheus::Labels labels)

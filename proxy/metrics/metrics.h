@@ -30,7 +30,10 @@ class Metrics {
   Metrics();
 
   TcpCounters& tcp(TcpRole role) { return tcp_[static_cast<int>(role)]; }
-  void setCertificateExpiry(std::chrono::system_clock::time_point not_after);
+  // identity_cert_expiration_timestamp_seconds and identity_cert_not_before_timestamp_seconds:
+  // with both, an alert can fire at a share of the certificate's lifetime.
+  void setCertificate(std::chrono::system_clock::time_point not_before,
+                      std::chrono::system_clock::time_point not_after);
   void setConfigVersion(uint64_t version);
   // identity_cert_refresh_total{result="success"|"failure"}: each certificate request to the
   // control plane.
@@ -57,6 +60,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* responses_;
   prometheus::Family<prometheus::Histogram>* latency_;
   prometheus::Gauge* cert_expiry_;
+  prometheus::Gauge* cert_not_before_;
   prometheus::Gauge* config_version_;
   prometheus::Counter* refresh_ok_;
   prometheus::Counter* refresh_failed_;

@@ -22,7 +22,7 @@ absl::Status Server::start() {
                                              options_.trust_domain, options_.identity());
     if (!creds.ok()) return creds.status();
     credentials_ = *creds;
-    metrics_.setCertificateExpiry(credentials_->notAfter());
+    metrics_.setCertificate(credentials_->notBefore(), credentials_->notAfter());
   }
 
   auto routes = loadRoutes();
@@ -234,7 +234,7 @@ void Server::reloadCredentials() {
                weft::rfc3339(credentials_->notAfter()), ": ", creds.status().message());
     return;
   }
-  metrics_.setCertificateExpiry((*creds)->notAfter());
+  metrics_.setCertificate((*creds)->notBefore(), (*creds)->notAfter());
   installCredentials(*creds);
   log::info("certificate reloaded from ", options_.cert, ", valid until ",
             weft::rfc3339(credentials_->notAfter()));

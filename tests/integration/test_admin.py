@@ -2,6 +2,7 @@
 
 import calendar
 import json
+import os
 import re
 import subprocess
 import time
@@ -142,14 +143,34 @@ def test_tcp_metrics(mesh):
     assert all(s.value >= 0 for s in M.select(after, "tcp_open_connections"))
 
 
-def test_cert_expiration_metric(mesh, certs):
-    out = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", str(certs / "web.pem")],
+def test_cert_validity_metrics(mesh, certs):
+    out = subprocess.run(["openssl", "x509", "-noout", "-startdate", "-enddate", "-in",
+                          str(certs / "web.pem")],
                          capture_output=True, text=True, timeout=10, check=True).stdout
-    not_after = calendar.timegm(time.strptime(out.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z"))
-    vals = [s.value for s in M.select(mesh.client.metrics(),
-                                      "identity_cert_expiration_timestamp_seconds")]
-    assert vals, "identity_cert_expiration_timestamp_seconds missing"
-    assert all(abs(v - not_after) <= 1 for v in vals), (vals, not_after)
+    dates = dict(line.split("=", 1) for line in out.strip().splitlines())
+
+    def epoch(text):
+        return calendar.timegm(time.strptime(text, "%b %d %H:%M:%S %Y %Z"))
+    metrics = mesh.client.metrics()
+    for name, want in (("identity_cert_expiration_timestamp_seconds", epoch(dates["notAfter"])),
+                       ("identity_cert_not_before_timestamp_seconds", epoch(dates["notBefore"]))):
+        vals = [s.value for s in M.select(metrics, name)]
+        assert vals, f"{name} missing"
+        assert all(abs(v - want) <= 1 for v in vals), (name, vals, want)
+
+
+def test_process_metrics(mesh):
+    """The usual process metrics, for the per-proxy resources panels: this process's own."""
+    metrics = mesh.client.metrics()
+    rss = [s.value for s in M.select(metrics, "process_resident_memory_bytes")]
+    status = open(f"/proc/{mesh.client.proc.pid}/status").read()
+    kib = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+    assert len(rss) == 1 and 0.5 * kib * 1024 < rss[0] < 2 * kib * 1024, (rss, kib)
+    fds = [s.value for s in M.select(metrics, "process_open_fds")]
+    assert len(fds) == 1 and abs(fds[0] - len(os.listdir(f"/proc/{mesh.client.proc.pid}/fd"))) <= 2
+    start = [s.value for s in M.select(metrics, "process_start_time_seconds")]
+    assert len(start) == 1 and time.time() - 600 < start[0] <= time.time(), start
+    assert [s.value for s in M.select(metrics, "process_cpu_seconds_total")][0] > 0
 
 
 KNOWN_LINT = "response_latency_ms metric names should not contain abbreviated units"

@@ -176,7 +176,10 @@ def test_a_config_a_proxy_cannot_apply_is_nacked_and_shown(tmp_path, proxies):
         assert "2 Services in scope, over --max-services 1" in doc["reason"], doc
         table = f.control.weftctl("proxies").stdout
         assert "NACKED" in table and "over --max-services 1" in table, table
-        assert metric(f.control.metrics(), "control_push_nacks_total") == 1
+        m = f.control.metrics()
+        assert metric(m, "control_push_nacks_total") == 1
+        assert metric(m, 'control_proxies{status="NACKED"}') == 1, m
+        assert metric(m, 'control_proxies{status="SYNCED"}') == 0, m
         # It keeps serving on its last good config (reviews is still routed).
         cfg = json.loads(urllib.request.urlopen(small.admin_url("/config"), timeout=5).read())
         names = [r["metadata"]["name"] for r in cfg["resources"] if r["kind"] == "Service"]

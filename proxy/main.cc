@@ -1,11 +1,18 @@
 // weft-proxy: the Weft sidecar. See docs/architecture.md.
 
+#include <string_view>
+
 #include "net/log.h"
 #include "proxy/config/options.h"
+#include "proxy/init/init_command.h"
 #include "proxy/server/server.h"
 #include "runtime/process.h"
 
 int main(int argc, char** argv) {
+  // `weft-proxy init`: the init container's iptables rules, not the proxy.
+  if (argc > 1 && std::string_view(argv[1]) == "init") {
+    return weft::proxy::init::runInit(argc - 1, argv + 1);
+  }
   auto options = weft::config::parseOptions(argc, argv);
   if (!options.ok()) {
     return weft::runtime::commandLineExit("weft-proxy", options.status(), weft::config::usage());

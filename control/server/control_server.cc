@@ -72,6 +72,13 @@ absl::Status ControlServer::loadIdentity() {
                                                options_.trust_domain);
   if (!tokens.ok()) return tokens.status();
   tokens_ = std::move(*tokens);
+  if (!options_.k8s_jwks.empty()) {
+    auto k8s = auth::KubernetesTokens::load(
+        {options_.k8s_jwks, options_.k8s_issuer, options_.k8s_audience, options_.trust_domain});
+    if (!k8s.ok()) return k8s.status();
+    k8s_tokens_ = std::move(*k8s);
+  }
+  verifiers_ = std::make_unique<auth::TokenVerifiers>(*tokens_, k8s_tokens_.get());
   auto admin = auth::AdminToken::loadOrCreate(options_.data_dir + "/admin.token");
   if (!admin.ok()) return admin.status();
   admin_token_.emplace(std::move(*admin));
@@ -88,8 +95,8 @@ absl::Status ControlServer::loadIdentity() {
       });
   trust_->start();
 
-  identity_service_ = std::make_unique<IdentityService>(*ca_, *tokens_, holders_, control_metrics_,
-                                                        options_.trust_domain);
+  identity_service_ = std::make_unique<IdentityService>(*ca_, *verifiers_, holders_,
+                                                        control_metrics_, options_.trust_domain);
   identity_service_->addRoutes(proxy_router_);
   identity_service_->onIssued([this] { trust_->holdersChanged(); });
   operator_api_ =

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "control/auth/admin_token.h"
 #include "control/auth/join_tokens.h"
+#include "control/auth/kubernetes_tokens.h"
 #include "control/ca/certificate_authority.h"
 #include "control/ca/holders.h"
 #include "control/push/push_service.h"
@@ -59,6 +60,8 @@ class ControlServer {
 
   std::unique_ptr<ca::CertificateAuthorityImpl> ca_;
   std::unique_ptr<auth::JoinTokens> tokens_;
+  std::unique_ptr<auth::KubernetesTokens> k8s_tokens_;  // with --k8s-jwks
+  std::unique_ptr<auth::TokenVerifiers> verifiers_;     // join tokens, and k8s_tokens_
   std::optional<auth::AdminToken> admin_token_;
   ca::Holders holders_;
   std::unique_ptr<TrustManager> trust_;

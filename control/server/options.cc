@@ -23,6 +23,11 @@ std::string usage() {
          "  --registration-ttl DURATION\n"
          "                          how long a proxy's registration outlives its control\n"
          "                          stream (default 30s, at least 3s)\n"
+         "  --k8s-jwks FILE         accept Kubernetes ServiceAccount tokens too, checked against\n"
+         "                          these keys (the API server's /openid/v1/jwks)\n"
+         "  --k8s-issuer URL        their issuer (default\n"
+         "                          https://kubernetes.default.svc.cluster.local)\n"
+         "  --k8s-audience NAME     their audience (default weft.dev)\n"
          "  --drain-seconds N       bound on the SIGTERM drain (default 30)\n"
          "  --log-level LEVEL       debug|info|warn|error (default info)\n";
 }
@@ -34,12 +39,21 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   using runtime::flags::text;
   Options o;
   const runtime::flags::Flag flags[] = {
-      {"--data-dir", text(&o.data_dir)},   {"--trust-domain", text(&o.trust_domain)},
-      {"--listen", address(&o.listen)},    {"--api", address(&o.api)},
-      {"--admin", address(&o.admin)},      {"--cert-ttl", duration(&o.cert_ttl)},
-      {"--ca-cert", text(&o.ca_cert)},     {"--ca-key", text(&o.ca_key)},
-      {"--root-cert", text(&o.root_cert)}, {"--drain-seconds", seconds(&o.drain)},
-      {"--log-level", text(&o.log_level)}, {"--registration-ttl", duration(&o.registration_ttl)},
+      {"--data-dir", text(&o.data_dir)},
+      {"--trust-domain", text(&o.trust_domain)},
+      {"--listen", address(&o.listen)},
+      {"--api", address(&o.api)},
+      {"--admin", address(&o.admin)},
+      {"--cert-ttl", duration(&o.cert_ttl)},
+      {"--ca-cert", text(&o.ca_cert)},
+      {"--ca-key", text(&o.ca_key)},
+      {"--root-cert", text(&o.root_cert)},
+      {"--drain-seconds", seconds(&o.drain)},
+      {"--log-level", text(&o.log_level)},
+      {"--registration-ttl", duration(&o.registration_ttl)},
+      {"--k8s-jwks", text(&o.k8s_jwks)},
+      {"--k8s-issuer", text(&o.k8s_issuer)},
+      {"--k8s-audience", text(&o.k8s_audience)},
   };
   if (auto st = runtime::flags::parse(argc, argv, flags, usage()); !st.ok()) return st;
   if (o.data_dir.empty()) return runtime::flags::bad("--data-dir", "required");

@@ -24,6 +24,11 @@ struct Options {
   std::chrono::milliseconds registration_ttl{std::chrono::seconds(30)};
   std::chrono::seconds drain{30};
   std::string log_level = "info";
+  // Kubernetes ServiceAccount tokens in place of join tokens (control/auth/kubernetes_tokens.h):
+  // on when k8s_jwks is set.
+  std::string k8s_jwks;
+  std::string k8s_issuer = "https://kubernetes.default.svc.cluster.local";
+  std::string k8s_audience = "weft.dev";
 };
 
 // Parses argv. --help: NotFound with the usage text as the message. Errors name the flag.

@@ -10,6 +10,7 @@
 #include "control/cli/output.h"
 #include "control/cli/policy_commands.h"
 #include "control/cli/proxies_command.h"
+#include "control/cli/stat_command.h"
 
 namespace {
 
@@ -28,6 +29,7 @@ int dispatch(CommandContext& ctx) {
   if (!w.empty() && w[0] == "get") return get(ctx);
   if (!w.empty() && w[0] == "delete") return remove(ctx);
   if (!w.empty() && w[0] == "split") return split(ctx);
+  if (!w.empty() && w[0] == "stat") return stat(ctx);
   ctx.err << "weftctl: unknown command '" << weft::join(w, " ") << "'\n\n" << usage();
   return kExitUsage;
 }

@@ -97,6 +97,42 @@ def dashboard_queries() -> list[tuple[str, str]]:
     return out
 
 
+def stat_service(fleet, prom):
+    """weftctl stat service reviews: one row per subset of the route, from the real Prometheus."""
+    url = f"http://127.0.0.1:{prom.port}"
+    p = fleet.control.weftctl("stat", "service", "reviews", "--prometheus", url, "-o", "json")
+    assert p.returncode == 0, p
+    rows = json.loads(p.stdout)["rows"]
+    assert sorted((r["dst_subset"], r["route"]) for r in rows) == \
+        [("v1", "reviews"), ("v2", "reviews")], rows
+    for r in rows:
+        assert r["requestsPerSecond"] > 0 and r["successRate"] == 1.0, r
+        assert 0 < r["latencyMsp50"] <= r["latencyMsp95"] <= r["latencyMsp99"], r
+    table = fleet.control.weftctl("stat", "svc/reviews", "--prometheus", url)
+    assert table.returncode == 0, table
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["SUBSET", "ROUTE", "SUCCESS", "RPS", "LATENCY_P50",
+                                "LATENCY_P95", "LATENCY_P99"], lines
+    assert [line.split()[:3] for line in lines[1:]] == [["v1", "reviews", "100.00%"],
+                                                         ["v2", "reviews", "100.00%"]], lines
+
+
+def stat_deploy(fleet, prom):
+    """weftctl stat deploy/web: the Services web's pods call. Bad input says what is wrong."""
+    url = f"http://127.0.0.1:{prom.port}"
+    p = fleet.control.weftctl("stat", "deploy/web", "--prometheus", url, "-o", "json")
+    assert p.returncode == 0, p
+    rows = json.loads(p.stdout)["rows"]
+    assert {r["dst_service"] for r in rows} == {"reviews.default"}, rows
+    p = fleet.control.weftctl("stat", "pod/web", "--prometheus", url)
+    assert p.returncode == 2 and "unknown kind 'pod'" in p.stderr, p
+    p = fleet.control.weftctl("stat", "service", "reviews")
+    assert p.returncode == 2 and "--prometheus URL is required" in p.stderr, p
+    p = fleet.control.weftctl("stat", "service", "reviews", "--prometheus",
+                              f"http://127.0.0.1:{M.free_port()}")
+    assert p.returncode == 3, p
+
+
 def test_prometheus_scrapes_the_mesh_and_every_dashboard_query_returns_series(tmp_path,
                                                                             proxies):
     if shutil.which("prometheus") is None:
@@ -153,6 +189,8 @@ def test_prometheus_scrapes_the_mesh_and_every_dashboard_query_returns_series(tm
                     empty = [(t, q) for t, q in empty if not prom.api("query", query=q)["result"]]
                     time.sleep(1)
                 assert empty == [], empty
+                stat_service(fleet, prom)
+                stat_deploy(fleet, prom)
             assert load.failures == [], load.failures[:5]
             # The recorded success rate of reviews is 100% per subset: it is the traffic's.
             rate = prom.api("query", query='dst_service_subset_route:response_total:'

@@ -47,6 +47,8 @@ std::string usage() {
          "                          SYNCED / STALE / NACKED (and why), certificate expiry\n"
          "  authz check --from SPIFFE-ID --to SERVICE [-n NS] [--method M] [--path P]\n"
          "                          would the Service's proxies admit the request? exit 6 if not\n"
+         "  inject -f FILE|- [--image I] [--control HOST:PORT] [--legacy-sidecar]\n"
+         "                          the manifests with the mesh added to every workload\n"
          "  stat service NAME | stat deploy/NAME [-n NS] --prometheus URL [--window 1m]\n"
          "                          success rate, requests/s, latency p50/p95/p99 per subset\n"
          "                          and route of a Service, or per Service a workload calls\n"
@@ -83,7 +85,7 @@ absl::StatusOr<Args> splitArgs(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h" || arg == "--finish" || arg == "--dry-run" || arg == "-A" ||
-        arg == "--all-namespaces") {
+        arg == "--legacy-sidecar" || arg == "--all-namespaces") {
       args.flags[arg == "-h"   ? "help"
                  : arg == "-A" ? "all-namespaces"
                                : std::string(arg.substr(2))] = "true";

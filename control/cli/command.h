@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "control/cli/api_client.h"
 #include "control/cli/args.h"
 
@@ -19,6 +20,13 @@ struct CommandContext {
   std::ostream& out;
   std::ostream& err;
 };
+
+// What -f FILE names (or stdin for "-"), at most 64 MiB; InvalidArgument when no file is given.
+struct Input {
+  std::string text;
+  std::string source;  // the file name, or "stdin"
+};
+absl::StatusOr<Input> readInput(const std::string& file);
 
 // The request, with a failure printed and its exit code in `exit`; the response when it is 2xx.
 std::optional<ApiResponse> request(CommandContext& ctx, const std::string& what,

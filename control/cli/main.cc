@@ -7,6 +7,7 @@
 #include "control/cli/api_client.h"
 #include "control/cli/args.h"
 #include "control/cli/ca_commands.h"
+#include "control/cli/inject_command.h"
 #include "control/cli/output.h"
 #include "control/cli/policy_commands.h"
 #include "control/cli/proxies_command.h"
@@ -30,6 +31,7 @@ int dispatch(CommandContext& ctx) {
   if (!w.empty() && w[0] == "delete") return remove(ctx);
   if (!w.empty() && w[0] == "split") return split(ctx);
   if (!w.empty() && w[0] == "stat") return stat(ctx);
+  if (w.size() == 1 && w[0] == "inject") return inject(ctx);
   ctx.err << "weftctl: unknown command '" << weft::join(w, " ") << "'\n\n" << usage();
   return kExitUsage;
 }

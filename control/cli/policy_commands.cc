@@ -23,24 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxFile = 64 << 20;
-
-struct Input {
-  std::string text;
-  std::string source;  // the file name, or "stdin"
-};
-
-absl::StatusOr<Input> readInput(const std::string& file) {
-  if (file.empty()) return absl::InvalidArgumentError("-f FILE (or -f - for stdin) is required");
-  if (file == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return Input{std::move(text), "stdin"};
-  }
-  auto text = runtime::readFile(file, kMaxFile);
-  if (!text.ok()) return text.status();
-  return Input{std::move(*text), file};
-}
-
 std::string_view contentTypeOf(std::string_view text) {
   const size_t first = text.find_first_not_of(" \t\r\n");
   const bool is_json =

@@ -157,7 +157,17 @@ awaitable<void> ControlServer::servingCertificateLoop() {
 absl::Status ControlServer::listenAll() {
   if (auto st = admin_.listen(options_.admin.host, options_.admin.port); !st.ok()) return st;
   if (auto st = listen_.listen(options_.listen.host, options_.listen.port); !st.ok()) return st;
-  return api_.listen(options_.api.host, options_.api.port);
+  if (auto st = api_.listen(options_.api.host, options_.api.port); !st.ok()) return st;
+  if (!options_.webhook) return absl::OkStatus();
+  auto tls = webhookTlsContext(options_.webhook_cert, options_.webhook_key);
+  if (!tls.ok()) return tls.status();
+  webhook_service_ = std::make_unique<InjectionWebhook>(
+      inject::InjectSettings{.image = options_.inject_image,
+                             .control = options_.inject_control,
+                             .trust_domain = options_.trust_domain});
+  webhook_service_->addRoutes(webhook_router_);
+  webhook_.useTls(std::move(*tls));
+  return webhook_.listen(options_.webhook->host, options_.webhook->port);
 }
 
 absl::Status ControlServer::start() {
@@ -178,6 +188,7 @@ absl::Status ControlServer::start() {
                      push_->stop();
                      listen_.stop();
                      api_.stop();
+                     webhook_.stop();
                      admin_.stop();
                    },
                .active = [] { return 0; },

@@ -14,6 +14,7 @@
 #include "control/push/push_service.h"
 #include "control/server/control_metrics.h"
 #include "control/server/identity_service.h"
+#include "control/server/injection_webhook.h"
 #include "control/server/operator_api.h"
 #include "control/server/options.h"
 #include "control/server/policy_api.h"
@@ -71,6 +72,7 @@ class ControlServer {
   std::unique_ptr<policy::PolicyStore> policies_;
   std::unique_ptr<PolicyApi> policy_api_;
   std::unique_ptr<push::PushService> push_;
+  std::unique_ptr<InjectionWebhook> webhook_service_;  // with --webhook
   identity::PkeyPtr serving_key_;
   std::chrono::system_clock::time_point serving_not_after_;
   asio::steady_timer serving_timer_{main_.io()};
@@ -81,6 +83,8 @@ class ControlServer {
   http::ApiServer admin_{main_.io(), "admin", admin_router_};
   http::ApiServer listen_{main_.io(), "listen", proxy_router_};
   http::ApiServer api_{main_.io(), "api", api_router_};
+  http::ApiRouter webhook_router_{"webhook"};
+  http::ApiServer webhook_{main_.io(), "webhook", webhook_router_};
   bool ready_ = false;
 };
 

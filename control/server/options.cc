@@ -28,6 +28,12 @@ std::string usage() {
          "  --k8s-issuer URL        their issuer (default\n"
          "                          https://kubernetes.default.svc.cluster.local)\n"
          "  --k8s-audience NAME     their audience (default weft.dev)\n"
+         "  --webhook HOST:PORT     serve the sidecar-injection admission webhook there (TLS)\n"
+         "  --webhook-cert FILE     its certificate (and chain), as the API server trusts it\n"
+         "  --webhook-key FILE      its private key\n"
+         "  --inject-image IMAGE    the weft-proxy image injected pods run\n"
+         "  --inject-control H:P    where injected proxies reach weft-control's --listen\n"
+         "                          (default weft-control.weft-system.svc:15010)\n"
          "  --drain-seconds N       bound on the SIGTERM drain (default 30)\n"
          "  --log-level LEVEL       debug|info|warn|error (default info)\n";
 }
@@ -54,6 +60,17 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--k8s-jwks", text(&o.k8s_jwks)},
       {"--k8s-issuer", text(&o.k8s_issuer)},
       {"--k8s-audience", text(&o.k8s_audience)},
+      {"--webhook",
+       [&o](std::string_view flag, std::string_view v) {
+         api::HostPort hp;
+         if (auto st = address(&hp)(flag, v); !st.ok()) return st;
+         o.webhook = hp;
+         return absl::OkStatus();
+       }},
+      {"--webhook-cert", text(&o.webhook_cert)},
+      {"--webhook-key", text(&o.webhook_key)},
+      {"--inject-image", text(&o.inject_image)},
+      {"--inject-control", text(&o.inject_control)},
   };
   if (auto st = runtime::flags::parse(argc, argv, flags, usage()); !st.ok()) return st;
   if (o.data_dir.empty()) return runtime::flags::bad("--data-dir", "required");
@@ -66,6 +83,9 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
   }
   if (o.cert_ttl < std::chrono::seconds(10)) {
     return runtime::flags::bad("--cert-ttl", "at least 10s: proxies renew at 70% of it");
+  }
+  if (o.webhook && (o.webhook_cert.empty() || o.webhook_key.empty())) {
+    return runtime::flags::bad("--webhook", "needs --webhook-cert and --webhook-key");
   }
   if (o.registration_ttl < std::chrono::seconds(3)) {
     return runtime::flags::bad("--registration-ttl",

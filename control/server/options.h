@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -29,6 +30,12 @@ struct Options {
   std::string k8s_jwks;
   std::string k8s_issuer = "https://kubernetes.default.svc.cluster.local";
   std::string k8s_audience = "weft.dev";
+  // The admission webhook (control/server/injection_webhook.h): on when webhook is set.
+  std::optional<api::HostPort> webhook;
+  std::string webhook_cert;
+  std::string webhook_key;
+  std::string inject_image = "ghcr.io/weft-mesh/weft-proxy:0.1.0";
+  std::string inject_control = "weft-control.weft-system.svc:15010";
 };
 
 // Parses argv. --help: NotFound with the usage text as the message. Errors name the flag.

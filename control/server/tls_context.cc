@@ -36,4 +36,22 @@ absl::StatusOr<std::shared_ptr<ssl::context>> serverTlsContext(const ca::IssuedC
   return ctx;
 }
 
+absl::StatusOr<std::shared_ptr<ssl::context>> webhookTlsContext(const std::string& cert_file,
+                                                                const std::string& key_file) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        weft::strCat("--webhook-cert ", cert_file, ": ", ec.message()));
+  }
+  ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(weft::strCat("--webhook-key ", key_file, ": ", ec.message()));
+  }
+  identity::selectAlpnOnAccept(ctx->native_handle());
+  return ctx;
+}
+
 }  // namespace weft::control

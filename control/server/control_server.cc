@@ -14,6 +14,9 @@
 namespace weft::control {
 namespace {
 
+// How long registrations restored at start outlive their ttl (store/file_store.h).
+constexpr std::chrono::seconds kRegistrationRestoreGrace{60};
+
 // The proxies' streams: a push stream may be quiet for minutes (keepalive notices a dead peer).
 http::http2::Settings listenSettings() {
   http::http2::Settings s;
@@ -107,8 +110,8 @@ absl::Status ControlServer::loadIdentity() {
 }
 
 absl::Status ControlServer::loadPolicy() {
-  auto store =
-      store::FileStore::open(options_.data_dir + "/store", std::chrono::steady_clock::now());
+  auto store = store::FileStore::open(options_.data_dir + "/store",
+                                      std::chrono::steady_clock::now(), kRegistrationRestoreGrace);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   policies_ = std::make_unique<policy::PolicyStore>(*store_);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -34,10 +35,14 @@ KeyValue kvFrom(const json& j) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FileStore>> FileStore::open(const std::string& dir,
-                                                           Clock::time_point now) {
+                                                           Clock::time_point now,
+                                                           std::chrono::seconds restore_grace) {
   if (auto st = runtime::ensurePrivateDir(dir); !st.ok()) return st;
   std::unique_ptr<FileStore> store(new FileStore(dir));
   if (auto st = store->load(now); !st.ok()) return st;
+  for (auto& [id, lease] : store->leases_) {
+    lease.deadline = now + std::max<Clock::duration>(lease.ttl, restore_grace);
+  }
   return store;
 }
 

@@ -6,8 +6,11 @@
 // (then the log starts over). Opening replays the snapshot and the log; a torn last record (a
 // crash in the middle of a write) is cut off, so `kill -9` at any moment loses nothing that was
 // acknowledged. A write that fails (a full disk) changes nothing, in memory or on disk, and says
-// why. Leases are kept in the log too; after a restart every lease gets its full ttl again, so
-// registrations have that long to be kept alive.
+// why. Leases are kept in the log too; after a restart every lease gets its full ttl again, or
+// the restore grace when that is longer, so registrations have that long to be kept alive —
+// weft-control gives them a minute: proxies back off up to 30 s (+50% jitter) between tries,
+// and a thousand of them queue for TLS handshakes. Without it, a restart longer than the ttl
+// would empty every Service's endpoints at once and fail traffic until the proxies are back.
 //
 // What is synced: a record is fdatasync'd before the write returns — policy survives a power
 // cut — except leases and commits that only touch keys under a lease (registrations), which are
@@ -29,8 +32,11 @@ class FileStore final : public Store {
   static constexpr size_t kCompactAfter = 1000;
   static constexpr size_t kHistory = 10000;  // events kept for changesSince
 
-  static absl::StatusOr<std::unique_ptr<FileStore>> open(const std::string& dir,
-                                                         Clock::time_point now);
+  // Leases found in `dir` are kept alive until now + max(their ttl, restore_grace): long enough
+  // for their holders to come back after a restart (see below).
+  static absl::StatusOr<std::unique_ptr<FileStore>> open(
+      const std::string& dir, Clock::time_point now,
+      std::chrono::seconds restore_grace = std::chrono::seconds(0));
   ~FileStore() override;
 
   Revision revision() const override { return revision_; }

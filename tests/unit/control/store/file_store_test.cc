@@ -195,6 +195,27 @@ TEST_F(FileStoreTest, RevokeDeletesTheLeaseKeysAndALeaseSurvivesARestartWithItsF
   EXPECT_NE(*s->grantLease(seconds(1), now_), kept);  // ids are never reused
 }
 
+// After a restart the proxies need time to come back (their backoff, a queue of handshakes):
+// restored leases live for the grace when it is longer than their ttl; new ones for their ttl.
+TEST_F(FileStoreTest, RestoredLeasesLiveForTheRestoreGrace) {
+  {
+    auto s = open();
+    const LeaseId lease = *s->grantLease(seconds(3), now_);
+    ASSERT_TRUE(s->put("/registry/a", "x", {}, lease).ok());
+  }
+  now_ += seconds(30);
+  auto reopened = FileStore::open(dir_, now_, seconds(60));
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  FileStore& s = **reopened;
+  const LeaseId fresh = *s.grantLease(seconds(3), now_);
+  ASSERT_TRUE(s.put("/registry/b", "x", {}, fresh).ok());
+  EXPECT_EQ(*s.expireLeases(now_ + seconds(4)), 1u);  // the new one, after its ttl
+  EXPECT_EQ(keys(s), (std::vector<std::string>{"/registry/a"}));
+  EXPECT_EQ(*s.expireLeases(now_ + seconds(59)), 0u);
+  EXPECT_EQ(*s.expireLeases(now_ + seconds(60)), 1u);  // the restored one, after the grace
+  EXPECT_TRUE(s.list("").empty());
+}
+
 TEST_F(FileStoreTest, AWriteTheDiskRefusesChangesNothing) {
   auto s = open();
   ASSERT_TRUE(s->put("/a", "1").ok());

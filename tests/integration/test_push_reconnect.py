@@ -18,7 +18,10 @@ from test_push import TTL, Fleet, Load
 sys.path.insert(0, str(M.REPO / "bench" / "fleet"))
 from fleet_sim import FleetSim  # noqa: E402
 
-STREAMS = 1000
+# A thousand, as the issue asks. Under ASan every TLS handshake costs weft-control tens of
+# milliseconds, so a thousand queue past the proxies' handshake timeout and back off for 40 s:
+# that build checks the same path with 200.
+STREAMS = 200 if M.proxy_sanitized() else 1000
 
 
 def sim_binary() -> Path:

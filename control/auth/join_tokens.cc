@@ -7,7 +7,6 @@
 #include "common/rfc3339.h"
 #include "common/strings.h"
 #include "control/auth/jws.h"
-#include "control/ca/refusal.h"
 #include "identity/spiffe.h"
 #include "runtime/atomic_file.h"
 
@@ -16,10 +15,6 @@ namespace {
 
 constexpr char kIssuer[] = "weft-control";
 constexpr char kAudience[] = "weft.dev/join";
-
-absl::Status denied(std::string_view reason, std::string_view message) {
-  return refuse(absl::StatusCode::kUnauthenticated, reason, message);
-}
 
 std::string hex(const unsigned char* bytes, size_t n) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), n));
@@ -36,11 +31,6 @@ std::string keyIdOf(EVP_PKEY* key) {
 
 // A string member of a token's JSON, or "" when it is missing or not a string: the header is
 // read before the signature is checked, so it may hold anything.
-std::string stringField(const nlohmann::json& object, const char* name) {
-  const auto it = object.find(name);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 int64_t secondsOf(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -135,46 +125,49 @@ absl::StatusOr<TokenIdentity> JoinTokens::verify(std::string_view token,
   if (!jws.ok()) return jws.status();
   const nlohmann::json& h = jws->header;
   const nlohmann::json& c = jws->claims;
-  if (stringField(h, "alg") != "EdDSA") {
-    return denied("token_signature", weft::strCat("token signed with alg '", stringField(h, "alg"),
-                                                  "'; join tokens are EdDSA"));
+  if (stringMember(h, "alg") != "EdDSA") {
+    return tokenDenied("token_signature",
+                       weft::strCat("token signed with alg '", stringMember(h, "alg"),
+                                    "'; join tokens are EdDSA"));
   }
-  if (stringField(h, "kid") != kid_) {
-    return denied("token_signature", weft::strCat("token signed by key '", stringField(h, "kid"),
-                                                  "', not this control plane's (", kid_, ")"));
+  if (stringMember(h, "kid") != kid_) {
+    return tokenDenied("token_signature",
+                       weft::strCat("token signed by key '", stringMember(h, "kid"),
+                                    "', not this control plane's (", kid_, ")"));
   }
   if (!verifyEdDsa(key_.get(), jws->signing_input, jws->signature)) {
-    return denied("token_signature", "token signature does not verify: it was altered");
+    return tokenDenied("token_signature", "token signature does not verify: it was altered");
   }
-  if (stringField(c, "iss") != kIssuer || stringField(c, "aud") != kAudience) {
-    return denied("wrong_audience", "not a weft join token (iss/aud)");
+  if (stringMember(c, "iss") != kIssuer || stringMember(c, "aud") != kAudience) {
+    return tokenDenied("wrong_audience", "not a weft join token (iss/aud)");
   }
   const auto exp_claim = c.find("exp");
   if (exp_claim == c.end() || !exp_claim->is_number_integer()) {
-    return denied("malformed_token", "malformed token: no integer 'exp'");
+    return tokenDenied("malformed_token", "malformed token: no integer 'exp'");
   }
   const std::chrono::system_clock::time_point expires{
       std::chrono::seconds(exp_claim->get<int64_t>())};
   if (expires <= now) {
-    return denied("token_expired", weft::strCat("token expired at ", weft::rfc3339(expires)));
+    return tokenDenied("token_expired", weft::strCat("token expired at ", weft::rfc3339(expires)));
   }
-  auto id = identity::parseSpiffeId(stringField(c, "sub"));
+  auto id = identity::parseSpiffeId(stringMember(c, "sub"));
   if (!id.ok()) {
-    return denied("malformed_token", weft::strCat("malformed token: sub: ", id.status().message()));
+    return tokenDenied("malformed_token",
+                       weft::strCat("malformed token: sub: ", id.status().message()));
   }
   if (id->trust_domain != trust_domain_) {
-    return denied("wrong_trust_domain",
-                  weft::strCat("token is for trust domain ", id->trust_domain,
-                               "; this control plane serves ", trust_domain_));
+    return tokenDenied("wrong_trust_domain",
+                       weft::strCat("token is for trust domain ", id->trust_domain,
+                                    "; this control plane serves ", trust_domain_));
   }
   TokenIdentity out;
   out.identity = id->uri();
-  out.ns = stringField(c, "ns");
-  out.service_account = stringField(c, "sa");
+  out.ns = stringMember(c, "ns");
+  out.service_account = stringMember(c, "sa");
   out.expires = expires;
   out.kind = "join";
   if (out.identity != identity::workloadIdentity(trust_domain_, out.ns, out.service_account)) {
-    return denied("malformed_token", "malformed token: sub does not match ns and sa");
+    return tokenDenied("malformed_token", "malformed token: sub does not match ns and sa");
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/escaping.h"
 #include "common/strings.h"
+#include "control/auth/jws.h"
 
 namespace weft::control::auth {
 namespace {
@@ -21,11 +22,6 @@ struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
-
-std::string field(const json& object, const char* name) {
-  const auto it = object.find(name);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 bool unbase64(const std::string& in, std::string* out) {
   return !in.empty() && absl::WebSafeBase64Unescape(in, out);
@@ -51,7 +47,7 @@ identity::PkeyPtr fromParams(const char* type, OSSL_PARAM_BLD* bld) {
 
 absl::StatusOr<identity::PkeyPtr> rsaKey(const json& k) {
   std::string n, e;
-  if (!unbase64(field(k, "n"), &n) || !unbase64(field(k, "e"), &e)) {
+  if (!unbase64(stringMember(k, "n"), &n) || !unbase64(stringMember(k, "e"), &e)) {
     return absl::InvalidArgumentError("n and e must be base64url");
   }
   BnPtr bn_n = bignum(n), bn_e = bignum(e);
@@ -69,12 +65,13 @@ absl::StatusOr<identity::PkeyPtr> rsaKey(const json& k) {
 }
 
 absl::StatusOr<identity::PkeyPtr> ecKey(const json& k) {
-  if (field(k, "crv") != "P-256") {
-    return absl::InvalidArgumentError(weft::strCat("curve '", field(k, "crv"), "'; want P-256"));
+  if (stringMember(k, "crv") != "P-256") {
+    return absl::InvalidArgumentError(
+        weft::strCat("curve '", stringMember(k, "crv"), "'; want P-256"));
   }
   std::string x, y;
-  if (!unbase64(field(k, "x"), &x) || !unbase64(field(k, "y"), &y) || x.size() != 32 ||
-      y.size() != 32) {
+  if (!unbase64(stringMember(k, "x"), &x) || !unbase64(stringMember(k, "y"), &y) ||
+      x.size() != 32 || y.size() != 32) {
     return absl::InvalidArgumentError("x and y must be 32 bytes, base64url");
   }
   const std::string point = std::string(1, '\x04') + x + y;
@@ -113,11 +110,11 @@ absl::StatusOr<Jwks> Jwks::parse(std::string_view text, std::string_view origin)
   for (size_t i = 0; i < doc["keys"].size(); ++i) {
     const json& k = doc["keys"][i];
     if (!k.is_object()) return bad(weft::strCat("keys[", i, "]: not an object"));
-    const std::string use = field(k, "use");
+    const std::string use = stringMember(k, "use");
     if (!use.empty() && use != "sig") continue;
-    const std::string kty = field(k, "kty");
+    const std::string kty = stringMember(k, "kty");
     Jwk jwk;
-    jwk.kid = field(k, "kid");
+    jwk.kid = stringMember(k, "kid");
     absl::StatusOr<identity::PkeyPtr> key = absl::InvalidArgumentError("");
     if (kty == "RSA") {
       jwk.alg = "RS256";
@@ -128,7 +125,7 @@ absl::StatusOr<Jwks> Jwks::parse(std::string_view text, std::string_view origin)
     } else {
       continue;  // not a kind Kubernetes signs with
     }
-    const std::string alg = field(k, "alg");
+    const std::string alg = stringMember(k, "alg");
     if (!alg.empty() && alg != jwk.alg) continue;
     if (!key.ok()) {
       return bad(weft::strCat("keys[", i, "] (kid '", jwk.kid, "'): ", key.status().message()));

@@ -18,6 +18,15 @@ bool decode(std::string_view part, std::string* out) {
 
 }  // namespace
 
+std::string stringMember(const nlohmann::json& object, const char* name) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+absl::Status tokenDenied(std::string_view reason, std::string_view message) {
+  return refuse(absl::StatusCode::kUnauthenticated, reason, message);
+}
+
 std::string base64Url(std::string_view bytes) {
   return absl::WebSafeBase64Escape(absl::string_view(bytes.data(), bytes.size()));
 }

@@ -36,4 +36,10 @@ std::string signEdDsa(nlohmann::json header, const nlohmann::json& claims, EVP_P
 
 std::string base64Url(std::string_view bytes);
 
+// object[name] when it is a string, else "" (a header field or claim read without throwing).
+std::string stringMember(const nlohmann::json& object, const char* name);
+
+// A token refused: Unauthenticated with its reason (control/ca/refusal.h).
+absl::Status tokenDenied(std::string_view reason, std::string_view message);
+
 }  // namespace weft::control::auth

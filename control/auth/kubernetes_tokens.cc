@@ -6,7 +6,6 @@
 #include "common/strings.h"
 #include "control/auth/join_tokens.h"
 #include "control/auth/jws.h"
-#include "control/ca/refusal.h"
 #include "identity/spiffe.h"
 #include "runtime/atomic_file.h"
 
@@ -17,15 +16,6 @@ using nlohmann::json;
 
 // Tokens minted a little ahead of this machine's clock are still good.
 constexpr std::chrono::seconds kClockSkew{60};
-
-absl::Status denied(std::string_view reason, std::string_view message) {
-  return refuse(absl::StatusCode::kUnauthenticated, reason, message);
-}
-
-std::string text(const json& object, const char* name) {
-  const auto it = object.find(name);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::optional<std::chrono::system_clock::time_point> time(const json& claims, const char* name) {
   const auto it = claims.find(name);
@@ -64,56 +54,58 @@ absl::StatusOr<TokenIdentity> KubernetesTokens::verify(
   if (!jws.ok()) return jws.status();
   const json& h = jws->header;
   const json& c = jws->claims;
-  const std::string alg = text(h, "alg");
+  const std::string alg = stringMember(h, "alg");
   if (alg != "RS256" && alg != "ES256") {
-    return denied("token_signature",
-                  weft::strCat("token signed with alg '", alg,
-                               "'; Kubernetes service account tokens are RS256 or ES256"));
+    return tokenDenied("token_signature",
+                       weft::strCat("token signed with alg '", alg,
+                                    "'; Kubernetes service account tokens are RS256 or ES256"));
   }
-  const Jwk* key = keys_.find(text(h, "kid"), alg);
+  const Jwk* key = keys_.find(stringMember(h, "kid"), alg);
   if (key == nullptr) {
-    return denied("token_signature", weft::strCat("token signed by key '", text(h, "kid"), "' (",
-                                                  alg, "), which is not in ", settings_.jwks_path));
+    return tokenDenied("token_signature",
+                       weft::strCat("token signed by key '", stringMember(h, "kid"), "' (", alg,
+                                    "), which is not in ", settings_.jwks_path));
   }
   if (!verifyJose(*key, jws->signing_input, jws->signature)) {
-    return denied("token_signature", "token signature does not verify: it was altered");
+    return tokenDenied("token_signature", "token signature does not verify: it was altered");
   }
-  if (text(c, "iss") != settings_.issuer) {
-    return denied("wrong_issuer",
-                  weft::strCat("token issued by '", text(c, "iss"),
-                               "'; this control plane trusts '", settings_.issuer, "'"));
+  if (stringMember(c, "iss") != settings_.issuer) {
+    return tokenDenied("wrong_issuer",
+                       weft::strCat("token issued by '", stringMember(c, "iss"),
+                                    "'; this control plane trusts '", settings_.issuer, "'"));
   }
   if (!hasAudience(c, settings_.audience)) {
-    return denied("wrong_audience",
-                  weft::strCat("token is not for audience '", settings_.audience,
-                               "' (project it with audience: ", settings_.audience, ")"));
+    return tokenDenied("wrong_audience",
+                       weft::strCat("token is not for audience '", settings_.audience,
+                                    "' (project it with audience: ", settings_.audience, ")"));
   }
   const auto exp = time(c, "exp");
-  if (!exp) return denied("malformed_token", "malformed token: no integer 'exp'");
+  if (!exp) return tokenDenied("malformed_token", "malformed token: no integer 'exp'");
   if (*exp <= now) {
-    return denied("token_expired", weft::strCat("token expired at ", weft::rfc3339(*exp)));
+    return tokenDenied("token_expired", weft::strCat("token expired at ", weft::rfc3339(*exp)));
   }
   if (const auto nbf = time(c, "nbf"); nbf && *nbf > now + kClockSkew) {
-    return denied("token_expired", weft::strCat("token not valid before ", weft::rfc3339(*nbf)));
+    return tokenDenied("token_expired",
+                       weft::strCat("token not valid before ", weft::rfc3339(*nbf)));
   }
   const auto k8s = c.find("kubernetes.io");
   if (k8s == c.end() || !k8s->is_object() || !k8s->contains("serviceaccount") ||
       !(*k8s)["serviceaccount"].is_object()) {
-    return denied("malformed_token",
-                  "malformed token: no kubernetes.io namespace and serviceaccount claims");
+    return tokenDenied("malformed_token",
+                       "malformed token: no kubernetes.io namespace and serviceaccount claims");
   }
   TokenIdentity out;
-  out.ns = text(*k8s, "namespace");
-  out.service_account = text((*k8s)["serviceaccount"], "name");
+  out.ns = stringMember(*k8s, "namespace");
+  out.service_account = stringMember((*k8s)["serviceaccount"], "name");
   if (!isDns1123Label(out.ns) || !isDns1123Subdomain(out.service_account)) {
-    return denied("malformed_token",
-                  weft::strCat("malformed token: kubernetes.io namespace '", out.ns,
-                               "' and serviceaccount '", out.service_account, "'"));
+    return tokenDenied("malformed_token",
+                       weft::strCat("malformed token: kubernetes.io namespace '", out.ns,
+                                    "' and serviceaccount '", out.service_account, "'"));
   }
-  const std::string sub = text(c, "sub");
+  const std::string sub = stringMember(c, "sub");
   if (sub != weft::strCat("system:serviceaccount:", out.ns, ":", out.service_account)) {
-    return denied("malformed_token",
-                  weft::strCat("malformed token: sub '", sub, "' does not match its claims"));
+    return tokenDenied("malformed_token",
+                       weft::strCat("malformed token: sub '", sub, "' does not match its claims"));
   }
   out.identity = identity::workloadIdentity(settings_.trust_domain, out.ns, out.service_account);
   out.expires = *exp;
@@ -125,7 +117,7 @@ absl::StatusOr<TokenIdentity> TokenVerifiers::verify(
     std::string_view token, std::chrono::system_clock::time_point now) const {
   auto jws = parseJws(token);
   if (!jws.ok()) return jws.status();
-  const std::string alg = text(jws->header, "alg");
+  const std::string alg = stringMember(jws->header, "alg");
   if (alg == "EdDSA" || kubernetes_ == nullptr) return join_.verify(token, now);
   return kubernetes_->verify(token, now);
 }

@@ -15,7 +15,7 @@ import yaml
 import mesh as M
 from control_plane import Control, weftctl_binary
 from test_ca import make_operator_ca
-from test_inject import validate as validate_workload
+from k8s import validate, webhook_certificate
 from test_k8s_identity import ClusterKeys
 
 DEPLOY = M.REPO / "deploy"
@@ -28,18 +28,9 @@ def kustomize(path) -> list[dict]:
     return [d for d in yaml.safe_load_all(p.stdout) if d]
 
 
-MODELS = {"Namespace": "V1Namespace", "ServiceAccount": "V1ServiceAccount",
-          "PersistentVolumeClaim": "V1PersistentVolumeClaim", "Deployment": "V1Deployment",
-          "Service": "V1Service", "PodDisruptionBudget": "V1PodDisruptionBudget",
-          "MutatingWebhookConfiguration": "V1MutatingWebhookConfiguration"}
-
-
-def validate(obj: dict) -> None:
-    from kubernetes import client
-
-    class Response:
-        data = json.dumps(obj)
-    client.ApiClient().deserialize(Response(), MODELS[obj["kind"]])
+# What deploy/ holds for weft-control.
+CONTROL_KINDS = ["Namespace", "ServiceAccount", "PersistentVolumeClaim", "Deployment", "Service",
+                 "PodDisruptionBudget", "MutatingWebhookConfiguration"]
 
 
 def by_kind(objs, kind):
@@ -48,7 +39,7 @@ def by_kind(objs, kind):
 
 def test_the_kustomization_builds_valid_objects_that_agree():
     objs = kustomize(DEPLOY)
-    assert sorted(o["kind"] for o in objs) == sorted(MODELS), [o["kind"] for o in objs]
+    assert sorted(o["kind"] for o in objs) == sorted(CONTROL_KINDS), [o["kind"] for o in objs]
     for obj in objs:
         validate(obj)
         if obj["kind"] not in ("Namespace", "MutatingWebhookConfiguration"):
@@ -82,12 +73,7 @@ def test_weft_control_starts_with_the_deployments_flags(tmp_path):
     root, inter, inter_key = make_operator_ca(tmp_path)
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(ClusterKeys().jwks()))
-    hook_cert, hook_key = tmp_path / "hook.pem", tmp_path / "hook-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-                    "/CN=weft-control.weft-system.svc", "-addext",
-                    "subjectAltName=IP:127.0.0.1", "-keyout", str(hook_key), "-out",
-                    str(hook_cert)], check=True, capture_output=True, timeout=30)
+    hook_cert, hook_key = webhook_certificate(tmp_path, "IP:127.0.0.1")
     paths = {"/var/lib/weft": tmp_path / "data", "/etc/weft/ca/tls.crt": inter,
              "/etc/weft/ca/tls.key": inter_key, "/etc/weft/ca/ca.crt": root,
              "/etc/weft/jwks/jwks.json": jwks, "/etc/weft/webhook/tls.crt": hook_cert,
@@ -141,7 +127,7 @@ def test_the_example_app_builds_and_takes_the_injector(tmp_path):
     injected = [d for d in yaml.safe_load_all(p.stdout) if d and d["kind"] == "Deployment"]
     assert len(injected) == 3 and p.stderr.count(" injected") == 3, p.stderr
     for d in injected:
-        validate_workload(d)
+        validate(d)
     # Its routing is valid weft policy: weft-control's own check (apply --dry-run).
     control = Control(tmp_path).wait_ready()
     try:

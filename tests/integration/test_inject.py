@@ -6,15 +6,14 @@ second run changing nothing; and every object still a valid Kubernetes object (t
 Python client's models, Debian's python3-kubernetes). `weft-proxy await-ready` is what the
 legacy form waits with."""
 
-import json
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 import mesh as M
 from control_plane import weftctl_binary
+from k8s import validate
 
 DATA = Path(__file__).parent / "data"
 
@@ -26,20 +25,6 @@ def inject(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
 
 def documents(text: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(text) if d is not None]
-
-
-def validate(obj: dict) -> None:
-    """Deserializes into the Kubernetes client's model: required fields and types checked."""
-    try:
-        from kubernetes import client
-    except ImportError:
-        pytest.fail("python3-kubernetes is not installed: apt-get install python3-kubernetes")
-    models = {"Deployment": "V1Deployment", "Job": "V1Job", "CronJob": "V1CronJob",
-              "Pod": "V1Pod", "Service": "V1Service", "ConfigMap": "V1ConfigMap"}
-
-    class Response:
-        data = json.dumps(obj)
-    client.ApiClient().deserialize(Response(), models[obj["kind"]])
 
 
 def pod_spec(obj: dict) -> dict:

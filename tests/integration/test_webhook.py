@@ -15,7 +15,7 @@ import pytest
 
 import mesh as M
 from control_plane import Control
-from test_inject import validate
+from k8s import validate, webhook_certificate
 
 DATA = Path(__file__).parent / "data"
 REVIEW = json.loads((DATA / "admission-review-pod.json").read_text())
@@ -24,13 +24,7 @@ REVIEW = json.loads((DATA / "admission-review-pod.json").read_text())
 @pytest.fixture(scope="module")
 def webhook(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("webhook")
-    cert, key = tmp / "webhook.pem", tmp / "webhook-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-                    "/CN=weft-control.weft-system.svc", "-addext",
-                    "subjectAltName=DNS:weft-control.weft-system.svc,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=30)
+    cert, key = webhook_certificate(tmp, "DNS:weft-control.weft-system.svc,IP:127.0.0.1")
     port = M.free_port()
     c = Control(tmp, "--webhook", f"127.0.0.1:{port}", "--webhook-cert", str(cert),
                 "--webhook-key", str(key), "--inject-image", "registry.example/weft-proxy:1.0")

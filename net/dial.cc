@@ -40,10 +40,11 @@ awaitable<absl::StatusOr<TcpStream>> dialTcp(Executor executor, const tcp::endpo
 awaitable<absl::StatusOr<TlsStream>> handshakeMtls(TcpStream stream,
                                                    boost::asio::ssl::context& context,
                                                    std::string_view expected_identity,
-                                                   bool offer_h2,
+                                                   MeshAlpn alpn,
                                                    std::chrono::steady_clock::duration timeout) {
   TlsStream tls(std::move(stream), context);
-  if (offer_h2) identity::offerAlpn(tls.native_handle());
+  if (alpn == MeshAlpn::kHttp) identity::offerAlpn(tls.native_handle());
+  if (alpn == MeshAlpn::kOpaque) identity::offerOpaque(tls.native_handle());
   error_code hec;
   {
     Deadline deadline(beast::get_lowest_layer(tls));
@@ -64,6 +65,10 @@ awaitable<absl::StatusOr<TlsStream>> handshakeMtls(TcpStream stream,
   if (*peer != expected_identity) {
     co_return absl::PermissionDeniedError(weft::strCat("peer identity mismatch: presented ", *peer,
                                                        ", expected ", expected_identity));
+  }
+  if (alpn == MeshAlpn::kOpaque && !identity::negotiatedOpaque(tls.native_handle())) {
+    co_return absl::UnavailableError(weft::strCat(
+        "peer ", *peer, " does not take opaque TCP (ALPN ", identity::kOpaqueProtocol, ")"));
   }
   co_return tls;
 }

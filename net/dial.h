@@ -21,14 +21,21 @@ namespace weft::net {
 awaitable<absl::StatusOr<TcpStream>> dialTcp(Executor executor, const tcp::endpoint& endpoint,
                                              std::chrono::steady_clock::duration timeout);
 
-// The TLS client handshake on `stream` with `context` within `timeout` (offering h2 by ALPN when
-// `offer_h2`), then the peer's SPIFFE ID checked against `expected_identity`. Unavailable:
-// "tls handshake: tlsv1 alert unknown ca", "tls handshake timed out"; PermissionDenied:
-// "peer identity mismatch: presented …, expected …".
+// What a mesh connection offers by ALPN.
+enum class MeshAlpn {
+  kNone,    // nothing: HTTP/1.1
+  kHttp,    // h2, then http/1.1
+  kOpaque,  // only identity::kOpaqueProtocol; the peer must choose it
+};
+
+// The TLS client handshake on `stream` with `context` within `timeout` (offering `alpn`), then the
+// peer's SPIFFE ID checked against `expected_identity`. Unavailable: "tls handshake: tlsv1 alert
+// unknown ca", "tls handshake timed out"; PermissionDenied: "peer identity mismatch: presented …,
+// expected …".
 awaitable<absl::StatusOr<TlsStream>> handshakeMtls(TcpStream stream,
                                                    boost::asio::ssl::context& context,
                                                    std::string_view expected_identity,
-                                                   bool offer_h2,
+                                                   MeshAlpn alpn,
                                                    std::chrono::steady_clock::duration timeout);
 
 }  // namespace weft::net

@@ -47,6 +47,30 @@ Setter duration(std::chrono::milliseconds* field) {
   };
 }
 
+Setter port(uint16_t* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    uint32_t n = 0;
+    if (!weft::parseUnsigned(v, &n) || n == 0 || n > 65535) {
+      return bad(flag, weft::strCat("want a port (1-65535), got '", v, "'"));
+    }
+    *field = static_cast<uint16_t>(n);
+    return absl::OkStatus();
+  };
+}
+
+Setter ports(std::vector<uint16_t>* field) {
+  return [field](std::string_view flag, std::string_view v) {
+    std::vector<uint16_t> parsed;
+    for (std::string_view item : weft::split(v, ',', true)) {
+      uint16_t p = 0;
+      if (auto st = port(&p)(flag, weft::trim(item)); !st.ok()) return st;
+      parsed.push_back(p);
+    }
+    *field = std::move(parsed);
+    return absl::OkStatus();
+  };
+}
+
 Setter count(uint32_t* field) {
   return [field](std::string_view flag, std::string_view v) {
     if (!weft::parseUnsigned(v, field)) {

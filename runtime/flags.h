@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "control/api/address.h"
@@ -27,6 +28,10 @@ Setter text(std::string* field);
 Setter address(api::HostPort* field);
 Setter seconds(std::chrono::seconds* field);
 Setter count(uint32_t* field);
+// A TCP port, 1-65535.
+Setter port(uint16_t* field);
+// A comma-separated list of ports, which replaces what `field` held (a default).
+Setter ports(std::vector<uint16_t>* field);
 // A duration as operators write one: "24h", "90s", "1h30m" (api::parseDuration).
 Setter duration(std::chrono::milliseconds* field);
 

@@ -7,7 +7,7 @@ PKGS=(
   libyaml-cpp-dev libre2-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl openssl nginx haproxy nghttp2-client nghttp2-server prometheus python3 python3-pytest
   python3-grpcio python3-h2 python3-websockets python3-cryptography python3-yaml
-  iptables iproute2 python3-kubernetes
+  iptables iproute2 python3-kubernetes tcpdump
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -36,4 +36,24 @@ absl::StatusOr<HostPort> parseHostPort(std::string_view text) {
   return HostPort{std::move(h), static_cast<uint16_t>(p)};
 }
 
+std::string canonicalIp(std::string_view text) {
+  const std::string s(text);
+  unsigned char buf[16];
+  char out[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET, s.c_str(), buf) == 1) {
+    return inet_ntop(AF_INET, buf, out, sizeof(out)) != nullptr ? std::string(out) : "";
+  }
+  if (inet_pton(AF_INET6, s.c_str(), buf) == 1) {
+    return inet_ntop(AF_INET6, buf, out, sizeof(out)) != nullptr ? std::string(out) : "";
+  }
+  return "";
+}
+
+std::string addressKey(std::string_view canonical_ip, uint16_t port) {
+  if (canonical_ip.find(':') != std::string_view::npos) {
+    return weft::strCat("[", canonical_ip, "]:", port);
+  }
+  return weft::strCat(canonical_ip, ":", port);
+}
+
 }  // namespace weft::api

@@ -23,4 +23,9 @@ AuthorizationDecision authorize(const MeshConfig& mesh, std::string_view service
                                 std::string_view ns, std::string_view caller,
                                 std::string_view method, std::string_view path);
 
+// An opaque TCP connection (no method, no path): only rules without `to` can admit it, as
+// Istio's ALLOW rules with HTTP fields never match TCP.
+AuthorizationDecision authorizeConnection(const MeshConfig& mesh, std::string_view service,
+                                          std::string_view ns, std::string_view caller);
+
 }  // namespace weft::api

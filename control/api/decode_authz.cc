@@ -7,21 +7,7 @@
 namespace weft::api::decoder {
 namespace {
 
-// A list of strings at parent[key], each checked by `check` (which returns the reason it is
-// wrong, or "").
-absl::Status stringList(const Decoder& d, const YAML::Node& parent, const std::string& field,
-                        std::string_view key, std::vector<std::string>* out,
-                        const std::function<std::string(const std::string&)>& check) {
-  return d.list(parent, field, key, [&](const YAML::Node& n, const std::string& f) {
-    auto v = d.stringValue(n, f);
-    if (!v.ok()) return v.status();
-    if (std::string why = check(*v); !why.empty()) return d.error(n, f, why);
-    out->push_back(std::move(*v));
-    return absl::OkStatus();
-  });
-}
-
-std::string checkIdentity(const std::string& id) {
+std::string checkIdentity(std::string& id) {
   if (id == "*") return "";
   if (id.ends_with("*")) {
     return id.starts_with("spiffe://") ? ""
@@ -32,7 +18,7 @@ std::string checkIdentity(const std::string& id) {
   return parsed.ok() ? "" : weft::strCat("not a SPIFFE ID: ", parsed.status().message());
 }
 
-std::string checkMethod(const std::string& m) {
+std::string checkMethod(std::string& m) {
   if (m.empty()) return "must not be empty";
   for (char c : m) {
     if (c < 'A' || c > 'Z') return "an HTTP method in upper case, such as GET";
@@ -40,7 +26,7 @@ std::string checkMethod(const std::string& m) {
   return "";
 }
 
-std::string checkPath(const std::string& p) {
+std::string checkPath(std::string& p) {
   if (!p.starts_with("/") && p != "*") return "must start with '/' (or end in '*' for a prefix)";
   if (p.find('*') != std::string::npos && p.find('*') != p.size() - 1) {
     return "'*' only at the end (a prefix)";
@@ -55,7 +41,7 @@ absl::StatusOr<AuthorizationRule> decodeRule(const Decoder& d, const YAML::Node&
   auto st = d.list(n, field, "from", [&](const YAML::Node& f, const std::string& ff) {
     if (auto s = d.requireMap(f, ff, {"identities"}); !s.ok()) return s;
     AuthorizationSource source;
-    if (auto s = stringList(d, f, ff, "identities", &source.identities, checkIdentity); !s.ok()) {
+    if (auto s = d.stringList(f, ff, "identities", &source.identities, checkIdentity); !s.ok()) {
       return s;
     }
     rule.from.push_back(std::move(source));
@@ -65,8 +51,8 @@ absl::StatusOr<AuthorizationRule> decodeRule(const Decoder& d, const YAML::Node&
   st = d.list(n, field, "to", [&](const YAML::Node& t, const std::string& tf) {
     if (auto s = d.requireMap(t, tf, {"methods", "paths"}); !s.ok()) return s;
     AuthorizationOperation op;
-    if (auto s = stringList(d, t, tf, "methods", &op.methods, checkMethod); !s.ok()) return s;
-    if (auto s = stringList(d, t, tf, "paths", &op.paths, checkPath); !s.ok()) return s;
+    if (auto s = d.stringList(t, tf, "methods", &op.methods, checkMethod); !s.ok()) return s;
+    if (auto s = d.stringList(t, tf, "paths", &op.paths, checkPath); !s.ok()) return s;
     rule.to.push_back(std::move(op));
     return absl::OkStatus();
   });

@@ -64,7 +64,10 @@ absl::StatusOr<Service> decodeService(const Decoder& d, const YAML::Node& doc) {
   auto spec_or = d.child(doc, "", "spec");
   if (!spec_or.ok()) return spec_or.status();
   const YAML::Node spec = *spec_or;
-  if (auto st = d.requireMap(spec, "spec", {"port", "subsets", "endpoints"}); !st.ok()) return st;
+  if (auto st = d.requireMap(spec, "spec", {"port", "addresses", "subsets", "endpoints"});
+      !st.ok()) {
+    return st;
+  }
   auto port = d.string(spec, "spec", "port");
   if (!port.ok()) return port.status();
   uint32_t p = 0;
@@ -73,8 +76,18 @@ absl::StatusOr<Service> decodeService(const Decoder& d, const YAML::Node& doc) {
   }
   svc.port = static_cast<uint16_t>(p);
 
+  std::unordered_set<std::string> seen_addresses;
+  auto st = d.stringList(spec, "spec", "addresses", &svc.addresses, [&](std::string& ip) {
+    std::string canonical = canonicalIp(ip);
+    if (canonical.empty()) return weft::strCat("'", ip, "' is not an IP address");
+    if (!seen_addresses.insert(canonical).second) return weft::strCat("duplicate address ", ip);
+    ip = std::move(canonical);
+    return std::string();
+  });
+  if (!st.ok()) return st;
+
   std::unordered_set<std::string> subset_names;
-  auto st = d.list(spec, "spec", "subsets", [&](const YAML::Node& n, const std::string& field) {
+  st = d.list(spec, "spec", "subsets", [&](const YAML::Node& n, const std::string& field) {
     auto subset = decodeSubset(d, n, field);
     if (!subset.ok()) return subset.status();
     if (!subset_names.insert(subset->name).second) {

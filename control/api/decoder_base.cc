@@ -194,6 +194,18 @@ absl::Status Decoder::list(
   return absl::OkStatus();
 }
 
+absl::Status Decoder::stringList(const YAML::Node& parent, std::string_view field,
+                                 std::string_view key, std::vector<std::string>* out,
+                                 const std::function<std::string(std::string&)>& check) const {
+  return list(parent, field, key, [&](const YAML::Node& n, const std::string& f) {
+    auto v = stringValue(n, f);
+    if (!v.ok()) return v.status();
+    if (std::string why = check(*v); !why.empty()) return error(n, f, why);
+    out->push_back(std::move(*v));
+    return absl::OkStatus();
+  });
+}
+
 absl::Status Decoder::metadata(const YAML::Node& doc, std::string* name, std::string* ns) const {
   auto meta = child(doc, "", "metadata");
   if (!meta.ok()) return meta.status();

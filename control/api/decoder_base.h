@@ -80,6 +80,11 @@ class Decoder {
   absl::Status list(const YAML::Node& parent, std::string_view field, std::string_view key,
                     const std::function<absl::Status(const YAML::Node&, const std::string&)>& each,
                     Need need = Need::kOptional) const;
+  // A list of strings at parent[key], each checked by `check` (which returns the reason it is
+  // wrong, or ""); `check` may rewrite the value it is given (to a canonical form).
+  absl::Status stringList(const YAML::Node& parent, std::string_view field, std::string_view key,
+                          std::vector<std::string>* out,
+                          const std::function<std::string(std::string&)>& check) const;
 
   // metadata {name, namespace, labels}: name and namespace are DNS labels; namespace defaults
   // to "default"; labels are accepted and not kept.

@@ -42,6 +42,10 @@ struct Service {
   uint16_t port = 0;
   std::vector<Subset> subsets;
   std::vector<Endpoint> endpoints;
+  // Virtual IPs (a Kubernetes Service's cluster IPs) the Service is reached at on `port`, in
+  // canonical form: a connection the sidecar intercepts on its way to one of them goes to this
+  // Service, as one to an endpoint's address does.
+  std::vector<std::string> addresses = {};
 
   const Subset* findSubset(std::string_view subset_name) const;
 };

@@ -74,8 +74,9 @@ json serviceJson(const Service& s) {
   for (const Endpoint& e : s.endpoints) {
     endpoints.push_back({{"address", e.address}, {"identity", e.identity}, {"labels", e.labels}});
   }
-  return resource("Service", s.name, s.ns,
-                  {{"port", s.port}, {"subsets", subsets}, {"endpoints", endpoints}});
+  json spec = {{"port", s.port}, {"subsets", subsets}, {"endpoints", endpoints}};
+  if (!s.addresses.empty()) spec["addresses"] = s.addresses;
+  return resource("Service", s.name, s.ns, std::move(spec));
 }
 
 template <typename T>

@@ -25,6 +25,9 @@ struct DownstreamInfo {
   bool http2 = false;         // the connection speaks HTTP/2 (else HTTP/1.x)
   // The peer certificate's serial, hex: weft's own API ports only (http::ApiServer).
   std::string peer_serial = {};
+  // Where the app meant to go when iptables redirected its connection to the proxy ("ip:port",
+  // api::addressKey): routing goes by it instead of the Host header. "" otherwise.
+  std::string original_dst = {};
 };
 
 // The downstream side of one request/response exchange, whatever the codec (HTTP/1.1 today,

@@ -101,8 +101,8 @@ awaitable<absl::StatusOr<TlsStream>> dialControl(Executor executor, const api::H
   if (ec) co_return absl::InvalidArgumentError(weft::strCat("control address: ", ec.message()));
   auto tcp = co_await net::dialTcp(executor, endpoint, timeout);
   if (!tcp.ok()) co_return unreachable(weft::sv(tcp.status().message()));
-  auto tls =
-      co_await net::handshakeMtls(std::move(*tcp), context, expected_identity, true, timeout);
+  auto tls = co_await net::handshakeMtls(std::move(*tcp), context, expected_identity,
+                                         net::MeshAlpn::kHttp, timeout);
   if (!tls.ok()) co_return unreachable(weft::sv(tls.status().message()));
   if (!weft::identity::negotiatedHttp2(tls->native_handle())) {
     co_return unreachable("the control plane did not agree to HTTP/2 (ALPN)");

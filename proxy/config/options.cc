@@ -1,5 +1,6 @@
 #include "proxy/config/options.h"
 
+#include <algorithm>
 #include <functional>
 #include <string_view>
 #include <utility>
@@ -93,6 +94,15 @@ Setter adminDebugAccess(AdminDebugAccess* field) {
 
 }  // namespace
 
+bool Options::opaquePort(uint16_t port) const {
+  return std::find(opaque_ports.begin(), opaque_ports.end(), port) != opaque_ports.end();
+}
+
+bool Options::permissivePort(uint16_t port) const {
+  return std::find(permissive_ports.begin(), permissive_ports.end(), port) !=
+         permissive_ports.end();
+}
+
 std::string Options::identity() const {
   return identity::workloadIdentity(trust_domain, ns, service_account);
 }
@@ -128,6 +138,13 @@ std::string usage() {
                              namespace's are always pushed)
   --max-services N           with pushes: refuse (NACK) a config with more Services in scope
                              (default 0: no limit)
+  --opaque-ports P[,P]       intercepted destination ports relayed as bytes at once, for
+                             servers that speak first (default 25,587,3306,4444,5432,6379,
+                             9300,11211); inbound, relayed to the app after mTLS
+  --detect-timeout D         how long an intercepted outbound connection may stay silent
+                             before it is relayed as bytes (default 5s)
+  --permissive-ports P[,P]   inbound ports that also take plaintext callers from outside the
+                             mesh (default none: mesh mTLS only)
   --workers N                worker threads (default: one per core)
   --drain-seconds N          grace period for in-flight requests on SIGTERM (default 30)
   --connect-timeout N        seconds for TCP connect + TLS handshake upstream (default 2)
@@ -176,6 +193,9 @@ absl::StatusOr<Options> parseOptions(int argc, char** argv) {
       {"--config", text(&o.config)},
       {"--egress", egress(&o.egress)},
       {"--max-services", count(&o.max_services)},
+      {"--opaque-ports", runtime::flags::ports(&o.opaque_ports)},
+      {"--detect-timeout", runtime::flags::duration(&o.detect_timeout)},
+      {"--permissive-ports", runtime::flags::ports(&o.permissive_ports)},
       {"--workers", workers(&o.workers)},
       {"--drain-seconds", seconds(&o.drain)},
       {"--connect-timeout", seconds(&o.connect_timeout)},

@@ -54,6 +54,20 @@ struct Options {
   // so a mis-scoped mesh cannot grow a sidecar without bound.
   uint32_t max_services = 0;  // "NS/NAME" outside ns this workload calls (pushed config)
 
+  // Traffic iptables redirected to the listeners (weft-proxy init).
+  // Destination ports relayed as bytes without waiting to detect a protocol: servers that speak
+  // first (SMTP, MySQL, ...). Linkerd's default list. Inbound, they are relayed too.
+  std::vector<uint16_t> opaque_ports{25, 587, 3306, 4444, 5432, 6379, 9300, 11211};
+  // How long an intercepted outbound connection may stay silent before it is taken for a
+  // server-speaks-first protocol and relayed as bytes.
+  std::chrono::milliseconds detect_timeout{5000};
+  // Inbound ports that also take plaintext (non-mesh) callers, relayed as bytes to the app.
+  // Every other redirected port takes mesh mTLS only.
+  std::vector<uint16_t> permissive_ports;
+
+  bool opaquePort(uint16_t port) const;
+  bool permissivePort(uint16_t port) const;
+
   unsigned workers = 0;  // 0: one per core
   std::chrono::seconds drain{30};
   std::string log_level = "info";

@@ -79,6 +79,15 @@ ServiceState& WorkerSnapshot::serviceState(const api::Service& service) {
   return *state;
 }
 
+AddressMatch WorkerSnapshot::findAddress(const std::string& key) {
+  if (!addresses_) {
+    addresses_ = std::make_unique<AddressIndex>(mesh(), [this](const api::Service& service) {
+      return ctx_.endpointsOf(service, table_->meshPtr());
+    });
+  }
+  return addresses_->find(key);
+}
+
 std::shared_ptr<HostSetState> WorkerSnapshot::hostSet(const router::Backend& backend) {
   return serviceState(*backend.service).hostSet(backend.subset);
 }
@@ -133,6 +142,7 @@ size_t WorkerContext::updateEndpoints(const std::string& key, EndpointListPtr li
     replaced = it->second->setEndpoints(std::move(list));
   }
   endpoints.prune(snapshot->mesh(), endpoint_updates);  // departed endpoints' states go
+  snapshot->forgetAddresses();
   return replaced;
 }
 

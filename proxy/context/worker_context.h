@@ -14,6 +14,7 @@
 #include "proxy/balancer/endpoint_state.h"
 #include "proxy/balancer/random.h"
 #include "proxy/config/options.h"
+#include "proxy/context/address_index.h"
 #include "proxy/context/retired_state.h"
 #include "proxy/context/service_state.h"
 #include "proxy/metrics/metrics.h"
@@ -45,6 +46,11 @@ class WorkerSnapshot {
   ServiceState& serviceState(const api::Service& service);
   // Periodic upkeep: ejections that ended leave outlier_ejected_endpoints.
   void refreshGauges(balancer::TimePoint now);
+  // The Service an intercepted connection to `key` ("ip:port", api::addressKey) goes to: by one
+  // of its addresses, or one of its endpoints' as they are now.
+  AddressMatch findAddress(const std::string& key);
+  // The endpoints changed: the next findAddress() looks them up afresh.
+  void forgetAddresses() { addresses_.reset(); }
   // "<name>.<namespace>", the dst_service metric label.
   const std::string& serviceLabel(const api::Service& service);
   // Called when a newer snapshot replaces this one: keeps what that swap retired alive as long
@@ -59,6 +65,7 @@ class WorkerSnapshot {
   uint64_t generation_;
   std::vector<ServiceState*> services_;      // by service index
   std::vector<std::string> service_labels_;  // by service index; "" until used
+  std::unique_ptr<AddressIndex> addresses_;  // built by the first findAddress()
 };
 
 // Everything one worker thread owns. Only that thread touches it, except `active_connections`,

@@ -39,28 +39,6 @@ struct InitOptions {
   bool dry_run = false;
 };
 
-runtime::flags::Setter port(uint16_t* field) {
-  return [field](std::string_view flag, std::string_view v) {
-    uint32_t n = 0;
-    if (!weft::parseUnsigned(v, &n) || n == 0 || n > 65535) {
-      return runtime::flags::bad(flag, weft::strCat("want a port (1-65535), got '", v, "'"));
-    }
-    *field = static_cast<uint16_t>(n);
-    return absl::OkStatus();
-  };
-}
-
-runtime::flags::Setter ports(std::vector<uint16_t>* field) {
-  return [field](std::string_view flag, std::string_view v) {
-    for (std::string_view item : weft::split(v, ',', true)) {
-      uint16_t p = 0;
-      if (auto st = port(&p)(flag, weft::trim(item)); !st.ok()) return st;
-      field->push_back(p);
-    }
-    return absl::OkStatus();
-  };
-}
-
 absl::Status parse(int argc, char** argv, InitOptions& o) {
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
@@ -79,11 +57,11 @@ absl::Status parse(int argc, char** argv, InitOptions& o) {
          o.uid_given = true;
          return absl::OkStatus();
        }},
-      {"--inbound-port", port(&o.rules.inbound_port)},
-      {"--outbound-port", port(&o.rules.outbound_port)},
-      {"--admin-port", port(&o.rules.admin_port)},
-      {"--skip-inbound-ports", ports(&o.rules.skip_inbound_ports)},
-      {"--skip-outbound-ports", ports(&o.rules.skip_outbound_ports)},
+      {"--inbound-port", runtime::flags::port(&o.rules.inbound_port)},
+      {"--outbound-port", runtime::flags::port(&o.rules.outbound_port)},
+      {"--admin-port", runtime::flags::port(&o.rules.admin_port)},
+      {"--skip-inbound-ports", runtime::flags::ports(&o.rules.skip_inbound_ports)},
+      {"--skip-outbound-ports", runtime::flags::ports(&o.rules.skip_outbound_ports)},
       {"--skip-subnets",
        [&o](std::string_view, std::string_view v) {
          for (std::string_view item : weft::split(v, ',', true)) {

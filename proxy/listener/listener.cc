@@ -7,58 +7,24 @@
 #include "identity/credentials.h"
 #include "net/deadline.h"
 #include "net/error_text.h"
-#include "net/http/http1/server_codec.h"
-#include "net/http/http1/stream_ops.h"
-#include "net/http/http2/server_codec.h"
 #include "net/log.h"
+#include "net/original_dst.h"
 #include "net/spawn_guard.h"
 #include "net/tls_stream.h"
+#include "proxy/listener/intercepted.h"
 #include "proxy/listener/protocol_detect.h"
+#include "proxy/listener/serve_http.h"
 
 namespace weft::listener {
 namespace {
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
-// Registers a connection for drains and counts it while it lives.
-class ConnectionScope {
- public:
-  ConnectionScope(WorkerContext& ctx, http::ServerConnection& conn) : ctx_(ctx), conn_(conn) {
-    ctx_.connections.insert(&conn_);
-    ctx_.active_connections.fetch_add(1, std::memory_order_relaxed);
-    if (ctx_.draining) conn_.drain();
-  }
-  ~ConnectionScope() {
-    ctx_.connections.erase(&conn_);
-    ctx_.active_connections.fetch_sub(1, std::memory_order_relaxed);
-  }
-
- private:
-  WorkerContext& ctx_;
-  http::ServerConnection& conn_;
-};
-
-template <typename Stream>
-awaitable<void> serveHttp1(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
-                           http::StreamHandler& pipeline, net::ConnectionStats& stats,
-                           beast::flat_buffer&& received) {
-  http::http1::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http1,
-                                                 stats, std::move(received));
-  ConnectionScope scope(ctx, conn);
-  co_await conn.run();
-}
-
-template <typename Stream>
-awaitable<void> serveHttp2(WorkerContext& ctx, Stream&& stream, const http::DownstreamInfo& info,
-                           http::StreamHandler& pipeline, net::ConnectionStats& stats,
-                           std::string_view received) {
-  http::http2::ServerConnectionImpl<Stream> conn(std::move(stream), info, pipeline, ctx.http2,
-                                                 stats, received);
-  ConnectionScope scope(ctx, conn);
-  co_await conn.run();
-}
-
 awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHandler& pipeline) {
+  if (std::optional<tcp::endpoint> original = net::originalDestination(socket)) {
+    co_await serveInterceptedOutbound(ctx, std::move(socket), *original, pipeline);
+    co_return;
+  }
   net::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kOutboundSrc));
   // Coroutine arguments are named locals, never temporaries: GCC 12 destroys temporaries in a
   // co_await full-expression twice.
@@ -83,6 +49,16 @@ awaitable<void> serveOutbound(WorkerContext& ctx, Socket socket, http::StreamHan
 
 awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, tcp::endpoint remote,
                              http::StreamHandler& pipeline) {
+  // Redirected by iptables (the app's port, not ours): plaintext is refused unless permissive.
+  const std::optional<tcp::endpoint> original = net::originalDestination(socket);
+  if (original) {
+    const bool tls = co_await screenInbound(ctx, socket, remote, *original);
+    if (!tls) {
+      error_code ignored;
+      socket.close(ignored);
+      co_return;
+    }
+  }
   net::ConnectionStats stats(ctx.process_metrics.tcp(metrics::TcpRole::kInboundSrc));
   error_code ignored;
   std::shared_ptr<const identity::Credentials> creds = ctx.credentials;  // this connection's
@@ -103,6 +79,14 @@ awaitable<void> serveInbound(WorkerContext& ctx, Socket socket, tcp::endpoint re
   auto peer = identity::peerIdentity(stream.native_handle());
   if (!peer.ok()) {  // unreachable: the handshake's verify callback requires it
     log::warn("inbound connection without a SPIFFE identity: ", peer.status().message());
+    co_return;
+  }
+  if (identity::negotiatedOpaque(stream.native_handle())) {
+    const tcp::endpoint app =
+        original ? *original
+                 : tcp::endpoint(asio::ip::make_address(ctx.options.app.host, ignored),
+                                 ctx.options.app.port);
+    co_await relayInboundOpaque(ctx, stream, stats, *peer, app);
     co_return;
   }
   const http::DownstreamInfo info{true, true, *peer};

@@ -20,6 +20,62 @@ Protocol classifyPreface(std::string_view received) {
   return received.starts_with(request_line) ? Protocol::kHttp2 : Protocol::kHttp1;
 }
 
+Protocol classifyIntercepted(std::string_view received) {
+  if (received.empty()) return Protocol::kNeedMore;
+  // A TLS record of type handshake (22), version 3.x (RFC 8446 §5.1).
+  if (received[0] == '\x16') {
+    if (received.size() < 2) return Protocol::kNeedMore;
+    return received[1] == '\x03' ? Protocol::kTls : Protocol::kOpaque;
+  }
+  const std::string_view preface(http::http2::kClientPreface, http::http2::kClientPrefaceSize);
+  const size_t n = std::min(received.size(), preface.size());
+  if (received.substr(0, n) == preface.substr(0, n)) {
+    return n == preface.size() ? Protocol::kHttp2 : Protocol::kNeedMore;
+  }
+  if (received.starts_with("PRI * HTTP/2.0\r\n")) return Protocol::kHttp2;  // a broken preface
+  // An HTTP/1.x request line starts with a method: a token, in practice capital letters
+  // (RFC 9110 §9: GET, POST, PROPFIND, ...), then one space.
+  constexpr size_t kLongestMethod = 24;
+  for (size_t i = 0; i < received.size(); ++i) {
+    const char c = received[i];
+    if (c == ' ') return i > 0 ? Protocol::kHttp1 : Protocol::kOpaque;
+    if (c < 'A' || c > 'Z') {
+      if (c != '-' && c != '_') return Protocol::kOpaque;
+    }
+    if (i >= kLongestMethod) return Protocol::kOpaque;
+  }
+  return Protocol::kNeedMore;
+}
+
+awaitable<Detection> detectIntercepted(TcpStream& stream, beast::flat_buffer& buffer,
+                                       std::chrono::steady_clock::duration timeout) {
+  const auto start = std::chrono::steady_clock::now();
+  buffer.reserve(http::http1::kReadBufferBytes);
+  Deadline deadline(stream);
+  deadline.arm(timeout, Deadline::OnExpiry::kCancel);
+  Detection result;
+  for (;;) {
+    auto data = buffer.data();
+    result.protocol =
+        classifyIntercepted(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    if (result.protocol != Protocol::kNeedMore) break;
+    auto [read_ec, n] = co_await stream.async_read_some(
+        buffer.prepare(http::http1::kReadBufferBytes - buffer.size()), kUseTuple);
+    buffer.commit(n);
+    if (!read_ec) continue;
+    if (deadline.expired() || (read_ec == asio::error::eof && buffer.size() > 0)) {
+      // Silent until the timeout: the server speaks first. Or a few bytes, then a half-close.
+      result.protocol = Protocol::kOpaque;
+      break;
+    }
+    result.ec = read_ec;
+    break;
+  }
+  deadline.disarm();
+  result.elapsed = std::chrono::steady_clock::now() - start;
+  co_return result;
+}
+
 awaitable<std::pair<error_code, Protocol>> detectProtocol(
     TcpStream& stream, beast::flat_buffer& buffer, std::chrono::steady_clock::duration timeout) {
   // The HTTP/1.1 codec goes on reading into this buffer: give it the size it would have had.

@@ -1,5 +1,7 @@
 #include "proxy/metrics/metrics.h"
 
+#include <iterator>
+
 #include <prometheus/text_serializer.h>
 
 #include "common/strings.h"
@@ -57,12 +59,27 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   } roles[] = {{TcpRole::kOutboundSrc, "outbound", "src", "false"},
                {TcpRole::kOutboundDst, "outbound", "dst", "true"},
                {TcpRole::kInboundSrc, "inbound", "src", "true"},
-               {TcpRole::kInboundDst, "inbound", "dst", "false"}};
+               {TcpRole::kInboundDst, "inbound", "dst", "false"},
+               {TcpRole::kOutboundDstPlain, "outbound", "dst", "false"},
+               {TcpRole::kInboundSrcPlain, "inbound", "src", "false"}};
   for (const auto& r : roles) {
     prometheus::Labels labels{{"direction", r.direction}, {"peer", r.peer}, {"tls", r.tls}};
     tcp_[static_cast<int>(r.role)] =
         TcpCounters(&open.Add(labels), &close.Add(labels), &open_now.Add(labels), &read.Add(labels),
                     &write.Add(labels));
+  }
+  auto& detect = prometheus::BuildHistogram()
+                     .Name("protocol_detect_duration_seconds")
+                     .Help(
+                         "Time from an intercepted outbound connection's accept until its "
+                         "protocol was known, in seconds, by the protocol found.")
+                     .Register(*registry_);
+  const prometheus::Histogram::BucketBoundaries detect_buckets{0.001, 0.005, 0.01, 0.05, 0.1,
+                                                               0.5,   1,     5,    10};
+  const char* detected[] = {"http1", "h2", "tls", "opaque", "timeout"};
+  static_assert(std::size(detected) == static_cast<size_t>(Detected::kCount));
+  for (size_t i = 0; i < std::size(detected); ++i) {
+    detect_[i] = &detect.Add({{"protocol", detected[i]}}, detect_buckets);
   }
   cert_expiry_ = &prometheus::BuildGauge()
                       .Name("identity_cert_expiration_timestamp_seconds")
@@ -123,6 +140,10 @@ void Metrics::setCertificate(std::chrono::system_clock::time_point not_before,
   };
   cert_expiry_->Set(seconds(not_after));
   cert_not_before_->Set(seconds(not_before));
+}
+
+void Metrics::recordDetection(Detected protocol, std::chrono::steady_clock::duration took) {
+  detect_[static_cast<int>(protocol)]->Observe(std::chrono::duration<double>(took).count());
 }
 
 void Metrics::setConfigVersion(uint64_t version) {

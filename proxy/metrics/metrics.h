@@ -21,7 +21,19 @@
 
 namespace weft::metrics {
 
-enum class TcpRole { kOutboundSrc, kOutboundDst, kInboundSrc, kInboundDst };
+// A kind of connection, as the tcp_* series label it (direction, peer, tls).
+enum class TcpRole {
+  kOutboundSrc,       // from the local app
+  kOutboundDst,       // to a peer sidecar, mTLS
+  kInboundSrc,        // from a peer sidecar, mTLS
+  kInboundDst,        // to the local app
+  kOutboundDstPlain,  // intercepted, to a destination outside the mesh, as the app sent it
+  kInboundSrcPlain,   // intercepted, from a caller outside the mesh (a permissive port)
+  kCount,
+};
+
+// What protocol detection made of an intercepted outbound connection.
+enum class Detected { kHttp1, kHttp2, kTls, kOpaque, kTimeout, kCount };
 
 // The proxy's metrics, with Linkerd's golden-metric names so existing dashboards carry over.
 // Process-wide and thread-safe; workers reach request metrics through a WorkerMetrics cache.
@@ -43,6 +55,9 @@ class Metrics {
   // config_endpoint_updates_total: pushed updates that changed only Services' endpoints, applied
   // to the workers' destinations without a new route table.
   void recordEndpointUpdate() { endpoint_updates_->Increment(); }
+  // protocol_detect_duration_seconds{protocol}: how long detection took on an intercepted outbound
+  // connection, by what it found ("timeout": silent until --detect-timeout, then relayed as bytes).
+  void recordDetection(Detected protocol, std::chrono::steady_clock::duration took);
 
   // Prometheus text exposition format. Brings proxy_internal_errors_total up to date first.
   std::string serialize() const;
@@ -71,7 +86,8 @@ class Metrics {
   mutable std::atomic<uint64_t> internal_errors_exported_{0};
   std::unique_ptr<ResilienceMetrics> resilience_;
   SharedChildren request_children_;
-  TcpCounters tcp_[4];
+  TcpCounters tcp_[static_cast<int>(TcpRole::kCount)];
+  prometheus::Histogram* detect_[static_cast<int>(Detected::kCount)];
 };
 
 // Labels that identify a request's target in the golden metrics.

@@ -143,7 +143,9 @@ awaitable<RequestPipelineImpl::Outcome> RequestPipelineImpl::forward(http::Serve
     const upstream::Target* target = plan.fixed;
     uint32_t endpoint = balancer::kNoEndpoint;
     if (plan.hosts != nullptr) {
-      endpoint = plan.hosts->pick(ctx_.random, Clock::now(), previous);
+      endpoint = plan.pinned != balancer::kNoEndpoint
+                     ? plan.pinned
+                     : plan.hosts->pick(ctx_.random, Clock::now(), previous);
       target = &plan.hosts->target(endpoint);
     }
     upstream::ServiceLimits::PermitPtr permit;

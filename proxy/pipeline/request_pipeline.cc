@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common/strings.h"
+#include "control/api/address.h"
 #include "net/http/grpc_reply.h"
 #include "net/http/local_reply.h"
 #include "net/log.h"
@@ -72,9 +73,23 @@ absl::Status RequestPipelineImpl::planOutbound(http::ServerStream& stream, Worke
     req.headers.set(std::string(http::kOrigProtoHeader), "HTTP/1.1");
   }
   labels.dst_service = "unknown";
-  auto svc = router::resolveAuthority(snapshot.mesh(), req.authority, ctx_.options.ns);
-  if (!svc.ok()) return svc.status();
-  const api::Service& parent = **svc;
+  const std::string& original_dst = stream.downstream().original_dst;
+  const api::Service* found = nullptr;
+  if (!original_dst.empty()) {
+    // Intercepted: the address the app dialled names the Service, whatever the Host header says.
+    const AddressMatch match = snapshot.findAddress(original_dst);
+    if (match.service == nullptr) {
+      return absl::UnavailableError(weft::strCat("no service at ", original_dst,
+                                                 " (the app's destination left the mesh config)"));
+    }
+    if (match.endpoint) return planPinned(*match.service, original_dst, snapshot, labels, plan);
+    found = match.service;
+  } else {
+    auto svc = router::resolveAuthority(snapshot.mesh(), req.authority, ctx_.options.ns);
+    if (!svc.ok()) return svc.status();
+    found = *svc;
+  }
+  const api::Service& parent = *found;
   const router::RouteEntry* entry = snapshot.routes().match(parent, req);
   if (entry == nullptr) {
     labels.dst_service = snapshot.serviceLabel(parent);
@@ -100,6 +115,26 @@ absl::Status RequestPipelineImpl::planOutbound(http::ServerStream& stream, Worke
                      backend.subset.empty() ? "" : weft::strCat(" subset ", backend.subset)));
   }
   return absl::OkStatus();
+}
+
+absl::Status RequestPipelineImpl::planPinned(const api::Service& service, const std::string& key,
+                                             WorkerSnapshot& snapshot,
+                                             metrics::RequestLabels& labels, Plan& plan) {
+  labels.dst_service = snapshot.serviceLabel(service);
+  labels.route = "default";
+  labels.tls = true;
+  router::Backend all;
+  all.service = &service;
+  plan.hosts = snapshot.hostSet(all);
+  for (uint32_t i : plan.hosts->endpoints()) {
+    const api::Endpoint& e = plan.hosts->endpoint(i);
+    if (api::addressKey(api::canonicalIp(e.host), e.port) == key) {
+      plan.pinned = i;
+      return absl::OkStatus();
+    }
+  }
+  return absl::UnavailableError(
+      weft::strCat("endpoint ", key, " is no longer one of service ", labels.dst_service));
 }
 
 awaitable<void> RequestPipelineImpl::handle(http::ServerStream& stream) {

@@ -48,11 +48,17 @@ class RequestPipelineImpl final : public http::StreamHandler {
     const api::RouteRule* rule = nullptr;     // timeouts and retries; none without a route
     std::shared_ptr<HostSetState> hosts;      // outbound: held while its endpoints are in use
     const upstream::Target* fixed = nullptr;  // inbound: the app
+    // Outbound to a pod's own address (an intercepted connection to one endpoint): every try
+    // goes to this endpoint of `hosts`, unbalanced.
+    uint32_t pinned = balancer::kNoEndpoint;
   };
 
   absl::Status planInbound(http::ServerStream& stream, metrics::RequestLabels& labels, Plan& plan);
   absl::Status planOutbound(http::ServerStream& stream, WorkerSnapshot& snapshot,
                             metrics::RequestLabels& labels, Plan& plan);
+  // An intercepted connection's request to one endpoint of `service` (at `key`).
+  absl::Status planPinned(const api::Service& service, const std::string& key,
+                          WorkerSnapshot& snapshot, metrics::RequestLabels& labels, Plan& plan);
   std::unique_ptr<char[]> takeBuffer();
   void returnBuffer(std::unique_ptr<char[]> buffer);
   awaitable<Outcome> forward(http::ServerStream& stream, const Plan& plan,

@@ -56,9 +56,10 @@ awaitable<absl::StatusOr<http::ClientConnectionPtr>> ConnectorImpl::connect(cons
   }
 
   std::shared_ptr<const identity::Credentials> creds = credentials_();
-  absl::StatusOr<TlsStream> tls =
-      co_await net::handshakeMtls(std::move(*stream), creds->clientContext(), target.identity,
-                                  target.protocol == Target::Protocol::kAlpn, connect_timeout);
+  absl::StatusOr<TlsStream> tls = co_await net::handshakeMtls(
+      std::move(*stream), creds->clientContext(), target.identity,
+      target.protocol == Target::Protocol::kAlpn ? net::MeshAlpn::kHttp : net::MeshAlpn::kNone,
+      connect_timeout);
   if (!tls.ok()) co_return tls.status();
   auto& counters = metrics_.tcp(metrics::TcpRole::kOutboundDst);
   if (identity::negotiatedHttp2(tls->native_handle())) {

@@ -73,5 +73,15 @@ TEST(ParseHostPortTest, HostnameRejected) {
   EXPECT_THAT(errorOf("1.2.3:80"), HasSubstr("host must be an IP address"));
 }
 
+TEST(CanonicalIpTest, OneSpellingPerAddress) {
+  EXPECT_EQ(canonicalIp("10.0.0.1"), "10.0.0.1");
+  EXPECT_EQ(canonicalIp("0:0::1"), "::1");
+  EXPECT_EQ(canonicalIp("FD00:0000::0A"), "fd00::a");
+  EXPECT_EQ(canonicalIp("10.0.0"), "");
+  EXPECT_EQ(canonicalIp("reviews"), "");
+  EXPECT_EQ(addressKey("10.0.0.1", 80), "10.0.0.1:80");
+  EXPECT_EQ(addressKey("fd00::a", 80), "[fd00::a]:80");
+}
+
 }  // namespace
 }  // namespace weft::api

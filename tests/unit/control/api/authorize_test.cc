@@ -86,6 +86,19 @@ spec: {targetRef: {name: reviews}, rules: []}
   EXPECT_FALSE(authorize(*m, "reviews", "default", "spiffe://td/ns/a/sa/b", "GET", "/").allowed);
 }
 
+// An opaque TCP connection has no method or path: only rules without `to` admit it.
+TEST(AuthorizeTest, AConnectionIsAdmittedOnlyByRulesWithoutOperations) {
+  auto m = mesh(kPolicy);
+  auto web = authorizeConnection(*m, "reviews", "default", "spiffe://td/ns/default/sa/web");
+  EXPECT_FALSE(web.allowed);
+  EXPECT_THAT(web.reason, HasSubstr("opaque TCP: only rules without `to` admit it"));
+  auto admin = authorizeConnection(*m, "reviews", "default", "spiffe://td/ns/default/sa/admin");
+  EXPECT_TRUE(admin.allowed);
+  EXPECT_EQ(admin.reason, "AuthorizationPolicy default/callers rules[1]");
+  EXPECT_FALSE(authorizeConnection(*m, "reviews", "default", "").allowed);
+  EXPECT_TRUE(authorizeConnection(*mesh(""), "reviews", "default", "").allowed);
+}
+
 TEST(AuthorizeTest, BadFieldsAreRefusedWithTheirPath) {
   const std::string head = R"(---
 apiVersion: weft.dev/v1alpha1

@@ -89,6 +89,21 @@ spec:
   EXPECT_TRUE(web->endpoints.empty());
 }
 
+// spec.addresses: the virtual IPs intercepted connections reach the Service at, canonical.
+TEST(YamlDecoderTest, ServiceAddressesAreIpLiteralsKeptCanonical) {
+  auto config = decodeMeshConfig(
+      withLine(5, "  port: 8080\n  addresses: [10.96.0.20, \"FD00::0A\"]"), "mesh.yaml", 1);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->services()[0].addresses,
+            (std::vector<std::string>{"10.96.0.20", "fd00::a"}));
+  EXPECT_EQ(errorOf(withLine(5, "  port: 8080\n  addresses: [reviews]")),
+            "mesh.yaml:6: spec.addresses[0]: 'reviews' is not an IP address");
+  EXPECT_THAT(errorOf(withLine(5, "  port: 8080\n  addresses: [10.0.0.1, 10.0.0.01]")),
+              HasSubstr("spec.addresses[1]: '10.0.0.01' is not an IP address"));
+  EXPECT_THAT(errorOf(withLine(5, "  port: 8080\n  addresses: [\"::1\", \"0::1\"]")),
+              HasSubstr("spec.addresses[1]: duplicate address 0::1"));
+}
+
 TEST(YamlDecoderTest, EmptyInputIsEmptyConfig) {
   auto config = decodeMeshConfig("", "mesh.yaml", 1);
   ASSERT_TRUE(config.ok()) << config.status();

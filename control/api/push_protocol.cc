@@ -8,11 +8,8 @@ namespace {
 using nlohmann::json;
 
 json nodeJson(const Node& n) {
-  return {{"service", n.service},
-          {"namespace", n.ns},
-          {"labels", n.labels},
-          {"address", n.address},
-          {"egress", n.egress}};
+  return {{"service", n.service}, {"namespace", n.ns},  {"labels", n.labels},
+          {"address", n.address}, {"egress", n.egress}, {"admin", n.admin}};
 }
 
 absl::Status bad(std::string_view why) {
@@ -79,7 +76,8 @@ absl::StatusOr<Message> decode(std::string_view line) {
     if (!node.is_object() || !take(node, "service", &n.service) ||
         !take(node, "namespace", &n.ns) || !take(node, "labels", &n.labels) ||
         !take(node, "address", &n.address) || !take(node, "egress", &n.egress) ||
-        !take(j, "version", &m.hello.version) || !take(j, "held", &m.hello.held)) {
+        !take(node, "admin", &n.admin) || !take(j, "version", &m.hello.version) ||
+        !take(j, "held", &m.hello.held)) {
       return bad("hello: a field has the wrong type");
     }
   } else if (type == "update") {

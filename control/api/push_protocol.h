@@ -34,6 +34,8 @@ struct Node {
   std::string address;
   // Services outside its namespace it calls ("NS/NAME"); its own namespace is always in scope.
   std::vector<std::string> egress;
+  // Where its admin port serves /metrics, as `address` is written ("" when it did not say).
+  std::string admin = {};
 };
 
 // A resource as pushed: "Kind/ns/name", a version that changes with its content, the object.

@@ -134,8 +134,9 @@ absl::Status ProxySession::hello(api::push::Hello h) {
     return absl::PermissionDeniedError(
         weft::strCat(identity_, " may not register in namespace ", h.node.ns));
   }
-  if (h.node.address.starts_with(":")) {
-    h.node.address = weft::strCat(peer_.address().to_string(), h.node.address);
+  // ":PORT": at the address it connects from (the pod IP).
+  for (std::string* address : {&h.node.address, &h.node.admin}) {
+    if (address->starts_with(":")) *address = weft::strCat(peer_.address().to_string(), *address);
   }
   acked_ = std::move(h.held);
   acked_version_ = std::move(h.version);
@@ -251,6 +252,7 @@ json ProxySession::describe() const {
     out["namespace"] = node_->ns;
     out["labels"] = node_->labels;
     out["address"] = node_->address;
+    if (!node_->admin.empty()) out["admin"] = node_->admin;
   }
   if (nack_) out["reason"] = *nack_;
   return out;

@@ -124,11 +124,14 @@ void Server::loadCachedConfig() {
 void Server::startControlStream() {
   auto control = proxy::certificates::parseControlUrl(options_.control);
   if (!control.ok()) return;  // checked at start
-  api::push::Node node{options_.service, options_.ns, options_.labels,
-                       options_.inbound.host == "0.0.0.0" || options_.inbound.host == "::"
-                           ? weft::strCat(":", options_.inbound.port)
-                           : weft::strCat(options_.inbound.host, ":", options_.inbound.port),
-                       options_.egress};
+  // A wildcard host: ":PORT", at the address the control stream comes from.
+  auto advertised = [](const api::HostPort& hp) {
+    return hp.host == "0.0.0.0" || hp.host == "::" ? weft::strCat(":", hp.port)
+                                                   : weft::strCat(hp.host, ":", hp.port);
+  };
+  api::push::Node node{options_.service, options_.ns,
+                       options_.labels,  advertised(options_.inbound),
+                       options_.egress,  advertised(options_.admin)};
   control_stream_ = std::make_unique<proxy::control::ControlStream>(
       main_.io(),
       proxy::control::ControlStreamSettings{std::move(*control), options_.trust_domain,

@@ -126,11 +126,33 @@ def stat_deploy(fleet, prom):
     assert {r["dst_service"] for r in rows} == {"reviews.default"}, rows
     p = fleet.control.weftctl("stat", "pod/web", "--prometheus", url)
     assert p.returncode == 2 and "unknown kind 'pod'" in p.stderr, p
-    p = fleet.control.weftctl("stat", "service", "reviews")
-    assert p.returncode == 2 and "--prometheus URL is required" in p.stderr, p
+    p = fleet.control.weftctl("stat", "service", "reviews", "--window", "10m")
+    assert p.returncode == 2 and "at most 5m when reading the proxies" in p.stderr, p
     p = fleet.control.weftctl("stat", "service", "reviews", "--prometheus",
                               f"http://127.0.0.1:{M.free_port()}")
     assert p.returncode == 3, p
+
+
+def stat_from_proxies(fleet):
+    """Without --prometheus: the proxies weft-control lists, their own /metrics read 2 s apart,
+    give the same rows (the load runs meanwhile)."""
+    p = fleet.control.weftctl("stat", "service", "reviews", "--window", "2s", "-o", "json")
+    assert p.returncode == 0, p
+    doc = json.loads(p.stdout)
+    assert doc["source"] == "3 proxies' /metrics", doc
+    rows = doc["rows"]
+    assert sorted((r["dst_subset"], r["route"]) for r in rows) == \
+        [("v1", "reviews"), ("v2", "reviews")], rows
+    for r in rows:
+        assert r["requestsPerSecond"] > 0 and r["successRate"] == 1.0, r
+        assert 0 < r["latencyMsp50"] <= r["latencyMsp95"] <= r["latencyMsp99"], r
+    p = fleet.control.weftctl("stat", "deploy/web", "--window", "1s", "-o", "json")
+    assert p.returncode == 0, p
+    doc = json.loads(p.stdout)
+    assert doc["source"] == "1 proxies' /metrics", doc
+    assert {r["dst_service"] for r in doc["rows"]} == {"reviews.default"}, doc
+    p = fleet.control.weftctl("stat", "deploy/nobody", "--window", "1s")
+    assert p.returncode != 0 and "no proxy of nobody in namespace default" in p.stderr, p
 
 
 def test_prometheus_scrapes_the_mesh_and_every_dashboard_query_returns_series(tmp_path,
@@ -191,6 +213,9 @@ def test_prometheus_scrapes_the_mesh_and_every_dashboard_query_returns_series(tm
                 assert empty == [], empty
                 stat_service(fleet, prom)
                 stat_deploy(fleet, prom)
+            assert load.failures == [], load.failures[:5]
+            with Load(fleet.web, limit=20000, seconds=30) as load:
+                stat_from_proxies(fleet)
             assert load.failures == [], load.failures[:5]
             # The recorded success rate of reviews is 100% per subset: it is the traffic's.
             rate = prom.api("query", query='dst_service_subset_route:response_total:'

@@ -16,13 +16,37 @@ AddressIndex::AddressIndex(const api::MeshConfig& mesh, const EndpointsOf& endpo
       const std::string ip = api::canonicalIp(endpoint.host);
       if (ip.empty()) continue;
       by_address_.try_emplace(api::addressKey(ip, endpoint.port), AddressMatch{&service, true});
+      by_ip_.try_emplace(ip, AddressMatch{&service, true});
     }
   }
 }
 
+namespace {
+
+// The IP of an "ip:port" or "[ip]:port" key.
+std::string_view ipOf(std::string_view key) {
+  if (key.starts_with('[')) return key.substr(1, key.find(']') - 1);
+  return key.substr(0, key.rfind(':'));
+}
+
+}  // namespace
+
 AddressMatch AddressIndex::find(const std::string& key) const {
-  auto it = by_address_.find(key);
-  return it == by_address_.end() ? AddressMatch{} : it->second;
+  if (auto it = by_address_.find(key); it != by_address_.end()) return it->second;
+  auto it = by_ip_.find(std::string(ipOf(key)));
+  return it == by_ip_.end() ? AddressMatch{} : it->second;
+}
+
+uint32_t memberAt(const HostSetState& hosts, const std::string& key) {
+  uint32_t same_ip = balancer::kNoEndpoint;
+  const std::string_view ip = ipOf(key);
+  for (uint32_t i : hosts.endpoints()) {
+    const api::Endpoint& e = hosts.endpoint(i);
+    const std::string canonical = api::canonicalIp(e.host);
+    if (api::addressKey(canonical, e.port) == key) return i;
+    if (same_ip == balancer::kNoEndpoint && canonical == ip) same_ip = i;
+  }
+  return same_ip;
 }
 
 }  // namespace weft

@@ -74,19 +74,13 @@ awaitable<void> relayDirect(WorkerContext& ctx, TcpStream& app, net::ConnectionS
   co_await relayWith(ctx, app, app_stats, received, *upstream, stats, what);
 }
 
-// The endpoint of `hosts` at `key`, or kNoEndpoint.
-uint32_t memberAt(const HostSetState& hosts, const std::string& key) {
-  for (uint32_t i : hosts.endpoints()) {
-    const api::Endpoint& e = hosts.endpoint(i);
-    if (api::addressKey(api::canonicalIp(e.host), e.port) == key) return i;
-  }
-  return balancer::kNoEndpoint;
-}
-
-// A mesh destination that does not speak HTTP: mTLS to a sidecar of `match.service` (the one at
-// `key` when it is an endpoint's address), which relays the bytes to its app.
+// A mesh destination that does not speak HTTP: mTLS to a sidecar of `match.service`, which
+// relays the bytes to its app. Dialled at a pod's own address, the connection goes there (its
+// sidecar's rules redirect it, and the port tells that sidecar which app port is meant); at a
+// virtual IP, to a balanced endpoint's address (its sidecar relays to its --app).
 awaitable<void> relayMesh(WorkerContext& ctx, TcpStream& app, net::ConnectionStats& app_stats,
-                          const beast::flat_buffer& received, const std::string& key) {
+                          const beast::flat_buffer& received, const tcp::endpoint& original) {
+  const std::string key = keyOf(original);
   std::shared_ptr<WorkerSnapshot> snapshot = ctx.snapshot;
   const AddressMatch match = snapshot->findAddress(key);
   if (match.service == nullptr) {
@@ -108,7 +102,10 @@ awaitable<void> relayMesh(WorkerContext& ctx, TcpStream& app, net::ConnectionSta
   const std::string what = weft::strCat("outbound opaque connection to ", key, " (service ", label,
                                         ", endpoint ", target.address, ")");
   error_code ec;
-  const tcp::endpoint to(asio::ip::make_address(target.host_port.host, ec), target.host_port.port);
+  const tcp::endpoint to =
+      match.endpoint
+          ? original
+          : tcp::endpoint(asio::ip::make_address(target.host_port.host, ec), target.host_port.port);
   const auto timeout = target.connect_timeout.value_or(ctx.options.connect_timeout);
   auto fail = [&](const absl::Status& status) {
     hosts->onResult(endpoint, balancer::Result::kConnectFailure, balancer::Clock::now());
@@ -144,7 +141,7 @@ awaitable<void> serveInterceptedOutbound(WorkerContext& ctx, TcpStream stream,
     co_return;
   }
   if (ctx.options.opaquePort(original.port())) {
-    co_await relayMesh(ctx, stream, stats, received, key);
+    co_await relayMesh(ctx, stream, stats, received, original);
     co_return;
   }
   const Detection detected =
@@ -168,7 +165,7 @@ awaitable<void> serveInterceptedOutbound(WorkerContext& ctx, TcpStream stream,
       break;
     }
     default:
-      co_await relayMesh(ctx, stream, stats, received, key);
+      co_await relayMesh(ctx, stream, stats, received, original);
   }
 }
 

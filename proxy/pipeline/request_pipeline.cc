@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "common/strings.h"
-#include "control/api/address.h"
 #include "net/http/grpc_reply.h"
 #include "net/http/local_reply.h"
 #include "net/log.h"
@@ -126,13 +125,8 @@ absl::Status RequestPipelineImpl::planPinned(const api::Service& service, const 
   router::Backend all;
   all.service = &service;
   plan.hosts = snapshot.hostSet(all);
-  for (uint32_t i : plan.hosts->endpoints()) {
-    const api::Endpoint& e = plan.hosts->endpoint(i);
-    if (api::addressKey(api::canonicalIp(e.host), e.port) == key) {
-      plan.pinned = i;
-      return absl::OkStatus();
-    }
-  }
+  plan.pinned = memberAt(*plan.hosts, key);
+  if (plan.pinned != balancer::kNoEndpoint) return absl::OkStatus();
   return absl::UnavailableError(
       weft::strCat("endpoint ", key, " is no longer one of service ", labels.dst_service));
 }

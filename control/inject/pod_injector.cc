@@ -33,18 +33,84 @@ std::string serviceOf(const json& metadata) {
   return "";
 }
 
+// The pod's interception annotations, as flags: {flag, value} for the proxy and for its init.
+struct Interception {
+  std::vector<std::pair<std::string, std::string>> proxy;
+  std::vector<std::pair<std::string, std::string>> init;
+};
+
+bool portList(std::string_view v) {
+  for (std::string_view item : weft::split(v, ',')) {
+    uint32_t port = 0;
+    if (!weft::parseUnsigned(weft::trim(item), &port) || port == 0 || port > 65535) return false;
+  }
+  return true;
+}
+
+bool cidrList(std::string_view v) {
+  for (std::string_view item : weft::split(v, ',')) {
+    item = weft::trim(item);
+    const size_t slash = item.find('/');
+    uint32_t bits = 0;
+    if (slash == std::string_view::npos || !weft::parseUnsigned(item.substr(slash + 1), &bits) ||
+        bits > 128 ||
+        item.substr(0, slash).find_first_not_of("0123456789abcdefABCDEF.:") !=
+            std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<Interception> interceptionOf(const json& annotations) {
+  Interception out;
+  const struct {
+    const char* annotation;
+    const char* flag;
+    bool init;
+    bool ports;
+  } known[] = {{kOpaquePortsAnnotation, "--opaque-ports", false, true},
+               {kPermissivePortsAnnotation, "--permissive-ports", false, true},
+               {kSkipInboundPortsAnnotation, "--skip-inbound-ports", true, true},
+               {kSkipOutboundPortsAnnotation, "--skip-outbound-ports", true, true},
+               {kSkipSubnetsAnnotation, "--skip-subnets", true, false}};
+  for (const auto& k : known) {
+    if (!annotations.contains(k.annotation)) continue;
+    const json& v = annotations[k.annotation];
+    const std::string value = v.is_string() ? v.get<std::string>() : std::string();
+    if (value.empty() ? k.annotation != std::string_view(kOpaquePortsAnnotation)
+                      : !(k.ports ? portList(value) : cidrList(value))) {
+      return absl::InvalidArgumentError(
+          weft::strCat("annotation ", k.annotation, ": want ", k.ports ? "ports 1-65535" : "CIDRs",
+                       ", comma-separated, got '", v.is_string() ? value : v.dump(), "'"));
+    }
+    (k.init ? out.init : out.proxy).emplace_back(k.flag, value);
+  }
+  return out;
+}
+
 json fieldEnv(const char* name, const char* path) {
   return {{"name", name}, {"valueFrom", {{"fieldRef", {{"fieldPath", path}}}}}};
 }
 
-json initContainer(const InjectSettings& s) {
+json initContainer(const InjectSettings& s, const Interception& interception) {
+  json args = {"init",
+               "--proxy-uid",
+               std::to_string(s.proxy_uid),
+               "--inbound-port",
+               std::to_string(kInboundPort),
+               "--outbound-port",
+               std::to_string(kOutboundPort),
+               "--admin-port",
+               std::to_string(kAdminPort)};
+  for (const auto& [flag, value] : interception.init) {
+    args.push_back(flag);
+    args.push_back(value);
+  }
   return {
       {"name", "weft-init"},
       {"image", s.image},
-      {"args",
-       {"init", "--proxy-uid", std::to_string(s.proxy_uid), "--inbound-port",
-        std::to_string(kInboundPort), "--outbound-port", std::to_string(kOutboundPort),
-        "--admin-port", std::to_string(kAdminPort)}},
+      {"args", args},
       {"securityContext",
        {{"runAsUser", 0},
         {"runAsNonRoot", false},
@@ -57,7 +123,7 @@ json initContainer(const InjectSettings& s) {
 }
 
 json proxyContainer(const InjectSettings& s, const std::string& service, int app_port,
-                    const std::string& labels) {
+                    const std::string& labels, const Interception& interception) {
   json args = {"--service",
                service.empty() ? "$(POD_SERVICE_ACCOUNT)" : service,
                "--namespace",
@@ -85,6 +151,10 @@ json proxyContainer(const InjectSettings& s, const std::string& service, int app
   if (!labels.empty()) {
     args.push_back("--labels");
     args.push_back(labels);
+  }
+  for (const auto& [flag, value] : interception.proxy) {
+    args.push_back(flag);
+    args.push_back(value);
   }
   json c = {
       {"name", "weft-proxy"},
@@ -170,10 +240,12 @@ InjectResult injectPod(json& metadata, json& spec, const InjectSettings& s) {
   if (spec.value("hostNetwork", false)) {
     return {false, "on the host network: its iptables are the node's"};
   }
+  auto interception = interceptionOf(annotations);
+  if (!interception.ok()) return {false, std::string(interception.status().message())};
   const std::string service = serviceOf(metadata);
-  json proxy = proxyContainer(s, service, appPort(spec), labelsArg(metadata));
+  json proxy = proxyContainer(s, service, appPort(spec), labelsArg(metadata), *interception);
   json inits = spec.value("initContainers", json::array());
-  inits.insert(inits.begin(), initContainer(s));
+  inits.insert(inits.begin(), initContainer(s, *interception));
   if (s.legacy_sidecar) {
     spec["containers"].insert(spec["containers"].begin(), std::move(proxy));
   } else {

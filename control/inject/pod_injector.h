@@ -32,13 +32,21 @@ struct InjectSettings {
 
 inline constexpr char kInjectAnnotation[] = "weft.dev/inject";
 inline constexpr char kInjectedAnnotation[] = "weft.dev/injected";
+// Per-pod interception settings, each a comma-separated list of ports (skip-subnets: CIDRs),
+// passed to weft-proxy (opaque, permissive) or to its init container (skip-*).
+inline constexpr char kOpaquePortsAnnotation[] = "weft.dev/opaque-ports";
+inline constexpr char kPermissivePortsAnnotation[] = "weft.dev/permissive-ports";
+inline constexpr char kSkipInboundPortsAnnotation[] = "weft.dev/skip-inbound-ports";
+inline constexpr char kSkipOutboundPortsAnnotation[] = "weft.dev/skip-outbound-ports";
+inline constexpr char kSkipSubnetsAnnotation[] = "weft.dev/skip-subnets";
 
 struct InjectResult {
   bool injected = false;
   std::string reason;  // why not, when not
 };
 
-// Mutates one pod (its "metadata" and "spec" objects, as in a Pod or a pod template).
+// Mutates one pod (its "metadata" and "spec" objects, as in a Pod or a pod template). A pod whose
+// interception annotations are malformed is left alone, the reason naming the annotation.
 InjectResult injectPod(nlohmann::json& metadata, nlohmann::json& spec, const InjectSettings& s);
 
 // Finds the pod template of a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or

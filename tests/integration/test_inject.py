@@ -114,3 +114,45 @@ def test_await_ready_waits_for_a_ready_proxy(mesh):
                            "--timeout", "1s"], capture_output=True, text=True, timeout=30)
     assert late.returncode == 1, late
     assert f"127.0.0.1:{port}/ready not ready after 1s: Connection refused" in late.stderr
+
+
+ANNOTATED = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db-client}
+spec:
+  selector: {matchLabels: {app: db-client}}
+  template:
+    metadata:
+      labels: {app: db-client}
+      annotations:
+        weft.dev/opaque-ports: "5432,6379"
+        weft.dev/permissive-ports: "9090"
+        weft.dev/skip-outbound-ports: "53"
+        weft.dev/skip-subnets: "169.254.169.254/32"
+    spec:
+      containers: [{name: app, image: app:1, ports: [{containerPort: 9090}]}]
+"""
+
+
+def test_interception_annotations_reach_the_proxy_and_its_init_container(tmp_path):
+    p = inject("-f", "-", input=ANNOTATED)
+    assert p.returncode == 0, p.stderr
+    obj = documents(p.stdout)[0]
+    validate(obj)
+    init, proxy = pod_spec(obj)["initContainers"][:2]
+    assert proxy["args"][-4:] == ["--opaque-ports", "5432,6379", "--permissive-ports", "9090"]
+    assert init["args"][-4:] == ["--skip-outbound-ports", "53", "--skip-subnets",
+                                 "169.254.169.254/32"]
+    # The flags as injected are ones the binary takes: its init prints the rules they make.
+    dry = subprocess.run([str(M.proxy_binary()), *init["args"], "--dry-run", "--ipv6", "off"],
+                         capture_output=True, text=True, timeout=30)
+    assert dry.returncode == 0, dry.stderr
+    assert "-A WEFT_OUTPUT -p tcp --dport 53 -j RETURN" in dry.stdout, dry.stdout
+    assert "-A WEFT_OUTPUT -d 169.254.169.254/32 -j RETURN" in dry.stdout, dry.stdout
+    # A malformed annotation: the pod is left alone, and the reason names the annotation.
+    bad = ANNOTATED.replace('"5432,6379"', '"5432,mysql"')
+    p = inject("-f", "-", input=bad)
+    assert p.returncode == 0, p.stderr
+    assert documents(p.stdout)[0] == yaml.safe_load(bad)
+    assert ("deployment/db-client skipped: annotation weft.dev/opaque-ports: want ports 1-65535, "
+            "comma-separated, got '5432,mysql'") in p.stderr, p.stderr

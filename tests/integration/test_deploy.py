@@ -128,6 +128,15 @@ def test_the_example_app_builds_and_takes_the_injector(tmp_path):
     assert len(injected) == 3 and p.stderr.count(" injected") == 3, p.stderr
     for d in injected:
         validate(d)
+    # Intercepted calls to a Kubernetes Service's cluster IP reach the Weft Service of that
+    # name: its spec.addresses and port are the cluster IP and port.
+    routing = [d for d in yaml.safe_load_all((DEPLOY / "examples" / "shop" / "mesh.yaml")
+                                             .read_text()) if d and d["kind"] == "Service"]
+    for svc in routing:
+        k8s = next(o for o in by_kind(objs, "Service")
+                   if o["metadata"]["name"] == svc["metadata"]["name"])
+        assert svc["spec"]["addresses"] == [k8s["spec"]["clusterIP"]], svc
+        assert svc["spec"]["port"] == k8s["spec"]["ports"][0]["port"], svc
     # Its routing is valid weft policy: weft-control's own check (apply --dry-run).
     control = Control(tmp_path).wait_ready()
     try:

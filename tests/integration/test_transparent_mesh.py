@@ -255,10 +255,12 @@ def pods(certs):
         pods.start("b", "db", ["/usr/bin/python3", "-c", BANNER_APP, "db", 5432], uid=APP_UID)
         pods.start("b", "legacy", ["/usr/bin/python3", "-c", BANNER_APP, "legacy", 9000],
                    uid=APP_UID)
+        pods.start("b", "chat", ["/usr/bin/python3", "-c", BANNER_APP, "chat", 7000],
+                   uid=APP_UID)
         pods.start("c", "app", ["/usr/bin/python3", "-c", ECHO_APP, "c", 8080], uid=APP_UID)
-        sidecar(pods, "a", certs, "web")
+        sidecar(pods, "a", certs, "web", "--detect-timeout", "1s")
         sidecar(pods, "b", certs, "backend", "--permissive-ports", "9000")
-        for pod, port in (("b", 8080), ("b", 5432), ("b", 9000), ("c", 8080)):
+        for pod, port in (("b", 8080), ("b", 5432), ("b", 9000), ("b", 7000), ("c", 8080)):
             assert M.wait_until(lambda: sh(*in_ns(pods.names[pod], "python3", "-c",
                                 f"import socket; socket.create_connection(('127.0.0.1',{port}),1)"),
                                 check=False).returncode == 0, 10), (pod, port)
@@ -319,6 +321,18 @@ def test_a_server_speaks_first_protocol_crosses_the_mesh_as_opaque_tcp_in_mtls(p
     wire = tcp_payloads(pcap, B, 5432)
     assert wire and wire[0].startswith(b"\x16\x03"), [p[:16] for p in wire]
     assert not any(b"ready" in p or b"select" in p for p in wire)
+
+
+def test_a_silent_client_is_taken_for_server_speaks_first_after_the_detection_timeout(pods):
+    # Port 7000 is in no Service and no --opaque-ports: B's IP puts it in the mesh. The client
+    # waits for the banner; after --detect-timeout (1s) the sidecar relays, inside mTLS, to
+    # B:7000, where B's sidecar hands it to the app.
+    got = app_line(pods, "a", B, 7000, b"hi\n")
+    assert got == b"220 chat ready\necho hi\n", (got, M.tail(pods.workdir / "a-proxy.log"))
+    m = parse_metrics(admin(pods, "a", "/metrics"))
+    assert metric_sum(m, "protocol_detect_duration_seconds_count", protocol="timeout") >= 1
+    assert metric_sum(m, "protocol_detect_duration_seconds_bucket", protocol="timeout",
+                      le="0.5") == 0  # not before the timeout
 
 
 def test_plaintext_callers_are_refused_except_on_a_permissive_port(pods):

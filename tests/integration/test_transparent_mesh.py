@@ -102,6 +102,11 @@ class Pods:
         self.workdir = workdir
         self.names: dict[str, str] = {}
         self.procs: list[tuple[str, subprocess.Popen, Path]] = []
+        # The sidecars run as their own UID, which may not reach the build tree (under /root,
+        # say): a copy they can run.
+        self.binary = workdir / "weft-proxy"
+        shutil.copy2(M.proxy_binary(), self.binary)
+        os.chmod(self.binary, 0o755)
 
     def setup(self, pods: dict[str, str]) -> None:
         sh("ip", "netns", "add", self.switch)
@@ -170,11 +175,11 @@ def sidecar(pods: Pods, pod: str, certs: Path, sa: str, *extra) -> None:
     pod_certs(certs, d, sa)
     (d / "mesh.yaml").write_text(MESH)
     os.chown(d / "mesh.yaml", PROXY_UID, PROXY_UID)
-    p = sh(*in_ns(pods.names[pod], M.proxy_binary(), "init", "--proxy-uid", PROXY_UID,
+    p = sh(*in_ns(pods.names[pod], pods.binary, "init", "--proxy-uid", PROXY_UID,
                   "--ipv6", "off"), check=False)
     assert p.returncode == 0, p.stderr
     pods.start(pod, "proxy", [
-        M.proxy_binary(), "--service", sa, "--service-account", sa,
+        pods.binary, "--service", sa, "--service-account", sa,
         "--outbound", "127.0.0.1:15001", "--inbound", "0.0.0.0:15006",
         "--admin", "0.0.0.0:15020", "--app", "127.0.0.1:8080",
         "--cert", d / "cert.pem", "--key", d / "key.pem", "--trust-bundle", d / "ca.pem",
@@ -365,7 +370,7 @@ def test_the_sidecars_own_connections_are_not_intercepted(pods):
 def test_init_run_again_in_a_pod_leaves_the_same_rules(pods):
     ns = pods.names["a"]
     before = sh(*in_ns(ns, "iptables-save", "-t", "nat")).stdout
-    p = sh(*in_ns(ns, M.proxy_binary(), "init", "--proxy-uid", PROXY_UID, "--ipv6", "off"),
+    p = sh(*in_ns(ns, pods.binary, "init", "--proxy-uid", PROXY_UID, "--ipv6", "off"),
            check=False)
     assert p.returncode == 0, p.stderr
     after = sh(*in_ns(ns, "iptables-save", "-t", "nat")).stdout

@@ -27,6 +27,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fleet"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+from control_plane import REVIEWS_POLICY as POLICY, metric  # noqa: E402
 from fleet_sim import FleetSim  # noqa: E402
 
 
@@ -66,13 +68,6 @@ def rss_kib(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def metric(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
 
 
 class Control:
@@ -130,24 +125,6 @@ def client_cert(control: Control, work: Path) -> tuple[Path, Path]:
     cert = work / "fleet.pem"
     cert.write_text(answer["certificate"] + answer["chain"])
     return cert, key
-
-
-POLICY = """\
-apiVersion: weft.dev/v1alpha1
-kind: Service
-metadata: {name: reviews}
-spec:
-  port: 9080
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
----
-apiVersion: weft.dev/v1alpha1
-kind: HTTPRoute
-metadata: {name: reviews}
-spec:
-  parentRefs: [{name: reviews}]
-  rules:
-    - backendRefs: [{name: reviews, subset: v1, weight: 90}, {name: reviews, subset: v2, weight: 10}]
-"""
 
 
 def percentile(sorted_ms: list[float], q: float) -> float:

@@ -4,6 +4,14 @@
 
 namespace weft::api {
 
+bool Subset::selects(const Labels& endpoint_labels) const {
+  for (const auto& [key, value] : labels) {
+    auto it = endpoint_labels.find(key);
+    if (it == endpoint_labels.end() || it->second != value) return false;
+  }
+  return true;
+}
+
 const Subset* Service::findSubset(std::string_view subset_name) const {
   for (const Subset& s : subsets) {
     if (s.name == subset_name) return &s;

@@ -32,6 +32,9 @@ struct Subset {
   std::string name;
   Labels labels;
 
+  // Whether an endpoint with `endpoint_labels` is in this subset: they include all of `labels`.
+  bool selects(const Labels& endpoint_labels) const;
+
   bool operator==(const Subset&) const = default;
 };
 

@@ -17,14 +17,6 @@ bool sameBalancing(const api::DestinationPolicy& a, const api::DestinationPolicy
          a.connection_pool.connect_timeout == b.connection_pool.connect_timeout;
 }
 
-bool hasLabels(const api::Labels& labels, const api::Labels& wanted) {
-  for (const auto& [key, value] : wanted) {
-    auto it = labels.find(key);
-    if (it == labels.end() || it->second != value) return false;
-  }
-  return true;
-}
-
 const EndpointListPtr& emptyList() {
   static const EndpointListPtr empty = std::make_shared<const EndpointList>();
   return empty;
@@ -88,16 +80,16 @@ size_t ServiceState::setEndpoints(EndpointListPtr endpoints) {
 
 std::vector<uint32_t> ServiceState::membersOf(const EndpointList& all,
                                               const std::string& subset) const {
-  const api::Labels* wanted = nullptr;
+  const api::Subset* wanted = nullptr;
   if (!subset.empty()) {
     auto it = std::find_if(subsets_.begin(), subsets_.end(),
                            [&](const api::Subset& s) { return s.name == subset; });
     if (it == subsets_.end()) return {};
-    wanted = &it->labels;
+    wanted = &*it;
   }
   std::vector<uint32_t> members;
   for (uint32_t i = 0; i < all.size(); ++i) {
-    if (wanted == nullptr || hasLabels(all[i].labels, *wanted)) members.push_back(i);
+    if (wanted == nullptr || wanted->selects(all[i].labels)) members.push_back(i);
   }
   return members;
 }

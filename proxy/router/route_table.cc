@@ -40,14 +40,6 @@ struct Bucket {
   StringMap<std::vector<uint32_t>> keyed;
 };
 
-bool hasLabels(const api::Labels& labels, const api::Labels& wanted) {
-  for (const auto& [key, value] : wanted) {
-    auto it = labels.find(key);
-    if (it == labels.end() || it->second != value) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 struct RouteTable::ServiceRoutes {
@@ -313,26 +305,13 @@ class RouteTableBuilder {
     return backend(*svc, subset, ref.weight);
   }
 
-  Backend backend(const api::Service& svc, const api::Subset* subset, uint32_t weight) {
-    std::string name = subset != nullptr ? subset->name : std::string();
-    auto [it, added] = host_set_ids_.try_emplace({&svc, name}, table_.host_sets_.size());
-    if (added) {
-      RouteTable::HostSet hosts{&svc, name, {}};
-      for (uint32_t i = 0; i < svc.endpoints.size(); ++i) {
-        if (subset == nullptr || hasLabels(svc.endpoints[i].labels, subset->labels)) {
-          hosts.endpoints.push_back(i);
-        }
-      }
-      table_.host_sets_.push_back(std::move(hosts));
-    }
-    const RouteTable::HostSet& hosts = table_.host_sets_[it->second];
-    return Backend{&svc, name, hosts.endpoints, weight, it->second};
+  static Backend backend(const api::Service& svc, const api::Subset* subset, uint32_t weight) {
+    return Backend{&svc, subset != nullptr ? subset->name : std::string(), weight};
   }
 
   RouteTable& table_;
   const api::MeshConfig& mesh_;
   RegexCache regexes_;
-  std::map<std::pair<const api::Service*, std::string>, uint32_t> host_set_ids_;
 };
 
 RouteTable::RouteTable(api::MeshConfigConstSharedPtr mesh) : mesh_(std::move(mesh)) {}

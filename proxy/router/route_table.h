@@ -14,18 +14,12 @@
 
 namespace weft::router {
 
-// One weighted destination of a route rule: a Service, or one subset of it.
+// One weighted destination of a route rule: a Service, or one subset of it. Which endpoints
+// that is, the worker's destination knows (ServiceState: endpoints change without a new table).
 struct Backend {
   const api::Service* service = nullptr;
-  std::string subset;  // "" = all of the Service's endpoints
-  // Indices into service->endpoints whose labels contain all of the subset's labels (every
-  // index when subset is ""), ascending. May be empty: the subset selects no endpoint.
-  std::vector<uint32_t> endpoints;
+  std::string subset;   // "" = all of the Service's endpoints
   uint32_t weight = 0;  // relative; 0 is never picked
-  // Dense id of (service, subset) in this table, < RouteTable::hostSetCount(): every Backend
-  // naming the same subset of the same Service has the same id. Key per-worker balancer and
-  // outlier state on it (one LoadBalancer and OutlierDetector per host set).
-  uint32_t host_set = 0;
 };
 
 // What a request matched: one rule of one HTTPRoute, or a Service's implicit default.
@@ -64,13 +58,6 @@ struct RouteEntry {
 // A rule without backendRefs sends to its parent Service (all endpoints), GAMMA's meaning.
 class RouteTable {
  public:
-  // A (service, subset) that some Backend sends to.
-  struct HostSet {
-    const api::Service* service = nullptr;
-    std::string subset;
-    std::vector<uint32_t> endpoints;  // as in Backend::endpoints
-  };
-
   // InvalidArgument naming the route, rule and match when a regex does not compile, or when a
   // backendRef names an unknown Service or subset.
   static absl::StatusOr<std::shared_ptr<const RouteTable>> build(
@@ -87,10 +74,6 @@ class RouteTable {
   const api::MeshConfig& mesh() const { return *mesh_; }
   const api::MeshConfigConstSharedPtr& meshPtr() const { return mesh_; }
 
-  size_t hostSetCount() const { return host_sets_.size(); }
-  const HostSet& hostSet(uint32_t id) const { return host_sets_[id]; }
-  const std::vector<HostSet>& hostSets() const { return host_sets_; }
-
   // Internal: the compiled routes of one Service (defined in route_table.cc).
   struct ServiceRoutes;
 
@@ -103,7 +86,6 @@ class RouteTable {
 
   api::MeshConfigConstSharedPtr mesh_;
   std::vector<std::unique_ptr<ServiceRoutes>> services_;  // by service index in mesh_
-  std::vector<HostSet> host_sets_;
   friend class RouteTableBuilder;
 };
 

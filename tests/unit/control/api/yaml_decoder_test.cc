@@ -104,6 +104,16 @@ TEST(YamlDecoderTest, ServiceAddressesAreIpLiteralsKeptCanonical) {
               HasSubstr("spec.addresses[1]: duplicate address 0::1"));
 }
 
+// A subset selects the endpoints whose labels include all of its own, extra labels or not.
+TEST(SubsetTest, SelectsEndpointsByAllItsLabels) {
+  const Subset v1_b{"v1-b", {{"version", "v1"}, {"zone", "b"}}};
+  EXPECT_TRUE(v1_b.selects({{"version", "v1"}, {"zone", "b"}}));
+  EXPECT_TRUE(v1_b.selects({{"version", "v1"}, {"zone", "b"}, {"extra", "x"}}));
+  EXPECT_FALSE(v1_b.selects({{"version", "v1"}, {"zone", "a"}}));
+  EXPECT_FALSE(v1_b.selects({{"version", "v1"}}));
+  EXPECT_FALSE(v1_b.selects({}));
+}
+
 TEST(YamlDecoderTest, EmptyInputIsEmptyConfig) {
   auto config = decodeMeshConfig("", "mesh.yaml", 1);
   ASSERT_TRUE(config.ok()) << config.status();

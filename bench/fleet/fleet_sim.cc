@@ -33,6 +33,7 @@
 #include "common/strings.h"
 #include "identity/credentials.h"
 #include "proxy/control/control_stream.h"
+#include "runtime/flags.h"
 
 namespace {
 
@@ -52,33 +53,33 @@ struct SimProxy {
 struct Flags {
   std::string control, cert, key, bundle, trust_domain = "cluster.local";
   std::string identity = "spiffe://cluster.local/ns/default/sa/fleet";
-  size_t streams = 1000;
-  size_t threads = 2;
+  uint32_t streams = 1000;
+  uint32_t threads = 2;
 };
 
-bool parse(int argc, char** argv, Flags& f) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string name = argv[i], value = argv[i + 1];
-    if (name == "--control")
-      f.control = value;
-    else if (name == "--cert")
-      f.cert = value;
-    else if (name == "--key")
-      f.key = value;
-    else if (name == "--bundle")
-      f.bundle = value;
-    else if (name == "--trust-domain")
-      f.trust_domain = value;
-    else if (name == "--identity")
-      f.identity = value;
-    else if (name == "--streams")
-      f.streams = std::stoul(value);
-    else if (name == "--threads")
-      f.threads = std::max<size_t>(1, std::stoul(value));
-    else
-      return false;
+constexpr char kUsage[] =
+    "usage: weft_fleet_sim --control HOST:PORT --cert F --key F --bundle F --streams N "
+    "[--threads T] [--trust-domain D] [--identity SPIFFE-ID]\n";
+
+absl::Status parse(int argc, char** argv, Flags& f) {
+  using weft::runtime::flags::count;
+  using weft::runtime::flags::text;
+  const weft::runtime::flags::Flag table[] = {
+      {"--control", text(&f.control)},
+      {"--cert", text(&f.cert)},
+      {"--key", text(&f.key)},
+      {"--bundle", text(&f.bundle)},
+      {"--trust-domain", text(&f.trust_domain)},
+      {"--identity", text(&f.identity)},
+      {"--streams", count(&f.streams)},
+      {"--threads", count(&f.threads)},
+  };
+  if (auto st = weft::runtime::flags::parse(argc, argv, table, kUsage); !st.ok()) return st;
+  if (f.control.empty() || f.cert.empty() || f.key.empty() || f.bundle.empty()) {
+    return weft::runtime::flags::bad("--control/--cert/--key/--bundle", "all are required");
   }
-  return !f.control.empty() && !f.cert.empty() && !f.key.empty() && !f.bundle.empty();
+  f.threads = std::max<uint32_t>(1, f.threads);
+  return absl::OkStatus();
 }
 
 std::string addressOf(size_t i) {
@@ -104,9 +105,12 @@ size_t waitAll(std::vector<std::unique_ptr<SimProxy>>& fleet, double timeout_s, 
 
 int main(int argc, char** argv) {
   Flags flags;
-  if (!parse(argc, argv, flags)) {
-    std::cerr << "usage: weft_fleet_sim --control HOST:PORT --cert F --key F --bundle F "
-                 "--streams N [--threads T] [--trust-domain D]\n";
+  if (auto st = parse(argc, argv, flags); !st.ok()) {
+    if (st.code() == absl::StatusCode::kNotFound) {  // --help: the message is the usage
+      std::cerr << st.message();
+    } else {
+      std::cerr << st.message() << "\n" << kUsage;
+    }
     return 2;
   }
   auto creds = weft::identity::Credentials::load({flags.cert, flags.key, flags.bundle},

@@ -170,10 +170,11 @@ def pod_certs(certs: Path, out: Path, sa: str) -> Path:
     return out
 
 
-def sidecar(pods: Pods, pod: str, certs: Path, sa: str, *extra) -> None:
+def sidecar(pods: Pods, pod: str, certs: Path, sa: str, *extra, mesh: str = MESH) -> None:
+    """`weft-proxy init` in the pod, then its sidecar as PROXY_UID with `mesh` as its config."""
     d = pods.workdir / f"{pod}-sidecar"
     pod_certs(certs, d, sa)
-    (d / "mesh.yaml").write_text(MESH)
+    (d / "mesh.yaml").write_text(mesh)
     os.chown(d / "mesh.yaml", PROXY_UID, PROXY_UID)
     p = sh(*in_ns(pods.names[pod], pods.binary, "init", "--proxy-uid", PROXY_UID,
                   "--ipv6", "off"), check=False)

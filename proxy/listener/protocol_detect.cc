@@ -27,12 +27,8 @@ Protocol classifyIntercepted(std::string_view received) {
     if (received.size() < 2) return Protocol::kNeedMore;
     return received[1] == '\x03' ? Protocol::kTls : Protocol::kOpaque;
   }
-  const std::string_view preface(http::http2::kClientPreface, http::http2::kClientPrefaceSize);
-  const size_t n = std::min(received.size(), preface.size());
-  if (received.substr(0, n) == preface.substr(0, n)) {
-    return n == preface.size() ? Protocol::kHttp2 : Protocol::kNeedMore;
-  }
-  if (received.starts_with("PRI * HTTP/2.0\r\n")) return Protocol::kHttp2;  // a broken preface
+  // The HTTP/2 preface, a prefix of it, or its request line with the rest broken.
+  if (Protocol p = classifyPreface(received); p != Protocol::kHttp1) return p;
   // An HTTP/1.x request line starts with a method: a token, in practice capital letters
   // (RFC 9110 §9: GET, POST, PROPFIND, ...), then one space.
   constexpr size_t kLongestMethod = 24;

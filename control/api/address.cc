@@ -28,9 +28,8 @@ absl::StatusOr<HostPort> parseHostPort(std::string_view text) {
   if (!weft::parseUnsigned(port, &p) || p > 65535) {
     return absl::InvalidArgumentError(weft::strCat("'", text, "' has an invalid port"));
   }
-  std::string h(host);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, h.c_str(), buf) != 1 && inet_pton(AF_INET6, h.c_str(), buf) != 1) {
+  std::string h = canonicalIp(host);
+  if (h.empty()) {
     return absl::InvalidArgumentError(weft::strCat("'", text, "': host must be an IP address"));
   }
   return HostPort{std::move(h), static_cast<uint16_t>(p)};

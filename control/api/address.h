@@ -9,11 +9,12 @@
 namespace weft::api {
 
 struct HostPort {
-  std::string host;  // IP literal, without brackets
+  std::string host;  // IP literal, without brackets, canonical (canonicalIp)
   uint16_t port = 0;
 };
 
-// Parses "1.2.3.4:80" or "[::1]:80". The host must be an IP literal.
+// Parses "1.2.3.4:80" or "[::1]:80". The host must be an IP literal; it comes back canonical,
+// so two spellings of one address compare equal.
 absl::StatusOr<HostPort> parseHostPort(std::string_view text);
 
 // The canonical text of an IPv4 or IPv6 literal (inet_ntop's: "::1" for "0:0::1"), so that two

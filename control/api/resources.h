@@ -21,7 +21,7 @@ using Duration = std::chrono::milliseconds;
 
 struct Endpoint {
   std::string address;  // "host:port" as written
-  std::string host;     // IP literal
+  std::string host;     // IP literal, canonical (api::canonicalIp)
   uint16_t port = 0;
   std::string identity;  // SPIFFE ID the endpoint must present
   Labels labels;

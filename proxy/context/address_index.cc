@@ -12,11 +12,10 @@ AddressIndex::AddressIndex(const api::MeshConfig& mesh, const EndpointsOf& endpo
   }
   for (const api::Service& service : mesh.services()) {
     const EndpointListPtr endpoints = endpoints_of(service);
-    for (const api::Endpoint& endpoint : *endpoints) {
-      const std::string ip = api::canonicalIp(endpoint.host);
-      if (ip.empty()) continue;
-      by_address_.try_emplace(api::addressKey(ip, endpoint.port), AddressMatch{&service, true});
-      by_ip_.try_emplace(ip, AddressMatch{&service, true});
+    for (const api::Endpoint& endpoint : *endpoints) {  // hosts canonical (parseHostPort)
+      by_address_.try_emplace(api::addressKey(endpoint.host, endpoint.port),
+                              AddressMatch{&service, true});
+      by_ip_.try_emplace(endpoint.host, AddressMatch{&service, true});
     }
   }
 }
@@ -42,9 +41,9 @@ uint32_t memberAt(const HostSetState& hosts, const std::string& key) {
   const std::string_view ip = ipOf(key);
   for (uint32_t i : hosts.endpoints()) {
     const api::Endpoint& e = hosts.endpoint(i);
-    const std::string canonical = api::canonicalIp(e.host);
-    if (api::addressKey(canonical, e.port) == key) return i;
-    if (same_ip == balancer::kNoEndpoint && canonical == ip) same_ip = i;
+    if (e.host != ip) continue;
+    if (api::addressKey(e.host, e.port) == key) return i;
+    if (same_ip == balancer::kNoEndpoint) same_ip = i;
   }
   return same_ip;
 }

@@ -44,6 +44,9 @@ TEST(ParseHostPortTest, BracketedIpv6) {
   ASSERT_TRUE(full.ok()) << full.status();
   EXPECT_EQ(full->host, "fd00:1:2::abcd");
   EXPECT_EQ(full->port, 443);
+  auto spelled = parseHostPort("[FD00:1:2:0:0::ABCD]:443");  // kept canonical
+  ASSERT_TRUE(spelled.ok()) << spelled.status();
+  EXPECT_EQ(spelled->host, "fd00:1:2::abcd");
 }
 
 TEST(ParseHostPortTest, NoPort) {

@@ -41,9 +41,9 @@ Detected detectedOf(const Detection& d, std::chrono::steady_clock::duration time
   }
 }
 
-// Sends what detection already read, then relays both ways.
-template <typename Upstream>
-awaitable<void> relayWith(WorkerContext& ctx, TcpStream& app, net::ConnectionStats& app_stats,
+// Sends what detection already read (if anything), then relays both ways.
+template <typename Downstream, typename Upstream>
+awaitable<void> relayWith(WorkerContext& ctx, Downstream& down, net::ConnectionStats& down_stats,
                           const beast::flat_buffer& received, Upstream& upstream,
                           net::ConnectionStats& upstream_stats, const std::string& what) {
   RelayScope scope(ctx);
@@ -55,9 +55,31 @@ awaitable<void> relayWith(WorkerContext& ctx, TcpStream& app, net::ConnectionSta
       co_return;
     }
   }
-  auto result = co_await net::relay(app, app_stats, upstream, upstream_stats,
+  auto result = co_await net::relay(down, down_stats, upstream, upstream_stats,
                                     ctx.options.tunnel_idle_timeout);
   if (result.error) log::debug(what, " ended: ", result.error.message());
+}
+
+// Inbound, bytes for the app at `app` from `caller` ("" when unauthenticated): admitted as a
+// connection by this Service's AuthorizationPolicies, then relayed.
+template <typename Stream>
+awaitable<void> relayToApp(WorkerContext& ctx, Stream& stream, net::ConnectionStats& stats,
+                           const std::string& caller, const tcp::endpoint& app,
+                           const std::string& what) {
+  auto decision =
+      api::authorizeConnection(ctx.snapshot->mesh(), ctx.options.service, ctx.options.ns, caller);
+  if (!decision.allowed) {
+    log::warn(what, " refused: ", decision.reason);
+    co_return;
+  }
+  auto upstream = co_await net::dialTcp(ctx.io.get_executor(), app, ctx.options.connect_timeout);
+  if (!upstream.ok()) {
+    log::warn(what, ": app unreachable: ", upstream.status().message());
+    co_return;
+  }
+  net::ConnectionStats app_stats(ctx.process_metrics.tcp(TcpRole::kInboundDst));
+  const beast::flat_buffer nothing;
+  co_await relayWith(ctx, stream, stats, nothing, *upstream, app_stats, what);
 }
 
 // Outside the mesh: to `original` as the app sent it.
@@ -88,9 +110,7 @@ awaitable<void> relayMesh(WorkerContext& ctx, TcpStream& app, net::ConnectionSta
     co_return;
   }
   const std::string& label = snapshot->serviceLabel(*match.service);
-  router::Backend all;
-  all.service = match.service;
-  std::shared_ptr<HostSetState> hosts = snapshot->hostSet(all);
+  std::shared_ptr<HostSetState> hosts = snapshot->serviceState(*match.service).hostSet("");
   const uint32_t endpoint =
       match.endpoint ? memberAt(*hosts, key)
                      : hosts->pick(ctx.random, balancer::Clock::now(), balancer::kNoEndpoint);
@@ -193,26 +213,9 @@ awaitable<bool> screenInbound(WorkerContext& ctx, TcpStream& stream, const tcp::
               " refused: mesh mTLS required (the port is not in --permissive-ports)");
     co_return false;
   }
-  const api::MeshConfig& mesh = ctx.snapshot->mesh();
-  if (!mesh.authorizationFor(ctx.options.service, ctx.options.ns).empty()) {
-    auto decision = api::authorizeConnection(mesh, ctx.options.service, ctx.options.ns, "");
-    if (!decision.allowed) {
-      log::warn("inbound plaintext connection from ", from, " refused: ", decision.reason);
-      co_return false;
-    }
-  }
   net::ConnectionStats stats(ctx.process_metrics.tcp(TcpRole::kInboundSrcPlain));
   const std::string what = weft::strCat("inbound plaintext connection from ", from);
-  auto app = co_await net::dialTcp(ctx.io.get_executor(), original, ctx.options.connect_timeout);
-  if (!app.ok()) {
-    log::warn(what, ": app unreachable: ", app.status().message());
-    co_return false;
-  }
-  net::ConnectionStats app_stats(ctx.process_metrics.tcp(TcpRole::kInboundDst));
-  RelayScope scope(ctx);
-  auto result =
-      co_await net::relay(stream, stats, *app, app_stats, ctx.options.tunnel_idle_timeout);
-  if (result.error) log::debug(what, " ended: ", result.error.message());
+  co_await relayToApp(ctx, stream, stats, "", original, what);
   co_return false;
 }
 
@@ -221,24 +224,7 @@ awaitable<void> relayInboundOpaque(WorkerContext& ctx, TlsStream& stream,
                                    const tcp::endpoint& app) {
   const std::string what =
       weft::strCat("inbound opaque connection from ", peer, " to ", keyOf(app));
-  const api::MeshConfig& mesh = ctx.snapshot->mesh();
-  if (!mesh.authorizationFor(ctx.options.service, ctx.options.ns).empty()) {
-    auto decision = api::authorizeConnection(mesh, ctx.options.service, ctx.options.ns, peer);
-    if (!decision.allowed) {
-      log::warn(what, " refused: ", decision.reason);
-      co_return;
-    }
-  }
-  auto upstream = co_await net::dialTcp(ctx.io.get_executor(), app, ctx.options.connect_timeout);
-  if (!upstream.ok()) {
-    log::warn(what, ": app unreachable: ", upstream.status().message());
-    co_return;
-  }
-  net::ConnectionStats app_stats(ctx.process_metrics.tcp(TcpRole::kInboundDst));
-  RelayScope scope(ctx);
-  auto result =
-      co_await net::relay(stream, stats, *upstream, app_stats, ctx.options.tunnel_idle_timeout);
-  if (result.error) log::debug(what, " ended: ", result.error.message());
+  co_await relayToApp(ctx, stream, stats, peer, app, what);
 }
 
 }  // namespace weft::listener

@@ -122,9 +122,7 @@ absl::Status RequestPipelineImpl::planPinned(const api::Service& service, const 
   labels.dst_service = snapshot.serviceLabel(service);
   labels.route = "default";
   labels.tls = true;
-  router::Backend all;
-  all.service = &service;
-  plan.hosts = snapshot.hostSet(all);
+  plan.hosts = snapshot.serviceState(service).hostSet("");
   plan.pinned = memberAt(*plan.hosts, key);
   if (plan.pinned != balancer::kNoEndpoint) return absl::OkStatus();
   return absl::UnavailableError(

@@ -138,9 +138,9 @@ std::string usage() {
                              namespace's are always pushed)
   --max-services N           with pushes: refuse (NACK) a config with more Services in scope
                              (default 0: no limit)
-  --opaque-ports P[,P]       intercepted destination ports relayed as bytes at once, for
-                             servers that speak first (default 25,587,3306,4444,5432,6379,
-                             9300,11211); inbound, relayed to the app after mTLS
+  --opaque-ports P[,P]       intercepted destination ports relayed as bytes at once (inside
+                             mTLS to a mesh peer), for servers that speak first (default
+                             25,587,3306,4444,5432,6379,9300,11211)
   --detect-timeout D         how long an intercepted outbound connection may stay silent
                              before it is relayed as bytes (default 5s)
   --permissive-ports P[,P]   inbound ports that also take plaintext callers from outside the

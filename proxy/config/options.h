@@ -56,7 +56,8 @@ struct Options {
 
   // Traffic iptables redirected to the listeners (weft-proxy init).
   // Destination ports relayed as bytes without waiting to detect a protocol: servers that speak
-  // first (SMTP, MySQL, ...). Linkerd's default list. Inbound, they are relayed too.
+  // first (SMTP, MySQL, ...). Linkerd's default list. (Inbound, the caller's ALPN says whether a
+  // connection is opaque; this list is not consulted.)
   std::vector<uint16_t> opaque_ports{25, 587, 3306, 4444, 5432, 6379, 9300, 11211};
   // How long an intercepted outbound connection may stay silent before it is taken for a
   // server-speaks-first protocol and relayed as bytes.

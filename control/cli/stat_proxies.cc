@@ -31,20 +31,22 @@ std::string labelOf(const MetricSample& s, const std::string& name) {
   return it == s.labels.end() ? std::string() : it->second;
 }
 
+// One proxy's /metrics. No admin token: it is weft-control's, not the proxies'.
+absl::StatusOr<std::vector<MetricSample>> scrape(const std::string& admin,
+                                                 std::chrono::milliseconds timeout) {
+  auto client = ApiClient::create(admin, "", timeout);
+  if (!client.ok()) return client.status();
+  auto r = client->call("GET", "/metrics");
+  if (!r.ok()) return r.status();
+  if (r->status != 200)
+    return absl::UnavailableError(weft::strCat("/metrics answered ", r->status));
+  return parseMetricsText(r->body);
+}
+
 std::vector<Scraped> scrapeAll(CommandContext& ctx, const std::vector<std::string>& admins) {
   std::vector<Scraped> out;
   for (const std::string& admin : admins) {
-    auto client = ApiClient::create(admin, "", ctx.global.timeout);  // no admin token: not ours
-    absl::StatusOr<ApiResponse> r = client.ok() ? client->call("GET", "/metrics")
-                                                : absl::StatusOr<ApiResponse>(client.status());
-    absl::StatusOr<std::vector<MetricSample>> samples = absl::InvalidArgumentError("no answer");
-    if (r.ok() && r->status == 200) {
-      samples = parseMetricsText(r->body);
-    } else if (r.ok()) {
-      samples = absl::UnavailableError(weft::strCat("/metrics answered ", r->status));
-    } else {
-      samples = r.status();
-    }
+    auto samples = scrape(admin, ctx.global.timeout);
     if (!samples.ok()) {
       ctx.err << "weftctl: stat: proxy admin " << admin << ": " << samples.status().message()
               << " (left out)\n";
